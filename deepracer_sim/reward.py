@@ -1,0 +1,162 @@
+"""Loading and calling the racer's ``reward_function(params)``.
+
+As the simapp (``boto/s3/files/reward_function.py`` and ``rollout_agent_ctrl.py``, spec §1.1):
+the file is imported as a module and its ``reward_function`` attribute is called once per RUN
+step with a params dict; the result is converted with ``float()``; an exception, NaN/inf, or a
+value outside [-1e5, 1e5] stops the job. Here each of those is a :class:`RewardFunctionError`
+that names the file, the line, the step and the params that caused it. Unlike the simapp, a
+value that is not a real number (e.g. a string that ``float()`` would parse) is also an error:
+it is always a bug in the reward file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import numbers
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from .constants import REWARD_MAX, REWARD_MIN
+
+RewardFn = Callable[[dict], float]
+
+
+class RewardFunctionError(RuntimeError):
+    """A reward file that cannot be loaded, or a reward function that failed or returned a bad
+    value. The message names the file (and line), and for run-time failures the step and params.
+    """
+
+
+def center_line_reward(params: dict) -> float:
+    """The built-in reward: three bands around the centre line (AWS's first example).
+
+    Identical to ``rewards/center.py``: 1.0 within 10 % of the track width of the centre line,
+    0.5 within 25 %, 0.1 within 50 %, else 1e-3.
+    """
+    track_width = params["track_width"]
+    distance_from_center = params["distance_from_center"]
+    if distance_from_center <= 0.1 * track_width:
+        return 1.0
+    if distance_from_center <= 0.25 * track_width:
+        return 0.5
+    if distance_from_center <= 0.5 * track_width:
+        return 0.1
+    return 1e-3
+
+
+def load_reward_function(path: str | os.PathLike) -> RewardFn:
+    """Import ``reward_function`` from a DeepRacer reward file.
+
+    Raises:
+        RewardFunctionError: missing file, syntax error (with file:line), an exception while
+            importing, no ``reward_function``, or one that is not callable.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise RewardFunctionError(f"reward file {path} does not exist (give the path of a .py "
+                                  "file defining reward_function(params), e.g. rewards/center.py)")
+    source = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        code = compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        raise RewardFunctionError(
+            f"{path}:{exc.lineno}: syntax error: {exc.msg}\n    {(exc.text or '').rstrip()}"
+        ) from None
+    name = f"deepracer_reward_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    module.__file__ = str(path)
+    try:
+        exec(code, module.__dict__)
+    except Exception as exc:
+        raise RewardFunctionError(
+            f"{path}:{_user_line(exc, path)}: importing the reward file raised "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    fn = module.__dict__.get("reward_function")
+    if fn is None:
+        raise RewardFunctionError(f"{path}: defines no reward_function; DeepRacer calls "
+                                  "reward_function(params) and expects a float back")
+    if not callable(fn):
+        raise RewardFunctionError(f"{path}: reward_function is a {type(fn).__name__}, not a "
+                                  "function")
+    sys.modules.setdefault(name, module)
+    return fn
+
+
+def _user_line(exc: BaseException, path: Path | None) -> str:
+    """The deepest traceback line inside ``path`` (or the deepest line at all)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if path is not None:
+        target = str(path)
+        mine = [f for f in frames if f.filename == target]
+        if mine:
+            return str(mine[-1].lineno)
+    return str(frames[-1].lineno) if frames else "?"
+
+
+def _describe_params(params: dict) -> str:
+    shown = {k: v for k, v in params.items() if k != "waypoints"}
+    shown["waypoints"] = f"<{len(params.get('waypoints', []))} points>"
+    return ", ".join(f"{k}={v!r}" for k, v in shown.items())
+
+
+class RewardCaller:
+    """Calls a reward function and enforces the simapp's rules on its result.
+
+    Args:
+        fn: the reward function.
+        source: the file it came from (for messages), or None for a Python callable.
+    """
+
+    def __init__(self, fn: RewardFn, source: str | os.PathLike | None = None) -> None:
+        self.fn = fn
+        self.source = Path(source) if source is not None else None
+
+    @property
+    def where(self) -> str:
+        return str(self.source) if self.source is not None else getattr(
+            self.fn, "__qualname__", repr(self.fn))
+
+    def __call__(self, params: dict) -> float:
+        """The reward as a float.
+
+        Raises:
+            RewardFunctionError: the function raised, or returned a non-real, NaN/inf or
+                out-of-range value; the message has the file:line, step and params.
+        """
+        try:
+            value = self.fn(params)
+        except Exception as exc:
+            raise RewardFunctionError(
+                f"{self.where}:{_user_line(exc, self.source)}: reward_function raised "
+                f"{type(exc).__name__}: {exc}\n  at step {params.get('steps')} with params: "
+                f"{_describe_params(params)}"
+            ) from exc
+        if not isinstance(value, numbers.Real):
+            raise RewardFunctionError(
+                f"{self.where}: reward_function returned {value!r} ({type(value).__name__}); it "
+                f"must return a number (float)\n  at step {params.get('steps')} with params: "
+                f"{_describe_params(params)}"
+            )
+        reward = float(value)
+        if not math.isfinite(reward) or not REWARD_MIN <= reward <= REWARD_MAX:
+            raise RewardFunctionError(
+                f"{self.where}: reward_function returned {reward}; DeepRacer stops the job "
+                f"unless the reward is finite and within [{REWARD_MIN:g}, {REWARD_MAX:g}]\n"
+                f"  at step {params.get('steps')} with params: {_describe_params(params)}"
+            )
+        return reward
+
+
+def make_reward_caller(reward: str | os.PathLike | RewardFn | None) -> RewardCaller:
+    """A :class:`RewardCaller` for a file path, a callable, or None (the built-in reward)."""
+    if reward is None:
+        return RewardCaller(center_line_reward)
+    if callable(reward):
+        return RewardCaller(reward)
+    return RewardCaller(load_reward_function(reward), reward)

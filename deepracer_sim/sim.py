@@ -1,0 +1,416 @@
+"""The batched step kernel: N cars on one track, with DeepRacer's step loop and episode rules.
+
+Both :class:`~deepracer_sim.env.DeepRacerEnv` (N = 1) and the vectorised env step their cars
+here, so they share every rule. One call of :func:`step_cars` is one DeepRacer step for each car
+(spec §2.1, ``deepracer_racetrack_env._update_state`` with physics paused between steps):
+
+1. ``steps += 1``; the reward params and the reset-rule flags are computed from the pose *before*
+   the action (``update_agent``): progress with the simapp's wrap rules, off track (all four wheel
+   centres off the road), reversed (15 consecutive RUN steps of decreasing progress), immobilized
+   (15 consecutive RUN steps moving <= 0.3 mm), lap complete (progress >= 100);
+2. the status and done flag follow the simapp's priority: lap_complete > off_track >
+   immobilized > reversed (``EpisodeStatus.get_episode_status``); our step cap comes last and is
+   reported as ``time_up`` with ``truncated`` rather than done;
+3. the car drives 1/15 s under the action (clipped to +-30 degrees, [0.1, 4] m/s);
+4. the geometry of the new pose is computed once: it is the observation returned now and the
+   params of the next step.
+
+The first step of an episode is the simapp's PREPARE step: the car is held, the reward is 0 and
+the reward function is not called (``_judge_action_at_prepare_phase``), so the reward function
+first sees ``steps == 2.0``. After a training episode the start point advances by the round-robin
+distance (``finish_episode``) and, optionally, the direction alternates.
+
+State is struct-of-arrays: ``s`` (N, NS) float64 and ``si`` (N, NI) int64 with the column
+indices below; each step writes one row per car into ``rec`` (N, NR) float64, from which the
+params dict and the sim-trace row are built.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .car import advance_car, clip_command
+from .constants import (
+    IMMOBILIZED_DISTANCE,
+    IMMOBILIZED_STEPS,
+    REFERENCE_POINT_X,
+    REVERSE_STEPS,
+    STEP_DT,
+    WHEEL_POSITIONS,
+)
+from .geometry import find_prev_next, point_on_road, project_point
+from .observation import OBS_DIM, point_along, write_observation
+
+# float state columns
+S_X, S_Y, S_YAW, S_V, S_DELTA = 0, 1, 2, 3, 4  # car origin pose, actual speed and steering (rad)
+S_START_NDIST = 5  # episode start point, fraction of the lap from waypoint 0 (start_ndist)
+S_PREV_PROGRESS = 6
+S_STEPS = 7
+S_LAST_X, S_LAST_Y = 8, 9  # immobilized rule's last origin position
+S_CLOCK = 10  # simulated time of this car, s
+# geometry of the current pose
+S_REF_X, S_REF_Y = 11, 12
+S_NDIST = 13
+S_DIST_CENTER = 14
+S_TRACK_WIDTH = 15
+S_IS_LEFT = 16
+S_WHEELS_ON = 17
+S_PREV_WP, S_NEXT_WP, S_CLOSEST_WP = 18, 19, 20
+S_HEADING = 21
+NS = 22
+
+# int state columns
+I_DIRECTION = 0  # 0 forward (row order), 1 reversed
+I_PHASE = 1  # PREPARE or RUN
+I_REVERSE_COUNT = 2
+I_IMMOBILE_COUNT = 3
+I_HINT_C, I_HINT_I, I_HINT_O = 4, 5, 6
+I_EPISODE = 7  # finished episodes of this car
+NI = 8
+
+PREPARE, RUN = 0, 1
+
+# record columns (one row per car per step)
+R_X, R_Y, R_HEADING = 0, 1, 2
+R_DIST_CENTER = 3
+R_IS_LEFT = 4
+R_IS_OFFTRACK = 5
+R_ALL_WHEELS = 6
+R_PROGRESS = 7
+R_STEPS = 8
+R_SPEED, R_STEER = 9, 10  # commanded action values
+R_TRACK_WIDTH = 11
+R_PROJECTION = 12
+R_PREV_WP, R_NEXT_WP, R_CLOSEST_WP = 13, 14, 15
+R_STATUS = 16  # index into constants.STATUS_CODES
+R_DONE = 17
+R_TRUNCATED = 18
+R_REVERSED = 19
+R_TSTAMP = 20
+R_CALL_REWARD = 21
+NR = 22
+
+# status codes (constants.STATUS_CODES order)
+ST_PREPARE, ST_IN_PROGRESS, ST_LAP_COMPLETE, ST_OFF_TRACK = 0, 1, 2, 3
+ST_REVERSED, ST_IMMOBILIZED, ST_TIME_UP = 4, 5, 6
+
+# config columns
+C_ADVANCE = 0  # round-robin advance per training episode, fraction of a lap
+C_CHANGE_START = 1  # 1: advance the start point after each episode (training)
+C_ALTERNATE = 2  # 1: flip the direction after each episode (training)
+C_MAX_STEPS = 3  # step cap (truncation), steps including the PREPARE step
+C_START_OFFSET = 4  # START_POSITION offset, fraction of a lap
+NC = 5
+
+_WHEELS = np.array(WHEEL_POSITIONS)
+
+
+def make_config(round_robin_advance: float, change_start: bool, alternate_direction: bool,
+                max_steps: int, start_offset_fraction: float) -> np.ndarray:
+    """(NC,) float64 kernel configuration."""
+    cfg = np.zeros(NC)
+    cfg[C_ADVANCE] = round_robin_advance
+    cfg[C_CHANGE_START] = float(change_start)
+    cfg[C_ALTERNATE] = float(alternate_direction)
+    cfg[C_MAX_STEPS] = float(max_steps)
+    cfg[C_START_OFFSET] = start_offset_fraction
+    return cfg
+
+
+@njit(cache=True, inline="always")
+def compute_current_prog(current_progress: float, prev_progress: float) -> float:
+    """The simapp's ``compute_current_prog`` (``agent_ctrl/utils.py``), percent.
+
+    ``current_progress`` is ``ndist - start_ndist`` (fraction of a lap).
+    """
+    p = 100.0 * current_progress
+    if p <= 0.0:
+        p += 100.0
+    if prev_progress > p + 50.0:
+        p += 100.0
+    if p > prev_progress + 50.0:
+        p -= 100.0
+    return min(p, 100.0)
+
+
+@njit(cache=True)
+def write_record(T, s: np.ndarray, si: np.ndarray, i: int, r: np.ndarray, progress: float,
+                 steer_cmd: float, speed_cmd: float, status: int, done: bool, truncated: bool,
+                 call_reward: bool) -> None:
+    """Fill record row ``r`` (NR,) from car ``i``'s current geometry and this step's values."""
+    d = si[i, I_DIRECTION]
+    wheels = s[i, S_WHEELS_ON]
+    r[R_X] = s[i, S_REF_X]
+    r[R_Y] = s[i, S_REF_Y]
+    r[R_HEADING] = s[i, S_HEADING]
+    r[R_DIST_CENTER] = s[i, S_DIST_CENTER]
+    r[R_IS_LEFT] = s[i, S_IS_LEFT]
+    r[R_IS_OFFTRACK] = 1.0 if wheels == 0 else 0.0
+    r[R_ALL_WHEELS] = 1.0 if wheels == 4 else 0.0
+    r[R_PROGRESS] = progress
+    r[R_STEPS] = s[i, S_STEPS]
+    r[R_SPEED] = speed_cmd
+    r[R_STEER] = steer_cmd
+    r[R_TRACK_WIDTH] = s[i, S_TRACK_WIDTH]
+    r[R_PROJECTION] = s[i, S_NDIST] * T.info[2 + d]
+    r[R_PREV_WP] = s[i, S_PREV_WP]
+    r[R_NEXT_WP] = s[i, S_NEXT_WP]
+    r[R_CLOSEST_WP] = s[i, S_CLOSEST_WP]
+    r[R_STATUS] = status
+    r[R_DONE] = 1.0 if done else 0.0
+    r[R_TRUNCATED] = 1.0 if truncated else 0.0
+    r[R_REVERSED] = d
+    r[R_TSTAMP] = s[i, S_CLOCK]
+    r[R_CALL_REWARD] = 1.0 if call_reward else 0.0
+
+
+@njit(cache=True)
+def pose_record(T, s: np.ndarray, si: np.ndarray, i: int, steer_cmd: float,
+                speed_cmd: float) -> np.ndarray:
+    """The record of car ``i`` at its current pose as a RUN step would see it, without stepping.
+
+    Progress uses the stored start point and previous progress; the status is in_progress or
+    off_track.
+    """
+    progress = compute_current_prog(s[i, S_NDIST] - s[i, S_START_NDIST], s[i, S_PREV_PROGRESS])
+    r = np.zeros(NR)
+    status = ST_OFF_TRACK if s[i, S_WHEELS_ON] == 0 else ST_IN_PROGRESS
+    write_record(T, s, si, i, r, progress, steer_cmd, speed_cmd, status, False, False, True)
+    return r
+
+
+@njit(cache=True)
+def update_geometry(T, s: np.ndarray, si: np.ndarray, i: int, obs: np.ndarray) -> None:
+    """Compute the params geometry and the observation of car ``i``'s current pose."""
+    d = si[i, I_DIRECTION]
+    is_loop = T.info[0] > 0.5
+    length = T.info[2 + d]
+    centre = T.lines[d, 0]
+    inner = T.lines[d, 1]
+    outer = T.lines[d, 2]
+    yaw = s[i, S_YAW]
+    c = math.cos(yaw)
+    sn = math.sin(yaw)
+    x = s[i, S_X]
+    y = s[i, S_Y]
+    rx = x + REFERENCE_POINT_X * c
+    ry = y + REFERENCE_POINT_X * sn
+    seg, t, dist = project_point(centre, T.clearance[d, 0], is_loop, rx, ry, si[i, I_HINT_C])
+    si[i, I_HINT_C] = seg
+    cum = T.cum[d]
+    measure = cum[seg] + t * (cum[seg + 1] - cum[seg])
+    ndist = measure / length
+    ncx = centre[seg, 0] + t * (centre[seg + 1, 0] - centre[seg, 0])
+    ncy = centre[seg, 1] + t * (centre[seg + 1, 1] - centre[seg, 1])
+    # nearest border points to the centre point (track_data.get_nearest_points)
+    sj, tj, _ = project_point(inner, T.clearance[d, 1], is_loop, ncx, ncy, si[i, I_HINT_I])
+    si[i, I_HINT_I] = sj
+    nix = inner[sj, 0] + tj * (inner[sj + 1, 0] - inner[sj, 0])
+    niy = inner[sj, 1] + tj * (inner[sj + 1, 1] - inner[sj, 1])
+    so, to, _ = project_point(outer, T.clearance[d, 2], is_loop, ncx, ncy, si[i, I_HINT_O])
+    si[i, I_HINT_O] = so
+    nox = outer[so, 0] + to * (outer[so + 1, 0] - outer[so, 0])
+    noy = outer[so, 1] + to * (outer[so + 1, 1] - outer[so, 1])
+    width = math.hypot(nix - nox, niy - noy)
+    d_in = math.hypot(rx - nix, ry - niy)
+    d_out = math.hypot(rx - nox, ry - noy)
+    is_ccw = (T.info[1] > 0.5) != (d == 1)
+    is_left = (d_in < d_out) != (not is_ccw)
+    prv, nxt = find_prev_next(T.ndists[d], ndist)
+    d_prev = math.hypot(rx - centre[prv, 0], ry - centre[prv, 1])
+    d_next = math.hypot(rx - centre[nxt, 0], ry - centre[nxt, 1])
+    wheels = 0
+    for k in range(4):
+        wx = x + c * _WHEELS[k, 0] - sn * _WHEELS[k, 1]
+        wy = y + sn * _WHEELS[k, 0] + c * _WHEELS[k, 1]
+        if point_on_road(T.grid_meta, T.grid_edges, T.grid_start, T.grid_cell_edges,
+                         T.grid_inside, wx, wy):
+            wheels += 1
+    s[i, S_REF_X] = rx
+    s[i, S_REF_Y] = ry
+    s[i, S_NDIST] = ndist
+    s[i, S_DIST_CENTER] = dist
+    s[i, S_TRACK_WIDTH] = width
+    s[i, S_IS_LEFT] = 1.0 if is_left else 0.0
+    s[i, S_WHEELS_ON] = wheels
+    s[i, S_PREV_WP] = prv
+    s[i, S_NEXT_WP] = nxt
+    s[i, S_CLOSEST_WP] = nxt if d_next < d_prev else prv
+    s[i, S_HEADING] = yaw * 180.0 / math.pi
+    # signed offset from the centre line, + = left of travel
+    tx = centre[seg + 1, 0] - centre[seg, 0]
+    ty = centre[seg + 1, 1] - centre[seg, 1]
+    side = tx * (ry - ncy) - ty * (rx - ncx)
+    offset = dist if side > 0.0 else -dist
+    write_observation(obs[i], centre, cum, is_loop, seg, measure, rx, ry, yaw, s[i, S_V],
+                      s[i, S_DELTA], offset, 0.5 * width)
+
+
+@njit(cache=True)
+def reset_car(T, cfg: np.ndarray, s: np.ndarray, si: np.ndarray, i: int,
+              obs: np.ndarray) -> None:
+    """Place car ``i`` at its episode start (``_get_car_start_model_state``), phase PREPARE.
+
+    The car origin goes on the centre line at ``(start_ndist + offset) * track_length`` with the
+    yaw pointing at the next waypoint (``interpolate_pose`` with FORWARD_DIFFERENCE), at rest.
+    """
+    d = si[i, I_DIRECTION]
+    is_loop = T.info[0] > 0.5
+    length = T.info[2 + d]
+    centre = T.lines[d, 0]
+    start = (s[i, S_START_NDIST] + cfg[C_START_OFFSET]) * length
+    px, py = point_along(centre, T.cum[d], is_loop, start)
+    ndist = (start % length) / length if is_loop else min(max(start / length, 0.0), 1.0)
+    _, nxt = find_prev_next(T.ndists[d], ndist)
+    yaw = math.atan2(centre[nxt, 1] - py, centre[nxt, 0] - px)
+    s[i, S_X] = px
+    s[i, S_Y] = py
+    s[i, S_YAW] = yaw
+    s[i, S_V] = 0.0
+    s[i, S_DELTA] = 0.0
+    s[i, S_PREV_PROGRESS] = 0.0
+    s[i, S_STEPS] = 0.0
+    si[i, I_PHASE] = PREPARE
+    si[i, I_REVERSE_COUNT] = 0
+    si[i, I_IMMOBILE_COUNT] = 0
+    si[i, I_HINT_C] = -1
+    si[i, I_HINT_I] = -1
+    si[i, I_HINT_O] = -1
+    update_geometry(T, s, si, i, obs)
+
+
+@njit(cache=True)
+def finish_episode(cfg: np.ndarray, s: np.ndarray, si: np.ndarray, i: int) -> None:
+    """Round robin and alternate direction after an episode (``finish_episode``)."""
+    si[i, I_EPISODE] += 1
+    if cfg[C_CHANGE_START] > 0.5:
+        s[i, S_START_NDIST] = (s[i, S_START_NDIST] + cfg[C_ADVANCE]) % 1.0
+    if cfg[C_ALTERNATE] > 0.5:
+        si[i, I_DIRECTION] = 1 - si[i, I_DIRECTION]
+
+
+@njit(cache=True)
+def step_cars(T, cfg: np.ndarray, dyn: np.ndarray, s: np.ndarray, si: np.ndarray,
+              steer_cmd: np.ndarray, speed_cmd: np.ndarray, rec: np.ndarray, obs: np.ndarray,
+              terminal_obs: np.ndarray, auto_reset: bool) -> None:
+    """One DeepRacer step for every car (see the module docstring).
+
+    Args:
+        T: :class:`~deepracer_sim.track.TrackArrays`.
+        cfg: (NC,) from :func:`make_config`; dyn: (4,) from ``Dynamics.as_array``.
+        s, si: state, updated in place.
+        steer_cmd, speed_cmd: (N,) float64 commanded steering (degrees) and speed (m/s) of the
+            chosen actions, unclipped (the params report them as commanded).
+        rec: (N, NR) float64, filled with this step's record.
+        obs: (N, OBS_DIM) float32, filled with the observation after the step (after an automatic
+            reset: the new episode's first observation).
+        terminal_obs: (N, OBS_DIM) float32, the last observation of episodes that ended (only
+            written when ``auto_reset``).
+        auto_reset: reset finished cars at once (vectorised env semantics).
+    """
+    for i in range(s.shape[0]):
+        phase = si[i, I_PHASE]
+        s[i, S_STEPS] += 1.0
+        steps = s[i, S_STEPS]
+        prev_progress = s[i, S_PREV_PROGRESS]
+        progress = compute_current_prog(s[i, S_NDIST] - s[i, S_START_NDIST], prev_progress)
+        wheels = s[i, S_WHEELS_ON]
+        # reset rules (reset/rules/*.py), evaluated on the pre-action state
+        if phase == RUN and progress < prev_progress:
+            si[i, I_REVERSE_COUNT] += 1
+        else:
+            si[i, I_REVERSE_COUNT] = 0
+        moved = math.hypot(s[i, S_X] - s[i, S_LAST_X], s[i, S_Y] - s[i, S_LAST_Y])
+        if phase == RUN and moved <= IMMOBILIZED_DISTANCE:
+            si[i, I_IMMOBILE_COUNT] += 1
+        else:
+            si[i, I_IMMOBILE_COUNT] = 0
+        s[i, S_LAST_X] = s[i, S_X]
+        s[i, S_LAST_Y] = s[i, S_Y]
+        reversed_done = si[i, I_REVERSE_COUNT] >= REVERSE_STEPS
+        immobile_done = si[i, I_IMMOBILE_COUNT] >= IMMOBILIZED_STEPS
+        done = False
+        truncated = False
+        if phase == PREPARE:
+            status = ST_PREPARE
+        elif progress >= 100.0:
+            status = ST_LAP_COMPLETE
+            done = True
+        elif wheels == 0:
+            status = ST_OFF_TRACK
+            done = True
+        elif immobile_done:
+            status = ST_IMMOBILIZED
+            done = True
+        elif reversed_done:
+            status = ST_REVERSED
+            done = True
+        else:
+            status = ST_IN_PROGRESS
+        if not done and steps >= cfg[C_MAX_STEPS]:
+            status = ST_TIME_UP
+            truncated = True
+        write_record(T, s, si, i, rec[i], progress, steer_cmd[i], speed_cmd[i], status, done,
+                     truncated, phase == RUN)
+        s[i, S_PREV_PROGRESS] = 0.0 if progress == 100.0 else progress
+        s[i, S_CLOCK] += STEP_DT
+        if phase == RUN:
+            steer, speed = clip_command(steer_cmd[i], speed_cmd[i])
+            advance_car(s[i, 0:5], steer, speed, dyn)
+        else:  # PREPARE: the car is held at its start pose, then the episode runs
+            si[i, I_PHASE] = RUN
+        update_geometry(T, s, si, i, obs)
+        if done or truncated:
+            finish_episode(cfg, s, si, i)
+            if auto_reset:
+                terminal_obs[i] = obs[i]
+                reset_car(T, cfg, s, si, i, obs)
+
+
+class Simulator:
+    """N cars on one track: the kernel buffers and the calls that step and reset them.
+
+    Args:
+        track: :class:`~deepracer_sim.track.Track`.
+        n: number of cars.
+        dyn: (4,) float64 from ``Dynamics.as_array``.
+        cfg: (NC,) float64 from :func:`make_config`.
+        start_ndists: (n,) initial start points, fraction of a lap from waypoint 0.
+        reversed_direction: initial direction of every car.
+    """
+
+    def __init__(self, track, n: int, dyn: np.ndarray, cfg: np.ndarray,
+                 start_ndists: np.ndarray, reversed_direction: bool = False) -> None:
+        self.track = track
+        self.T = track.arrays
+        self.n = n
+        self.dyn = dyn
+        self.cfg = cfg
+        self.initial_start = np.asarray(start_ndists, dtype=np.float64) % 1.0
+        self.initial_direction = 1 if reversed_direction else 0
+        self.s = np.zeros((n, NS))
+        self.si = np.zeros((n, NI), dtype=np.int64)
+        self.rec = np.zeros((n, NR))
+        self.obs = np.zeros((n, OBS_DIM), dtype=np.float32)
+        self.terminal_obs = np.zeros((n, OBS_DIM), dtype=np.float32)
+        self.restart()
+
+    def restart(self) -> None:
+        """Restore every car's initial start point and direction, then reset all."""
+        self.s[:, S_START_NDIST] = self.initial_start
+        self.si[:, I_DIRECTION] = self.initial_direction
+        self.si[:, I_EPISODE] = 0
+        for i in range(self.n):
+            reset_car(self.T, self.cfg, self.s, self.si, i, self.obs)
+
+    def reset_car(self, i: int) -> None:
+        """Start a new episode for car ``i`` at its current start point."""
+        reset_car(self.T, self.cfg, self.s, self.si, i, self.obs)
+
+    def step(self, steer_cmd: np.ndarray, speed_cmd: np.ndarray, auto_reset: bool) -> None:
+        """One step of every car; results in ``rec``, ``obs`` (and ``terminal_obs``)."""
+        step_cars(self.T, self.cfg, self.dyn, self.s, self.si, steer_cmd, speed_cmd, self.rec,
+                  self.obs, self.terminal_obs, auto_reset)

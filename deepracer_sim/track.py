@@ -1,0 +1,290 @@
+"""DeepRacer tracks: loading, validation, name lookup, and the arrays the kernels use.
+
+Format (spec §9, as the simapp's ``track_data.py`` reads it): a ``.npy`` float64 array of
+shape (N, 6) = centre (x, y) | inner border (x, y) | outer border (x, y), metres; the track is
+a loop iff the first row equals the last row; travel direction is the row order; the reversed
+direction uses ``waypoints[::-1]`` for all three lines.
+
+Name lookup (``--track NAME``): ``NAME`` or ``NAME.npy`` in the project's ``tracks/`` folder,
+then in each folder listed in the ``DEEPRACER_TRACKS_PATH`` environment variable
+(``os.pathsep``-separated). A path (anything containing a path separator or ending in ``.npy``)
+is used as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .geometry import build_road_grid, project_point, segment_clearance, signed_area
+
+#: The project's own tracks (``tracks/`` at the repository root).
+PROJECT_TRACKS_DIR = Path(__file__).resolve().parent.parent / "tracks"
+#: The track ``gym.make("DeepRacer-v0")`` and ``train.py`` use when none is given.
+DEFAULT_TRACK = "dr_sim_default"
+#: Environment variable with extra folders to search for track names.
+TRACKS_PATH_ENV = "DEEPRACER_TRACKS_PATH"
+
+OFFICIAL_TRACKS_HINT = (
+    "Official DeepRacer tracks are the .npy files in the simapp's bundle/routes/ folder "
+    "(github.com/aws-deepracer-community/deepracer-simapp, bundle/routes/); pass one with "
+    "--track PATH/TO/FILE.npy, or add its folder to DEEPRACER_TRACKS_PATH."
+)
+
+
+class TrackError(ValueError):
+    """A track file that cannot be used; the message names the file, the problem and the fix."""
+
+
+class TrackArrays(NamedTuple):
+    """Per-direction arrays handed to the numba kernels; index 0 = forward, 1 = reversed.
+
+    Shapes (N = waypoint rows, S = N - 1 segments):
+    ``lines`` (2, 3, N, 2) float64: centre, inner, outer polylines in driving order;
+    ``clearance`` (2, 3, S) float64: per-segment clearance for :func:`project_point`;
+    ``cum`` (2, N) float64: centre-line distance of each waypoint from waypoint 0, m;
+    ``ndists`` (2, N) float64: the simapp's ``TrackLine.ndists`` (normalised projections of the
+    waypoints, last entry 1.0); ``info`` (4,) float64: [is_loop, forward is_ccw, length_fwd,
+    length_rev]; then the road containment grid (see :func:`geometry.build_road_grid`).
+    """
+
+    lines: np.ndarray
+    clearance: np.ndarray
+    cum: np.ndarray
+    ndists: np.ndarray
+    info: np.ndarray
+    grid_meta: np.ndarray
+    grid_edges: np.ndarray
+    grid_start: np.ndarray
+    grid_cell_edges: np.ndarray
+    grid_inside: np.ndarray
+
+
+@dataclass(eq=False)
+class Track:
+    """A DeepRacer track.
+
+    Attributes:
+        name: the file's stem, as the simapp's ``WORLD_NAME``.
+        path: the file it was loaded from (None when built from an array).
+        waypoints: (N, 6) float64 raw rows, read-only.
+        is_loop: first row == last row.
+        length: centre-line length, m (shapely ``LineString.length``; includes the closing
+            segment of a loop); the params key ``track_length``.
+        is_ccw: whether the centre line in row order runs counter-clockwise
+            (shapely ``LinearRing.is_ccw``; True for open tracks, as the simapp sets it).
+        width: mean |outer - inner| over the rows, m (the params' ``track_width`` is local).
+        sha256: hex digest of the raw float64 bytes.
+    """
+
+    name: str
+    path: Path | None
+    waypoints: np.ndarray
+    is_loop: bool = field(init=False)
+    length: float = field(init=False)
+    is_ccw: bool = field(init=False)
+    width: float = field(init=False)
+    sha256: str = field(init=False)
+    arrays: TrackArrays = field(init=False, repr=False)
+    _waypoint_lists: tuple[list, list] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        wp = np.array(self.waypoints, dtype=np.float64, copy=True)
+        wp.setflags(write=False)
+        self.waypoints = wp
+        self.is_loop = bool(np.all(wp[0] == wp[-1]))
+        self.arrays = _build_arrays(wp, self.is_loop)
+        self.length = float(self.arrays.info[2])
+        self.is_ccw = bool(self.arrays.info[1])
+        self.width = float(np.mean(np.hypot(*(wp[:, 4:6] - wp[:, 2:4]).T)))
+        self.sha256 = hashlib.sha256(wp.tobytes()).hexdigest()
+        fwd = [(float(x), float(y)) for x, y in wp[:, 0:2]]
+        self._waypoint_lists = (fwd, fwd[::-1])
+
+    @property
+    def num_waypoints(self) -> int:
+        """N, the number of rows (= ``len(params['waypoints'])``, as AWS's simapp)."""
+        return int(self.waypoints.shape[0])
+
+    def waypoint_list(self, reversed_direction: bool = False) -> list[tuple[float, float]]:
+        """The params ``waypoints`` list for a direction (shared: copy before handing out)."""
+        return self._waypoint_lists[1 if reversed_direction else 0]
+
+    def centre_line(self, reversed_direction: bool = False) -> np.ndarray:
+        """(N, 2) float64 centre line in driving order."""
+        return self.arrays.lines[1 if reversed_direction else 0, 0]
+
+    def __repr__(self) -> str:
+        return (f"Track({self.name!r}, N={self.num_waypoints}, length={self.length:.3f} m, "
+                f"width={self.width:.3f} m, {'CCW' if self.is_ccw else 'CW'})")
+
+
+def _ndists(centre: np.ndarray, clearance: np.ndarray, is_loop: bool, length: float) -> np.ndarray:
+    """``[line.project(Point(p), normalized=True) for p in coords[:-1]] + [1.0]``."""
+    cum = _cumulative(centre)
+    out = np.empty(centre.shape[0])
+    for i in range(centre.shape[0] - 1):
+        seg, t, _ = project_point(centre, clearance, is_loop, centre[i, 0], centre[i, 1], -1)
+        out[i] = (cum[seg] + t * (cum[seg + 1] - cum[seg])) / length
+    out[-1] = 1.0
+    return out
+
+
+def _cumulative(line: np.ndarray) -> np.ndarray:
+    seg = np.hypot(np.diff(line[:, 0]), np.diff(line[:, 1]))
+    return np.concatenate([[0.0], np.cumsum(seg)])
+
+
+def _build_arrays(wp: np.ndarray, is_loop: bool) -> TrackArrays:
+    n = wp.shape[0]
+    lines = np.empty((2, 3, n, 2))
+    for d, rows in enumerate((wp, wp[::-1])):
+        for k in range(3):
+            lines[d, k] = rows[:, 2 * k: 2 * k + 2]
+    clearance = np.empty((2, 3, n - 1))
+    cum = np.empty((2, n))
+    ndists = np.empty((2, n))
+    lengths = np.empty(2)
+    for d in range(2):
+        for k in range(3):
+            clearance[d, k] = segment_clearance(np.ascontiguousarray(lines[d, k]), is_loop)
+        cum[d] = _cumulative(lines[d, 0])
+        lengths[d] = cum[d, -1]
+        ndists[d] = _ndists(np.ascontiguousarray(lines[d, 0]), clearance[d, 0], is_loop,
+                            lengths[d])
+    is_ccw = signed_area(wp[:, 0:2]) > 0.0 if is_loop else True
+    info = np.array([float(is_loop), float(is_ccw), lengths[0], lengths[1]])
+    if is_loop:
+        rings = [wp[:, 4:6], wp[:, 2:4]]
+    else:  # the simapp's Polygon(vstack(outer, flipud(inner))) closes the open outline
+        outline = np.vstack([wp[:, 4:6], wp[::-1, 2:4], wp[:1, 4:6]])
+        rings = [outline]
+    grid = build_road_grid([np.ascontiguousarray(r) for r in rings])
+    return TrackArrays(lines, clearance, cum, ndists, info, *grid)
+
+
+def validate_waypoints(wp: object, source: str) -> np.ndarray:
+    """Check a raw track array and return it as float64 (N, 6).
+
+    Raises:
+        TrackError: wrong type/shape/dtype, NaN or inf, fewer than 3 distinct centre points,
+            zero or negative width, or a border on the wrong side of (crossing) the centre line.
+            The message names ``source``, the problem and the fix.
+    """
+    if not isinstance(wp, np.ndarray):
+        raise TrackError(f"{source}: expected a numpy array of shape (N, 6), got "
+                         f"{type(wp).__name__}. Save the track with numpy.save(path, array).")
+    if wp.ndim != 2 or wp.shape[1] != 6:
+        raise TrackError(f"{source}: shape {wp.shape}, expected (N, 6) = centre x,y | inner x,y | "
+                         "outer x,y in metres, one row per waypoint.")
+    if wp.dtype.kind not in "fiu":
+        raise TrackError(f"{source}: dtype {wp.dtype}, expected float64 coordinates in metres.")
+    wp = wp.astype(np.float64)
+    bad = ~np.isfinite(wp)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise TrackError(f"{source}: row {row} column {col} is {wp[row, col]}; every coordinate "
+                         "must be a finite number of metres. Fix or drop that waypoint.")
+    distinct = np.unique(wp[:, 0:2], axis=0)
+    if len(distinct) < 3:
+        raise TrackError(f"{source}: only {len(distinct)} distinct centre points; a track needs "
+                         "at least 3.")
+    width = np.hypot(*(wp[:, 4:6] - wp[:, 2:4]).T)
+    if (width <= 0).any():
+        row = int(np.argmax(width <= 0))
+        raise TrackError(f"{source}: track width {width[row]:.4f} m at row {row} (inner border "
+                         "equals outer border); the width must be positive at every waypoint.")
+    # Each border must stay on its own side of the centre line: the inner and outer points of a
+    # row lie on opposite sides of the centre line's local direction, with the same sign for
+    # every row (a sign flip means a border crosses the centre line).
+    centre = wp[:, 0:2]
+    tangent = np.roll(centre, -1, axis=0) - np.roll(centre, 1, axis=0)
+    if not np.all(wp[0] == wp[-1]):
+        tangent[0] = centre[1] - centre[0]
+        tangent[-1] = centre[-1] - centre[-2]
+    else:
+        tangent[0] = tangent[-1] = centre[1] - centre[-2]
+    norm = np.hypot(tangent[:, 0], tangent[:, 1])
+    ok = norm > 0
+    side_in = np.cross(tangent, wp[:, 2:4] - centre)
+    side_out = np.cross(tangent, wp[:, 4:6] - centre)
+    ref = np.sign(np.median(side_in[ok]))
+    wrong = ok & ((np.sign(side_in) != ref) | (np.sign(side_out) != -ref))
+    if wrong.any():
+        row = int(np.argmax(wrong))
+        raise TrackError(f"{source}: at row {row} a border crosses the centre line (the inner and "
+                         "outer points must lie on opposite sides of the centre line, the inner "
+                         "one on the same side at every row). Check the column order: "
+                         "centre x,y | inner x,y | outer x,y.")
+    return wp
+
+
+def track_from_array(waypoints: np.ndarray, name: str = "custom") -> Track:
+    """Build a :class:`Track` from an (N, 6) array (validated as :func:`validate_waypoints`)."""
+    return Track(name, None, validate_waypoints(waypoints, f"track {name!r}"))
+
+
+def search_dirs() -> list[Path]:
+    """Folders searched for a track name, in order."""
+    dirs = [PROJECT_TRACKS_DIR]
+    extra = os.environ.get(TRACKS_PATH_ENV, "")
+    dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip()]
+    return dirs
+
+
+def resolve_track_path(name_or_path: str | os.PathLike) -> Path:
+    """The file a ``--track`` value refers to.
+
+    Raises:
+        TrackError: a missing path, or a name found in none of :func:`search_dirs`.
+    """
+    text = os.fspath(name_or_path)
+    looks_like_path = text.endswith(".npy") or os.sep in text or (os.altsep or os.sep) in text
+    if looks_like_path:
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise TrackError(f"track file {path} does not exist. {OFFICIAL_TRACKS_HINT}")
+        return path
+    for folder in search_dirs():
+        candidate = folder / f"{text}.npy"
+        if candidate.is_file():
+            return candidate
+    places = "\n  ".join(str(d) for d in search_dirs())
+    available = sorted({p.stem for d in search_dirs() if d.is_dir() for p in d.glob("*.npy")})
+    raise TrackError(
+        f"unknown track {text!r}. Searched:\n  {places}\n"
+        f"Available names: {', '.join(available) or '(none)'}.\n{OFFICIAL_TRACKS_HINT}"
+    )
+
+
+_CACHE: dict[tuple[str, float, int], Track] = {}
+
+
+def load_track(name_or_path: str | os.PathLike = DEFAULT_TRACK) -> Track:
+    """Load a DeepRacer track by name or path (see the module docstring for the lookup).
+
+    Returns:
+        a :class:`Track` (cached per file and modification time; treat it as immutable).
+
+    Raises:
+        TrackError: unknown name, missing or unreadable file, or invalid contents.
+    """
+    path = resolve_track_path(name_or_path).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_mtime, stat.st_size)
+    if key in _CACHE:
+        return _CACHE[key]
+    try:
+        raw = np.load(path, allow_pickle=False)
+    except Exception as exc:  # numpy raises several types for a bad file
+        raise TrackError(f"{path}: cannot be read as a .npy array ({exc}). Track files are "
+                         "numpy.save'd float64 arrays of shape (N, 6).") from None
+    track = Track(path.stem, path, validate_waypoints(raw, str(path)))
+    _CACHE[key] = track
+    return track
+
