@@ -23,10 +23,10 @@ DeepRacer key                      stable-baselines3 PPO
 =================================  ==========================================================
 
 DeepRacer's fixed PPO internals match SB3's defaults: clip range 0.2, GAE lambda 0.95,
-advantages normalised per minibatch batch, and separate policy and value networks.
+advantages normalised per minibatch, and separate policy and value networks.
 
-Keys this project adds (not DeepRacer's, never exported to the cloud): none: the local-only
-settings (``n_envs``, ``n_steps``, network size) are ``train.py`` options.
+The file holds DeepRacer's keys only, so it goes to the cloud unchanged; the local-only settings
+(``n_envs``, ``n_steps``, network size) are ``train.py`` options.
 """
 
 from __future__ import annotations

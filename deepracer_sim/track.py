@@ -211,8 +211,11 @@ def validate_waypoints(wp: object, source: str) -> np.ndarray:
         tangent[0] = tangent[-1] = centre[1] - centre[-2]
     norm = np.hypot(tangent[:, 0], tangent[:, 1])
     ok = norm > 0
-    side_in = np.cross(tangent, wp[:, 2:4] - centre)
-    side_out = np.cross(tangent, wp[:, 4:6] - centre)
+    def cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+
+    side_in = cross(tangent, wp[:, 2:4] - centre)
+    side_out = cross(tangent, wp[:, 4:6] - centre)
     ref = np.sign(np.median(side_in[ok]))
     wrong = ok & ((np.sign(side_in) != ref) | (np.sign(side_out) != -ref))
     if wrong.any():

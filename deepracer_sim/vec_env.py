@@ -72,8 +72,8 @@ class DeepRacerVecEnv(VecEnv):
         space = self.deepracer_action_space
         act_space: gym.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                                 else gym.spaces.Discrete(len(space)))
-        super().__init__(num_envs, obs_space, act_space)
         self.render_mode = None
+        super().__init__(num_envs, obs_space, act_space)
         self.listeners: list[StepListener] = []
         self._actions: np.ndarray | None = None
         self._rewards = np.zeros(num_envs)

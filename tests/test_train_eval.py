@@ -1,0 +1,123 @@
+"""End to end: train.py then evaluate.py, the run folder, and training that is interrupted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import evaluate
+import train
+from deepracer_sim.action_space import read_model_metadata
+from deepracer_sim.training import TrainConfig
+from deepracer_sim.training import train as train_fn
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT = ["--timesteps", "4096", "--n-envs", "8", "--n-steps", "128", "--no-progress-bar"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "center"
+    code = train.main(["--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
+                       "--max-speed", "1.5", "--speed-levels", "3", *SHORT])
+    assert code == 0
+    return out
+
+
+def test_run_folder_has_deepracer_files(trained_run: Path) -> None:
+    assert (trained_run / "reward_function.py").read_bytes() == \
+        (ROOT / "rewards" / "center.py").read_bytes()
+    space, version = read_model_metadata(trained_run / "model" / "model_metadata.json")
+    # 5 steering levels x 3 speed levels of 1.5 m/s: 0.5, 1.0, 1.5
+    assert len(space) == 15
+    assert sorted(set(space.speed.tolist())) == [0.5, 1.0, 1.5]
+    assert version == 6.0
+    hp = json.loads((trained_run / "ip" / "hyperparameters.json").read_text())
+    assert list(hp) == sorted(hp) and "sac_alpha" not in hp
+    ckpt = json.loads((trained_run / "model" / "deepracer_checkpoints.json").read_text())
+    # 4096 steps / (8 cars x 128 steps) = 4 iterations, numbered 0..3
+    assert ckpt["last_checkpoint"]["name"] == "3_Step-4096.zip"
+    assert (trained_run / "model" / ckpt["best_checkpoint"]["name"]).is_file()
+    assert 0.0 <= ckpt["best_checkpoint"]["avg_eval_metric"] <= 100.0
+
+
+def test_evaluate_json(trained_run: Path, capsys) -> None:
+    assert evaluate.main([str(trained_run), "--laps", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["track"] == "dr_sim_default"
+    assert len(report["laps"]) == 2
+    assert set(report["laps"][0]) == {"progress", "lap_time", "status"}
+    done = [lap["status"] == "lap_complete" for lap in report["laps"]]
+    assert report["completion_rate"] == sum(done) / 2
+
+
+def test_evaluate_cli_table_on_another_track(trained_run: Path) -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), str(trained_run),
+                           "--track", "dr_sim_twister", "--laps", "1", "--checkpoint", "last"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "dr_sim_twister" in proc.stdout and "completion rate" in proc.stdout
+
+
+def test_evaluate_rejects_a_folder_that_is_not_a_run(tmp_path: Path, capsys) -> None:
+    assert evaluate.main([str(tmp_path)]) == 2
+    assert "not a training run folder" in capsys.readouterr().err
+
+
+def test_bad_inputs_fail_before_writing(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert train.main(["--reward", str(tmp_path / "missing.py"), "--out", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert train.main(["--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
+                       "--track", "no_such_track"]) == 2
+    assert "unknown track 'no_such_track'" in capsys.readouterr().err
+    assert train.main(["--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
+                       "--max-steering", "45"]) == 2
+    assert "max steering angle" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def _config(tmp_path: Path, reward: Path) -> TrainConfig:
+    from deepracer_sim.action_space import discrete_action_space
+
+    return TrainConfig(reward=reward, track="dr_sim_default",
+                       action_space=discrete_action_space(), version=6.0,
+                       out=tmp_path / "run", timesteps=4096, n_envs=4, n_steps=128)
+
+
+def test_ctrl_c_keeps_a_usable_checkpoint(tmp_path: Path) -> None:
+    # The reward function raises KeyboardInterrupt (as Ctrl-C would) on its 1500th call.
+    reward = tmp_path / "interrupting.py"
+    reward.write_text("calls = [0]\n\n\ndef reward_function(params):\n"
+                      "    calls[0] += 1\n"
+                      "    if calls[0] == 1500:\n"
+                      "        raise KeyboardInterrupt\n"
+                      "    return 1.0\n")
+    result = train_fn(_config(tmp_path, reward), progress_bar=False)
+    assert result.interrupted
+    assert result.timesteps < 4096
+    ckpt = json.loads((result.run_dir / "model" / "deepracer_checkpoints.json").read_text())
+    name = ckpt["last_checkpoint"]["name"]
+    assert (result.run_dir / "model" / name).is_file()
+    # the interrupted run evaluates like any other
+    assert evaluate.main([str(result.run_dir), "--checkpoint", "last", "--laps", "1"]) == 0
+
+
+def test_reward_error_during_training_saves_checkpoint_then_reports(tmp_path: Path,
+                                                                    capsys) -> None:
+    reward = tmp_path / "breaks_late.py"
+    reward.write_text("def reward_function(params):\n"
+                      "    if params['progress'] > 5:\n"
+                      "        return params['no_such_key']\n"
+                      "    return 1.0\n")
+    out = tmp_path / "run"
+    code = train.main(["--reward", str(reward), "--out", str(out), *SHORT])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{reward}:3: reward_function raised KeyError: 'no_such_key'" in err
+    ckpt = json.loads((out / "model" / "deepracer_checkpoints.json").read_text())
+    assert (out / "model" / ckpt["last_checkpoint"]["name"]).is_file()
