@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from . import _numba_cache  # noqa: F401  (before any kernel module)
 from .action_space import ActionSpace, discrete_action_space, read_model_metadata
 from .env import DeepRacerEnv
 from .params import PARAM_KEYS, reward_params

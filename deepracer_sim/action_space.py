@@ -124,7 +124,7 @@ def discrete_action_space(max_steering: float = 30.0, steering_levels: int = 5,
         ActionSpaceError: max_steering outside (0, 30], max_speed outside (0, 4], levels < 1.
     """
     max_steering = _check_value(source, "max steering angle", max_steering, 0.0,
-                                MAX_STEERING_ANGLE)
+                                MAX_STEERING_ANGLE, lo_open=True)
     max_speed = _check_value(source, "max speed", max_speed, 0.0, MAX_SPEED, lo_open=True)
     for name, levels in (("steering levels", steering_levels), ("speed levels", speed_levels)):
         if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:

@@ -15,11 +15,10 @@ Actuator response, selected by ``model_metadata.json``'s ``version`` (spec §3.2
   3.3 m/s^2 (the initial acceleration measured in the 2022 console v4 logs: 0.12, 0.34, 0.56 m/s
   mean speed over the first steps).
 
-Steering is applied at once in both (a kinematic bicycle). The constants live in
-:data:`DYNAMICS` so that a calibrated model can replace them without touching the kernel.
-Integration: 4 sub-steps per 1/15 s step; within each the speed is updated exactly for the lag and
-the rear axle follows the exact circular arc for the mean speed, so straight-line distance and
-turning radius are exact.
+Steering is applied at once in both (a kinematic bicycle). The constants are :class:`Dynamics`
+values, so a calibrated model replaces them without touching the kernel. Integration is exact:
+the speed follows its closed-form response and the rear axle its circular arc (4 sub-steps only
+when a steering lag is configured).
 """
 
 from __future__ import annotations
@@ -40,9 +39,6 @@ from .constants import (
     WHEELBASE,
 )
 
-#: Simulated seconds per physics sub-step.
-SUBSTEP_DT = STEP_DT / SUBSTEPS
-
 
 @dataclass(frozen=True)
 class Dynamics:
@@ -61,12 +57,9 @@ class Dynamics:
     yaw_gain: float = 1.0
 
     def as_array(self) -> np.ndarray:
-        """(4,) float64 per-sub-step factors the kernel reads: [speed decay, max speed change
-        per sub-step (m/s), steering decay, yaw gain]."""
-        def decay(tau: float) -> float:
-            return math.exp(-SUBSTEP_DT / tau) if tau > 0 else 0.0
-        return np.array([decay(self.speed_tau), self.max_accel * SUBSTEP_DT,
-                         decay(self.steer_tau), self.yaw_gain], dtype=np.float64)
+        """(4,) float64 [speed_tau, max_accel, steer_tau, yaw_gain] for the kernel."""
+        return np.array([self.speed_tau, self.max_accel, self.steer_tau, self.yaw_gain],
+                        dtype=np.float64)
 
 
 #: version >= 5: velocity controllers, about one step of speed lag (spec §3.2, DRoA v6 logs).
@@ -90,9 +83,51 @@ def clip_command(steering_deg: float, speed: float):
     return steer * math.pi / 180.0, max(min(speed, MAX_SPEED), MIN_SPEED)
 
 
+@njit(cache=True, inline="always")
+def speed_profile(v0: float, u: float, dt: float, tau: float, max_accel: float):
+    """Exact speed response over ``dt`` seconds: (speed at the end, distance travelled, m).
+
+    The speed approaches the command ``u`` as a first-order lag with time constant ``tau``
+    (0: at once) with its rate of change limited to ``max_accel`` (inf: none): it ramps at
+    ``max_accel`` while the lag would demand more, then follows the exponential.
+    """
+    if max_accel <= 0.0:  # the speed cannot change
+        return v0, v0 * dt
+    e = u - v0
+    sign = 1.0 if e >= 0.0 else -1.0
+    gap = abs(e)
+    if tau <= 0.0:
+        if max_accel == math.inf or gap <= max_accel * dt:
+            if max_accel == math.inf:
+                return u, u * dt
+            t1 = gap / max_accel  # ramp, then hold u
+            return u, 0.5 * (v0 + u) * t1 + u * (dt - t1)
+        v1 = v0 + sign * max_accel * dt
+        return v1, 0.5 * (v0 + v1) * dt
+    t1 = 0.0
+    v = v0
+    dist = 0.0
+    if max_accel != math.inf and gap > max_accel * tau:
+        # the lag would exceed the limit: ramp until the gap is max_accel * tau
+        t1 = min((gap - max_accel * tau) / max_accel, dt)
+        v = v0 + sign * max_accel * t1
+        dist = 0.5 * (v0 + v) * t1
+    rest = dt - t1
+    if rest <= 0.0:
+        return v, dist
+    decay = math.exp(-rest / tau)
+    v_end = u + (v - u) * decay
+    return v_end, dist + u * rest + (v - u) * tau * (1.0 - decay)
+
+
 @njit(cache=True)
 def advance_car(pose: np.ndarray, steer_cmd: float, speed_cmd: float, dyn: np.ndarray) -> None:
     """Drive one 1/15 s step in place.
+
+    With constant steering the rear axle runs on one circular arc of curvature
+    ``yaw_gain * tan(steering) / WHEELBASE`` whatever the speed does, so a step is one exact arc
+    whose length comes from :func:`speed_profile`; a steering lag splits the step into
+    ``SUBSTEPS`` arcs.
 
     Args:
         pose: (5,) float64 [x, y (car origin, m), yaw (rad), speed (m/s), steering (rad)];
@@ -102,33 +137,38 @@ def advance_car(pose: np.ndarray, steer_cmd: float, speed_cmd: float, dyn: np.nd
         dyn: (4,) float64 from :meth:`Dynamics.as_array`.
     """
     x, y, yaw, v, delta = pose[0], pose[1], pose[2], pose[3], pose[4]
-    speed_decay, max_dv, steer_decay, yaw_gain = dyn[0], dyn[1], dyn[2], dyn[3]
-    # rear axle position
-    xr = x + REAR_AXLE_X * math.cos(yaw)
-    yr = y + REAR_AXLE_X * math.sin(yaw)
-    for _ in range(SUBSTEPS):
-        v_new = speed_cmd + (v - speed_cmd) * speed_decay
-        dv = v_new - v
-        if dv > max_dv:
-            v_new = v + max_dv
-        elif dv < -max_dv:
-            v_new = v - max_dv
+    speed_tau, max_accel, steer_tau, yaw_gain = dyn[0], dyn[1], dyn[2], dyn[3]
+    c = math.cos(yaw)
+    s = math.sin(yaw)
+    xr = x + REAR_AXLE_X * c  # rear axle
+    yr = y + REAR_AXLE_X * s
+    n = 1 if steer_tau <= 0.0 else SUBSTEPS
+    dt = STEP_DT / n
+    steer_decay = math.exp(-dt / steer_tau) if steer_tau > 0.0 else 0.0
+    for _ in range(n):
         delta = steer_cmd + (delta - steer_cmd) * steer_decay
-        v_mean = 0.5 * (v + v_new)
-        v = v_new
-        omega = yaw_gain * v_mean * math.tan(delta) / WHEELBASE
-        dyaw = omega * SUBSTEP_DT
-        if abs(dyaw) < 1e-12:
-            xr += v_mean * SUBSTEP_DT * math.cos(yaw)
-            yr += v_mean * SUBSTEP_DT * math.sin(yaw)
-        else:
-            radius = v_mean / omega
-            xr += radius * (math.sin(yaw + dyaw) - math.sin(yaw))
-            yr += radius * (math.cos(yaw) - math.cos(yaw + dyaw))
+        v, dist = speed_profile(v, speed_cmd, dt, speed_tau, max_accel)
+        k = yaw_gain * math.tan(delta) / WHEELBASE  # curvature, 1/m
+        dyaw = k * dist
+        if abs(dyaw) < 1e-9:  # straight (second-order term kept for continuity)
+            xr += dist * (c - 0.5 * dyaw * s)
+            yr += dist * (s + 0.5 * dyaw * c)
             yaw += dyaw
-    yaw = math.atan2(math.sin(yaw), math.cos(yaw))
-    pose[0] = xr - REAR_AXLE_X * math.cos(yaw)
-    pose[1] = yr - REAR_AXLE_X * math.sin(yaw)
+            c = math.cos(yaw)
+            s = math.sin(yaw)
+        else:
+            yaw += dyaw
+            c2 = math.cos(yaw)
+            s2 = math.sin(yaw)
+            xr += (s2 - s) / k
+            yr += (c - c2) / k
+            c = c2
+            s = s2
+    yaw = math.atan2(s, c)
+    if yaw <= -math.pi:  # (-pi, pi], as the simapp's heading
+        yaw = math.pi
+    pose[0] = xr - REAR_AXLE_X * c
+    pose[1] = yr - REAR_AXLE_X * s
     pose[2] = yaw
     pose[3] = v
     pose[4] = delta

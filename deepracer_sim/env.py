@@ -99,9 +99,9 @@ class DeepRacerEnv(gym.Env):
 
     Observation: ``Box(OBS_DIM,)`` float32, see :mod:`deepracer_sim.observation`.
     Action: ``Discrete(K)`` for a discrete space, ``Box(-1, 1, (2,))`` for a continuous one.
-    Info: ``params`` (the dict handed to the reward function), ``episode_status`` (a sim-trace
-    status code), ``progress`` (%), ``lap_time`` (simulated s since the PREPARE step),
-    ``steps`` and ``reward_called``.
+    Info: ``params`` (the step's params; the reward function got its own copy),
+    ``episode_status`` (a sim-trace status code), ``progress`` (%), ``lap_time`` (simulated s
+    since the PREPARE step), ``steps`` and ``reward_called``.
 
     Raises:
         TrackError, ActionSpaceError, RewardFunctionError: bad track, action space, reward file.
@@ -174,11 +174,11 @@ class DeepRacerEnv(gym.Env):
             self._speed[0] = space.actions[a, 1]
         self.sim.step(self._steer, self._speed, False)
         row = self.sim.rec[0].tolist()
-        params = params_from_record(row, self.track)
         called = row[sim.R_CALL_REWARD] > 0.5
-        reward = self.reward_caller(params) if called else 0.0
+        # the reward function gets its own dict, as the simapp's deepcopy: it may change it
+        reward = self.reward_caller(params_from_record(row, self.track)) if called else 0.0
         info = {
-            "params": params,
+            "params": params_from_record(row, self.track),
             "episode_status": STATUS_CODES[int(row[sim.R_STATUS])],
             "progress": row[sim.R_PROGRESS],
             "lap_time": (row[sim.R_STEPS] - 1.0) * STEP_DT,

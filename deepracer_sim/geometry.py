@@ -3,10 +3,9 @@
 These reproduce what the simapp computes with shapely (``bundle/markov/track_geom/track_data.py``,
 spec §1.2) without a per-step scan of the whole track:
 
-* :func:`project_point` is shapely's ``LineString.project``: the distance along a polyline of the
-  nearest point, with GEOS's tie rule (the lowest-index segment wins). It searches a window of
-  segments around a hint (the previous step's segment) and proves the window result global with a
-  precomputed per-segment clearance; only when that proof fails does it scan every segment.
+* :func:`project_point` is shapely's ``LineString.project``: the nearest point of a polyline, with
+  GEOS's tie rule (the lowest-index segment wins). A precomputed grid lists, for each cell, the
+  few segments that can be nearest to a point in it, so a query looks at a handful of segments.
 * :func:`find_prev_next` is the simapp's ``find_prev_next`` (``bisect.bisect_right`` on the
   waypoints' normalised projections).
 * :func:`point_on_road` is ``road_poly.contains(point)`` for ``Polygon(outer, [inner])``, answered
@@ -24,11 +23,8 @@ import math
 import numpy as np
 from numba import njit
 
-#: Segments searched on each side of the hint segment.
-WINDOW = 10
-#: Neighbours (in segments) excluded from a segment's clearance; a window result is accepted as
-#: global when the best segment lies within ``WINDOW - CLEARANCE_SKIP`` of the hint.
-CLEARANCE_SKIP = 5
+#: Cell size of the projection grid, m.
+PROJECTION_CELL = 0.1
 
 
 @njit(cache=True, inline="always")
@@ -44,9 +40,9 @@ def _segment_nearest(px: float, py: float, ax: float, ay: float, bx: float, by: 
         return 0.0, (px - ax) ** 2 + (py - ay) ** 2
     if t >= 1.0:
         return 1.0, (px - bx) ** 2 + (py - by) ** 2
-    qx = ax + t * dx
-    qy = ay + t * dy
-    return t, (px - qx) ** 2 + (py - qy) ** 2
+    # GEOS's Distance::pointToSegment: |cross| / |b - a| (symmetric in a and b)
+    cross = (ay - py) * dx - (ax - px) * dy
+    return t, cross * cross / l2
 
 
 @njit(cache=True)
@@ -63,100 +59,106 @@ def _full_scan(pts: np.ndarray, px: float, py: float):
     return best_j, best_t, best_d2
 
 
-@njit(cache=True, inline="always")
-def _index_gap(a: int, b: int, nseg: int, is_loop: bool) -> int:
-    g = abs(a - b)
-    if is_loop and nseg - g < g:
-        g = nseg - g
-    return g
+@njit(cache=True)
+def _build_segment_grid(lines: np.ndarray, x0: float, y0: float, h: float, nx: int, ny: int):
+    """CSR candidate lists: for each polyline p and cell c, the segments that can be nearest to
+    some point of the cell: those within ``dmin + h*sqrt(2)`` of the cell centre, where dmin is
+    the centre's distance to the polyline (any point of the cell is within h*sqrt(2)/2 of the
+    centre, so every other segment is strictly farther from it than the nearest)."""
+    n_lines = lines.shape[0]
+    nseg = lines.shape[1] - 1
+    ncell = nx * ny
+    start = np.zeros((n_lines, ncell + 1), dtype=np.int64)
+    d2 = np.empty(nseg)
+    slack = h * math.sqrt(2.0)
+    total = 0
+    for pass_ in range(2):
+        if pass_ == 1:
+            segs = np.empty(total, dtype=np.int64)
+        pos = 0
+        for p in range(n_lines):
+            pts = lines[p]
+            for c in range(ncell):
+                cx = x0 + (c % nx + 0.5) * h
+                cy = y0 + (c // nx + 0.5) * h
+                dmin = np.inf
+                for j in range(nseg):
+                    _, dj = _segment_nearest(cx, cy, pts[j, 0], pts[j, 1], pts[j + 1, 0],
+                                             pts[j + 1, 1])
+                    d2[j] = dj
+                    dmin = min(dmin, dj)
+                limit = (math.sqrt(dmin) + slack) ** 2 * (1.0 + 1e-12) + 1e-18
+                if pass_ == 0:
+                    start[p, c] = total
+                for j in range(nseg):
+                    if d2[j] <= limit:
+                        if pass_ == 1:
+                            segs[pos] = j
+                        pos += 1
+                if pass_ == 0:
+                    total = pos
+            if pass_ == 0:
+                start[p, ncell] = total
+    return start, segs
+
+
+def build_segment_grid(lines: np.ndarray, cell: float = PROJECTION_CELL, margin: float = 1.0):
+    """Precompute the projection grid of several polylines with the same number of vertices.
+
+    Args:
+        lines: (P, N, 2) float64 polylines.
+        cell: cell size, m; margin: extra border around the polylines' bounding box, m
+            (points outside the grid fall back to a full scan).
+
+    Returns:
+        (meta, start, segs): ``meta`` [x0, y0, h, nx, ny] float64; ``start`` (P, nx*ny+1)
+        int64 offsets into ``segs`` (int64 segment indices, ascending within a cell).
+    """
+    pts = lines.reshape(-1, 2)
+    x0 = float(pts[:, 0].min()) - margin
+    y0 = float(pts[:, 1].min()) - margin
+    nx = math.ceil((pts[:, 0].max() + margin - x0) / cell)
+    ny = math.ceil((pts[:, 1].max() + margin - y0) / cell)
+    start, segs = _build_segment_grid(np.ascontiguousarray(lines), x0, y0, cell, nx, ny)
+    return np.array([x0, y0, cell, nx, ny], dtype=np.float64), start, segs
 
 
 @njit(cache=True)
-def project_point(pts: np.ndarray, clearance: np.ndarray, is_loop: bool, px: float, py: float,
-                  hint: int):
+def project_point(pts: np.ndarray, meta: np.ndarray, start: np.ndarray, segs: np.ndarray,
+                  px: float, py: float):
     """Nearest point of a polyline to (px, py), as shapely's ``project``.
+
+    Exact: the grid cell's candidate list contains every segment that can be nearest, and the
+    lowest-index segment wins ties (GEOS's rule); outside the grid every segment is scanned.
 
     Args:
         pts: (N, 2) float64 polyline vertices (for a loop the last row equals the first).
-        clearance: (N-1,) float64 from :func:`segment_clearance` for ``pts``.
-        is_loop: whether the polyline is closed.
+        meta, start, segs: this polyline's grid from :func:`build_segment_grid` (``start`` is
+            its (ncells+1,) row).
         px, py: the point, m.
-        hint: segment index to search around (the previous answer); -1 forces a full scan.
 
     Returns:
         (segment index, projection factor t in [0, 1], distance in m).
     """
-    nseg = pts.shape[0] - 1
-    if hint < 0 or hint >= nseg:
+    h = meta[2]
+    nx = int(meta[3])
+    fi = (px - meta[0]) / h
+    fj = (py - meta[1]) / h
+    if not (0.0 <= fi < nx and 0.0 <= fj < meta[4]):
         j, t, d2 = _full_scan(pts, px, py)
         return j, t, math.sqrt(d2)
-    best_j = -1
+    c = int(fj) * nx + int(fi)
+    best_j = 0
     best_t = 0.0
     best_d2 = np.inf
-    for k in range(-WINDOW, WINDOW + 1):
-        j = hint + k
-        if is_loop:
-            j %= nseg
-        elif j < 0 or j >= nseg:
-            continue
+    for k in range(start[c], start[c + 1]):
+        j = segs[k]
         t, d2 = _segment_nearest(px, py, pts[j, 0], pts[j, 1], pts[j + 1, 0], pts[j + 1, 1])
-        if d2 < best_d2 or (d2 == best_d2 and j < best_j):
+        if d2 < best_d2:
             best_d2 = d2
             best_j = j
             best_t = t
-    d = math.sqrt(best_d2)
-    # Every segment outside the window is at least clearance[best_j] from segment best_j, so it is
-    # at least clearance - d from the point: the window minimum is global if d < clearance / 2.
-    window_ok = (nseg <= 2 * WINDOW + 1) or (
-        _index_gap(best_j, hint, nseg, is_loop) <= WINDOW - CLEARANCE_SKIP
-        and 2.0 * d < clearance[best_j]
-    )
-    if window_ok:
-        return best_j, best_t, d
-    j, t, d2 = _full_scan(pts, px, py)
-    return j, t, math.sqrt(d2)
-
-
-@njit(cache=True)
-def _segment_distance(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> float:
-    """Distance between segments a-b and c-d (exact unless they intersect, then <= true)."""
-    best = np.inf
-    for p, q0, q1 in ((a, c, d), (b, c, d), (c, a, b), (d, a, b)):
-        _, d2 = _segment_nearest(p[0], p[1], q0[0], q0[1], q1[0], q1[1])
-        best = min(best, d2)
-    # proper crossing test
-    d1 = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-    d2_ = (b[0] - a[0]) * (d[1] - a[1]) - (b[1] - a[1]) * (d[0] - a[0])
-    d3 = (d[0] - c[0]) * (a[1] - c[1]) - (d[1] - c[1]) * (a[0] - c[0])
-    d4 = (d[0] - c[0]) * (b[1] - c[1]) - (d[1] - c[1]) * (b[0] - c[0])
-    if d1 * d2_ < 0.0 and d3 * d4 < 0.0:
-        return 0.0
-    return math.sqrt(best)
-
-
-@njit(cache=True)
-def segment_clearance(pts: np.ndarray, is_loop: bool) -> np.ndarray:
-    """For each segment, the distance to the nearest segment more than CLEARANCE_SKIP away.
-
-    Args:
-        pts: (N, 2) float64 polyline.
-        is_loop: whether index distance wraps around.
-
-    Returns:
-        (N-1,) float64 clearance in m (inf when no such segment exists).
-    """
-    nseg = pts.shape[0] - 1
-    out = np.full(nseg, np.inf)
-    for i in range(nseg):
-        for j in range(i + 1, nseg):
-            if _index_gap(i, j, nseg, is_loop) <= CLEARANCE_SKIP:
-                continue
-            dist = _segment_distance(pts[i], pts[i + 1], pts[j], pts[j + 1])
-            if dist < out[i]:
-                out[i] = dist
-            if dist < out[j]:
-                out[j] = dist
-    return out
+    return best_j, best_t, math.sqrt(best_d2)
 
 
 @njit(cache=True, inline="always")
@@ -278,7 +280,7 @@ def point_on_road(meta: np.ndarray, edges: np.ndarray, cell_start: np.ndarray,
     i = int(fi)
     j = int(fj)
     c = j * nx + i
-    inside = centre_inside[c]
+    inside = centre_inside[c] != 0
     cx = x0 + (i + 0.5) * h
     cy = y0 + (j + 0.5) * h
     for k in range(cell_start[c], cell_start[c + 1]):

@@ -81,16 +81,39 @@ def write_observation(out: np.ndarray, line: np.ndarray, cum: np.ndarray, is_loo
     """
     dx = line[seg + 1, 0] - line[seg, 0]
     dy = line[seg + 1, 1] - line[seg, 1]
-    err = yaw - math.atan2(dy, dx)
+    norm = math.hypot(dx, dy)
+    if norm > 0.0:
+        dx /= norm
+        dy /= norm
+    else:
+        dx, dy = 1.0, 0.0
     c = math.cos(yaw)
     s = math.sin(yaw)
     out[0] = speed / 4.0
     out[1] = steering / (math.pi / 6.0)
     out[2] = offset / half_width if half_width > 0.0 else 0.0
-    out[3] = math.sin(err)
-    out[4] = math.cos(err)
+    out[3] = s * dx - c * dy  # sin(yaw - direction)
+    out[4] = c * dx + s * dy  # cos(yaw - direction)
+    # walk forward along the centre line from the projected segment
+    n = line.shape[0]
+    length = cum[n - 1]
+    j = seg
+    base = 0.0  # cum offset after wrapping past the end of a loop
     for k in range(LOOKAHEAD.shape[0]):
-        px, py = point_along(line, cum, is_loop, measure + LOOKAHEAD[k])
+        target = measure + LOOKAHEAD[k]
+        while target > base + cum[j + 1]:
+            if j + 2 < n:
+                j += 1
+            elif is_loop:
+                j = 0
+                base += length
+            else:
+                break
+        seg_len = cum[j + 1] - cum[j]
+        t = (target - base - cum[j]) / seg_len if seg_len > 0.0 else 0.0
+        t = min(max(t, 0.0), 1.0)
+        px = line[j, 0] + t * (line[j + 1, 0] - line[j, 0])
+        py = line[j, 1] + t * (line[j + 1, 1] - line[j, 1])
         rx = px - ref_x
         ry = py - ref_y
         out[5 + 2 * k] = (c * rx + s * ry) / LOOKAHEAD_SCALE

@@ -126,7 +126,6 @@ def reward_params(track: Track, x: float, y: float, heading: float, *, speed: fl
     s[0, sim.S_STEPS] = steps
     si[0, sim.I_DIRECTION] = 1 if reversed else 0
     si[0, sim.I_PHASE] = sim.RUN
-    si[0, sim.I_HINT_C] = si[0, sim.I_HINT_I] = si[0, sim.I_HINT_O] = -1
-    sim.update_geometry(track.arrays, s, si, 0, obs)
-    row = sim.pose_record(track.arrays, s, si, 0, float(steering_angle), float(speed))
+    sim.update_geometry(*track.arrays, s, si, 0, obs)
+    row = sim.pose_record(track.arrays.fmeta, s, si, 0, float(steering_angle), float(speed))
     return params_from_record(row.tolist(), track)

@@ -22,7 +22,8 @@ distance (``finish_episode``) and, optionally, the direction alternates.
 
 State is struct-of-arrays: ``s`` (N, NS) float64 and ``si`` (N, NI) int64 with the column
 indices below; each step writes one row per car into ``rec`` (N, NR) float64, from which the
-params dict and the sim-trace row are built.
+params dict and the sim-trace row are built. The track comes as the five arrays of
+:class:`~deepracer_sim.track.TrackArrays` (``*track.arrays``), the car dynamics inside ``cfg``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ from .constants import (
 )
 from .geometry import find_prev_next, point_on_road, project_point
 from .observation import OBS_DIM, point_along, write_observation
+from .track import (
+    H_END,
+    H_PROJ_SEGS,
+    H_PROJ_START,
+    H_ROAD_CELLS,
+    H_ROAD_INSIDE,
+    H_ROAD_START,
+)
 
 # float state columns
 S_X, S_Y, S_YAW, S_V, S_DELTA = 0, 1, 2, 3, 4  # car origin pose, actual speed and steering (rad)
@@ -67,9 +76,8 @@ I_DIRECTION = 0  # 0 forward (row order), 1 reversed
 I_PHASE = 1  # PREPARE or RUN
 I_REVERSE_COUNT = 2
 I_IMMOBILE_COUNT = 3
-I_HINT_C, I_HINT_I, I_HINT_O = 4, 5, 6
-I_EPISODE = 7  # finished episodes of this car
-NI = 8
+I_EPISODE = 4  # finished episodes of this car
+NI = 5
 
 PREPARE, RUN = 0, 1
 
@@ -104,6 +112,7 @@ C_ALTERNATE = 2  # 1: flip the direction after each episode (training)
 C_MAX_STEPS = 3  # step cap (truncation), steps including the PREPARE step
 C_START_OFFSET = 4  # START_POSITION offset, fraction of a lap
 NC = 5
+C_DYN = NC  # the Simulator appends the dynamics (Dynamics.as_array) here
 
 _WHEELS = np.array(WHEEL_POSITIONS)
 
@@ -137,9 +146,9 @@ def compute_current_prog(current_progress: float, prev_progress: float) -> float
 
 
 @njit(cache=True)
-def write_record(T, s: np.ndarray, si: np.ndarray, i: int, r: np.ndarray, progress: float,
-                 steer_cmd: float, speed_cmd: float, status: int, done: bool, truncated: bool,
-                 call_reward: bool) -> None:
+def write_record(fmeta: np.ndarray, s: np.ndarray, si: np.ndarray, i: int, r: np.ndarray,
+                 progress: float, steer_cmd: float, speed_cmd: float, status: int, done: bool,
+                 truncated: bool, call_reward: bool) -> None:
     """Fill record row ``r`` (NR,) from car ``i``'s current geometry and this step's values."""
     d = si[i, I_DIRECTION]
     wheels = s[i, S_WHEELS_ON]
@@ -155,7 +164,7 @@ def write_record(T, s: np.ndarray, si: np.ndarray, i: int, r: np.ndarray, progre
     r[R_SPEED] = speed_cmd
     r[R_STEER] = steer_cmd
     r[R_TRACK_WIDTH] = s[i, S_TRACK_WIDTH]
-    r[R_PROJECTION] = s[i, S_NDIST] * T.info[2 + d]
+    r[R_PROJECTION] = s[i, S_NDIST] * fmeta[2 + d]
     r[R_PREV_WP] = s[i, S_PREV_WP]
     r[R_NEXT_WP] = s[i, S_NEXT_WP]
     r[R_CLOSEST_WP] = s[i, S_CLOSEST_WP]
@@ -168,7 +177,7 @@ def write_record(T, s: np.ndarray, si: np.ndarray, i: int, r: np.ndarray, progre
 
 
 @njit(cache=True)
-def pose_record(T, s: np.ndarray, si: np.ndarray, i: int, steer_cmd: float,
+def pose_record(fmeta: np.ndarray, s: np.ndarray, si: np.ndarray, i: int, steer_cmd: float,
                 speed_cmd: float) -> np.ndarray:
     """The record of car ``i`` at its current pose as a RUN step would see it, without stepping.
 
@@ -178,19 +187,28 @@ def pose_record(T, s: np.ndarray, si: np.ndarray, i: int, steer_cmd: float,
     progress = compute_current_prog(s[i, S_NDIST] - s[i, S_START_NDIST], s[i, S_PREV_PROGRESS])
     r = np.zeros(NR)
     status = ST_OFF_TRACK if s[i, S_WHEELS_ON] == 0 else ST_IN_PROGRESS
-    write_record(T, s, si, i, r, progress, steer_cmd, speed_cmd, status, False, False, True)
+    write_record(fmeta, s, si, i, r, progress, steer_cmd, speed_cmd, status, False, False, True)
     return r
 
 
+@njit(cache=True, inline="always")
+def _project(lines, fmeta, iarr, d: int, k: int, px: float, py: float):
+    """project_point on line k (0 centre, 1 inner, 2 outer) of direction d."""
+    ncell = int(fmeta[12] * fmeta[13])
+    row = iarr[H_PROJ_START] + (d * 3 + k) * (ncell + 1)
+    return project_point(lines[d, k], fmeta[9:14], iarr[row:row + ncell + 1],
+                         iarr[iarr[H_PROJ_SEGS]:iarr[H_END]], px, py)
+
+
 @njit(cache=True)
-def update_geometry(T, s: np.ndarray, si: np.ndarray, i: int, obs: np.ndarray) -> None:
-    """Compute the params geometry and the observation of car ``i``'s current pose."""
+def update_geometry(lines, lens, fmeta, road_edges, iarr, s: np.ndarray, si: np.ndarray,
+                    i: int, obs: np.ndarray) -> None:
+    """Compute the params geometry and the observation of car ``i``'s current pose
+    (``track_data.get_nearest_points`` and ``set_reward_and_metrics``, spec §1.2-1.3)."""
     d = si[i, I_DIRECTION]
-    is_loop = T.info[0] > 0.5
-    length = T.info[2 + d]
-    centre = T.lines[d, 0]
-    inner = T.lines[d, 1]
-    outer = T.lines[d, 2]
+    is_loop = fmeta[0] > 0.5
+    length = fmeta[2 + d]
+    centre = lines[d, 0]
     yaw = s[i, S_YAW]
     c = math.cos(yaw)
     sn = math.sin(yaw)
@@ -198,36 +216,38 @@ def update_geometry(T, s: np.ndarray, si: np.ndarray, i: int, obs: np.ndarray) -
     y = s[i, S_Y]
     rx = x + REFERENCE_POINT_X * c
     ry = y + REFERENCE_POINT_X * sn
-    seg, t, dist = project_point(centre, T.clearance[d, 0], is_loop, rx, ry, si[i, I_HINT_C])
-    si[i, I_HINT_C] = seg
-    cum = T.cum[d]
+    seg, t, dist = _project(lines, fmeta, iarr, d, 0, rx, ry)
+    cum = lens[d, 0]
     measure = cum[seg] + t * (cum[seg + 1] - cum[seg])
     ndist = measure / length
     ncx = centre[seg, 0] + t * (centre[seg + 1, 0] - centre[seg, 0])
     ncy = centre[seg, 1] + t * (centre[seg + 1, 1] - centre[seg, 1])
-    # nearest border points to the centre point (track_data.get_nearest_points)
-    sj, tj, _ = project_point(inner, T.clearance[d, 1], is_loop, ncx, ncy, si[i, I_HINT_I])
-    si[i, I_HINT_I] = sj
+    # the border points nearest to the centre point
+    inner = lines[d, 1]
+    sj, tj, _ = _project(lines, fmeta, iarr, d, 1, ncx, ncy)
     nix = inner[sj, 0] + tj * (inner[sj + 1, 0] - inner[sj, 0])
     niy = inner[sj, 1] + tj * (inner[sj + 1, 1] - inner[sj, 1])
-    so, to, _ = project_point(outer, T.clearance[d, 2], is_loop, ncx, ncy, si[i, I_HINT_O])
-    si[i, I_HINT_O] = so
+    outer = lines[d, 2]
+    so, to, _ = _project(lines, fmeta, iarr, d, 2, ncx, ncy)
     nox = outer[so, 0] + to * (outer[so + 1, 0] - outer[so, 0])
     noy = outer[so, 1] + to * (outer[so + 1, 1] - outer[so, 1])
     width = math.hypot(nix - nox, niy - noy)
     d_in = math.hypot(rx - nix, ry - niy)
     d_out = math.hypot(rx - nox, ry - noy)
-    is_ccw = (T.info[1] > 0.5) != (d == 1)
+    is_ccw = (fmeta[1] > 0.5) != (d == 1)
     is_left = (d_in < d_out) != (not is_ccw)
-    prv, nxt = find_prev_next(T.ndists[d], ndist)
+    prv, nxt = find_prev_next(lens[d, 1], ndist)
     d_prev = math.hypot(rx - centre[prv, 0], ry - centre[prv, 1])
     d_next = math.hypot(rx - centre[nxt, 0], ry - centre[nxt, 1])
+    road_start = iarr[iarr[H_ROAD_START]:iarr[H_ROAD_CELLS]]
+    road_cells = iarr[iarr[H_ROAD_CELLS]:iarr[H_ROAD_INSIDE]]
+    road_inside = iarr[iarr[H_ROAD_INSIDE]:iarr[H_PROJ_START]]
+    road_meta = fmeta[4:9]
     wheels = 0
     for k in range(4):
         wx = x + c * _WHEELS[k, 0] - sn * _WHEELS[k, 1]
         wy = y + sn * _WHEELS[k, 0] + c * _WHEELS[k, 1]
-        if point_on_road(T.grid_meta, T.grid_edges, T.grid_start, T.grid_cell_edges,
-                         T.grid_inside, wx, wy):
+        if point_on_road(road_meta, road_edges, road_start, road_cells, road_inside, wx, wy):
             wheels += 1
     s[i, S_REF_X] = rx
     s[i, S_REF_Y] = ry
@@ -250,21 +270,21 @@ def update_geometry(T, s: np.ndarray, si: np.ndarray, i: int, obs: np.ndarray) -
 
 
 @njit(cache=True)
-def reset_car(T, cfg: np.ndarray, s: np.ndarray, si: np.ndarray, i: int,
-              obs: np.ndarray) -> None:
+def reset_car(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarray,
+              si: np.ndarray, i: int, obs: np.ndarray) -> None:
     """Place car ``i`` at its episode start (``_get_car_start_model_state``), phase PREPARE.
 
     The car origin goes on the centre line at ``(start_ndist + offset) * track_length`` with the
     yaw pointing at the next waypoint (``interpolate_pose`` with FORWARD_DIFFERENCE), at rest.
     """
     d = si[i, I_DIRECTION]
-    is_loop = T.info[0] > 0.5
-    length = T.info[2 + d]
-    centre = T.lines[d, 0]
+    is_loop = fmeta[0] > 0.5
+    length = fmeta[2 + d]
+    centre = lines[d, 0]
     start = (s[i, S_START_NDIST] + cfg[C_START_OFFSET]) * length
-    px, py = point_along(centre, T.cum[d], is_loop, start)
+    px, py = point_along(centre, lens[d, 0], is_loop, start)
     ndist = (start % length) / length if is_loop else min(max(start / length, 0.0), 1.0)
-    _, nxt = find_prev_next(T.ndists[d], ndist)
+    _, nxt = find_prev_next(lens[d, 1], ndist)
     yaw = math.atan2(centre[nxt, 1] - py, centre[nxt, 0] - px)
     s[i, S_X] = px
     s[i, S_Y] = py
@@ -276,10 +296,7 @@ def reset_car(T, cfg: np.ndarray, s: np.ndarray, si: np.ndarray, i: int,
     si[i, I_PHASE] = PREPARE
     si[i, I_REVERSE_COUNT] = 0
     si[i, I_IMMOBILE_COUNT] = 0
-    si[i, I_HINT_C] = -1
-    si[i, I_HINT_I] = -1
-    si[i, I_HINT_O] = -1
-    update_geometry(T, s, si, i, obs)
+    update_geometry(lines, lens, fmeta, road_edges, iarr, s, si, i, obs)
 
 
 @njit(cache=True)
@@ -293,14 +310,14 @@ def finish_episode(cfg: np.ndarray, s: np.ndarray, si: np.ndarray, i: int) -> No
 
 
 @njit(cache=True)
-def step_cars(T, cfg: np.ndarray, dyn: np.ndarray, s: np.ndarray, si: np.ndarray,
-              steer_cmd: np.ndarray, speed_cmd: np.ndarray, rec: np.ndarray, obs: np.ndarray,
-              terminal_obs: np.ndarray, auto_reset: bool) -> None:
+def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarray,
+              si: np.ndarray, steer_cmd: np.ndarray, speed_cmd: np.ndarray, rec: np.ndarray,
+              obs: np.ndarray, terminal_obs: np.ndarray, auto_reset: bool) -> None:
     """One DeepRacer step for every car (see the module docstring).
 
     Args:
-        T: :class:`~deepracer_sim.track.TrackArrays`.
-        cfg: (NC,) from :func:`make_config`; dyn: (4,) from ``Dynamics.as_array``.
+        lines, lens, fmeta, road_edges, iarr: the track (``*track.arrays``).
+        cfg: (NC + 4,) :func:`make_config` followed by ``Dynamics.as_array()``.
         s, si: state, updated in place.
         steer_cmd, speed_cmd: (N,) float64 commanded steering (degrees) and speed (m/s) of the
             chosen actions, unclipped (the params report them as commanded).
@@ -311,6 +328,7 @@ def step_cars(T, cfg: np.ndarray, dyn: np.ndarray, s: np.ndarray, si: np.ndarray
             written when ``auto_reset``).
         auto_reset: reset finished cars at once (vectorised env semantics).
     """
+    dyn = cfg[C_DYN:C_DYN + 4]
     for i in range(s.shape[0]):
         phase = si[i, I_PHASE]
         s[i, S_STEPS] += 1.0
@@ -353,7 +371,7 @@ def step_cars(T, cfg: np.ndarray, dyn: np.ndarray, s: np.ndarray, si: np.ndarray
         if not done and steps >= cfg[C_MAX_STEPS]:
             status = ST_TIME_UP
             truncated = True
-        write_record(T, s, si, i, rec[i], progress, steer_cmd[i], speed_cmd[i], status, done,
+        write_record(fmeta, s, si, i, rec[i], progress, steer_cmd[i], speed_cmd[i], status, done,
                      truncated, phase == RUN)
         s[i, S_PREV_PROGRESS] = 0.0 if progress == 100.0 else progress
         s[i, S_CLOCK] += STEP_DT
@@ -362,12 +380,12 @@ def step_cars(T, cfg: np.ndarray, dyn: np.ndarray, s: np.ndarray, si: np.ndarray
             advance_car(s[i, 0:5], steer, speed, dyn)
         else:  # PREPARE: the car is held at its start pose, then the episode runs
             si[i, I_PHASE] = RUN
-        update_geometry(T, s, si, i, obs)
+        update_geometry(lines, lens, fmeta, road_edges, iarr, s, si, i, obs)
         if done or truncated:
             finish_episode(cfg, s, si, i)
             if auto_reset:
                 terminal_obs[i] = obs[i]
-                reset_car(T, cfg, s, si, i, obs)
+                reset_car(lines, lens, fmeta, road_edges, iarr, cfg, s, si, i, obs)
 
 
 class Simulator:
@@ -385,10 +403,10 @@ class Simulator:
     def __init__(self, track, n: int, dyn: np.ndarray, cfg: np.ndarray,
                  start_ndists: np.ndarray, reversed_direction: bool = False) -> None:
         self.track = track
-        self.T = track.arrays
+        self.arrays = tuple(track.arrays)
         self.n = n
-        self.dyn = dyn
-        self.cfg = cfg
+        self.cfg = np.concatenate([np.asarray(cfg, dtype=np.float64)[:NC],
+                                   np.asarray(dyn, dtype=np.float64)])
         self.initial_start = np.asarray(start_ndists, dtype=np.float64) % 1.0
         self.initial_direction = 1 if reversed_direction else 0
         self.s = np.zeros((n, NS))
@@ -404,13 +422,17 @@ class Simulator:
         self.si[:, I_DIRECTION] = self.initial_direction
         self.si[:, I_EPISODE] = 0
         for i in range(self.n):
-            reset_car(self.T, self.cfg, self.s, self.si, i, self.obs)
+            self.reset_car(i)
 
     def reset_car(self, i: int) -> None:
         """Start a new episode for car ``i`` at its current start point."""
-        reset_car(self.T, self.cfg, self.s, self.si, i, self.obs)
+        reset_car(*self.arrays, self.cfg, self.s, self.si, i, self.obs)
+
+    def refresh(self, i: int) -> None:
+        """Recompute car ``i``'s geometry and observation after its pose was set by hand."""
+        update_geometry(*self.arrays, self.s, self.si, i, self.obs)
 
     def step(self, steer_cmd: np.ndarray, speed_cmd: np.ndarray, auto_reset: bool) -> None:
         """One step of every car; results in ``rec``, ``obs`` (and ``terminal_obs``)."""
-        step_cars(self.T, self.cfg, self.dyn, self.s, self.si, steer_cmd, speed_cmd, self.rec,
+        step_cars(*self.arrays, self.cfg, self.s, self.si, steer_cmd, speed_cmd, self.rec,
                   self.obs, self.terminal_obs, auto_reset)

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .geometry import build_road_grid, project_point, segment_clearance, signed_area
+from .geometry import build_road_grid, build_segment_grid, project_point, signed_area
 
 #: The project's own tracks (``tracks/`` at the repository root).
 PROJECT_TRACKS_DIR = Path(__file__).resolve().parent.parent / "tracks"
@@ -41,28 +41,62 @@ class TrackError(ValueError):
     """A track file that cannot be used; the message names the file, the problem and the fix."""
 
 
-class TrackArrays(NamedTuple):
-    """Per-direction arrays handed to the numba kernels; index 0 = forward, 1 = reversed.
+# int index array header: offsets of its sections
+H_ROAD_START, H_ROAD_CELLS, H_ROAD_INSIDE, H_PROJ_START, H_PROJ_SEGS, H_END = range(6)
+HEADER_SIZE = 8
 
-    Shapes (N = waypoint rows, S = N - 1 segments):
-    ``lines`` (2, 3, N, 2) float64: centre, inner, outer polylines in driving order;
-    ``clearance`` (2, 3, S) float64: per-segment clearance for :func:`project_point`;
-    ``cum`` (2, N) float64: centre-line distance of each waypoint from waypoint 0, m;
-    ``ndists`` (2, N) float64: the simapp's ``TrackLine.ndists`` (normalised projections of the
-    waypoints, last entry 1.0); ``info`` (4,) float64: [is_loop, forward is_ccw, length_fwd,
-    length_rev]; then the road containment grid (see :func:`geometry.build_road_grid`).
+
+class TrackArrays(NamedTuple):
+    """The track packed into five arrays for the numba kernels (few arguments keep the kernel
+    call cheap); index 0 = forward direction, 1 = reversed.
+
+    ``lines`` (2, 3, N, 2) float64: centre, inner, outer polylines in driving order.
+    ``lens`` (2, 2, N) float64: [0] distance of each waypoint from waypoint 0 along the centre
+    line, m; [1] the simapp's ``TrackLine.ndists`` (normalised projections, last entry 1.0).
+    ``fmeta`` (14,) float64: is_loop, forward is_ccw, length forward, length reversed, the road
+    grid's [x0, y0, h, nx, ny], the projection grid's [x0, y0, h, nx, ny].
+    ``road_edges`` (E, 4) float64: border edges of the road polygon.
+    ``iarr`` int64: a header of section offsets, then the road grid's cell offsets, cell edge
+    lists and cell-centre inside flags, then the projection grid's offsets (6 polylines:
+    direction * 3 + line) and segment lists.
     """
 
     lines: np.ndarray
-    clearance: np.ndarray
-    cum: np.ndarray
-    ndists: np.ndarray
-    info: np.ndarray
-    grid_meta: np.ndarray
-    grid_edges: np.ndarray
-    grid_start: np.ndarray
-    grid_cell_edges: np.ndarray
-    grid_inside: np.ndarray
+    lens: np.ndarray
+    fmeta: np.ndarray
+    road_edges: np.ndarray
+    iarr: np.ndarray
+
+    @property
+    def cum(self) -> np.ndarray:
+        """(2, N) centre-line distance of each waypoint, m."""
+        return self.lens[:, 0]
+
+    @property
+    def ndists(self) -> np.ndarray:
+        """(2, N) the simapp's ``ndists`` per direction."""
+        return self.lens[:, 1]
+
+    @property
+    def info(self) -> np.ndarray:
+        """(4,) [is_loop, forward is_ccw, length forward, length reversed]."""
+        return self.fmeta[:4]
+
+    def road_grid(self) -> tuple[np.ndarray, ...]:
+        """(meta, edges, cell_start, cell_edges, inside): :func:`geometry.point_on_road`'s
+        grid arguments."""
+        h = self.iarr
+        return (self.fmeta[4:9], self.road_edges, h[h[H_ROAD_START]:h[H_ROAD_CELLS]],
+                h[h[H_ROAD_CELLS]:h[H_ROAD_INSIDE]], h[h[H_ROAD_INSIDE]:h[H_PROJ_START]])
+
+    def projection_grid(self, direction: int, line: int) -> tuple[np.ndarray, ...]:
+        """(pts, meta, start, segs): :func:`geometry.project_point`'s first arguments for a
+        direction (0, 1) and line (0 centre, 1 inner, 2 outer)."""
+        h = self.iarr
+        ncell = int(self.fmeta[12] * self.fmeta[13])
+        row = h[H_PROJ_START] + (direction * 3 + line) * (ncell + 1)
+        return (self.lines[direction, line], self.fmeta[9:14], h[row:row + ncell + 1],
+                h[h[H_PROJ_SEGS]:h[H_END]])
 
 
 @dataclass(eq=False)
@@ -99,8 +133,8 @@ class Track:
         self.waypoints = wp
         self.is_loop = bool(np.all(wp[0] == wp[-1]))
         self.arrays = _build_arrays(wp, self.is_loop)
-        self.length = float(self.arrays.info[2])
-        self.is_ccw = bool(self.arrays.info[1])
+        self.length = float(self.arrays.fmeta[2])
+        self.is_ccw = bool(self.arrays.fmeta[1])
         self.width = float(np.mean(np.hypot(*(wp[:, 4:6] - wp[:, 2:4]).T)))
         self.sha256 = hashlib.sha256(wp.tobytes()).hexdigest()
         fwd = [(float(x), float(y)) for x, y in wp[:, 0:2]]
@@ -124,17 +158,6 @@ class Track:
                 f"width={self.width:.3f} m, {'CCW' if self.is_ccw else 'CW'})")
 
 
-def _ndists(centre: np.ndarray, clearance: np.ndarray, is_loop: bool, length: float) -> np.ndarray:
-    """``[line.project(Point(p), normalized=True) for p in coords[:-1]] + [1.0]``."""
-    cum = _cumulative(centre)
-    out = np.empty(centre.shape[0])
-    for i in range(centre.shape[0] - 1):
-        seg, t, _ = project_point(centre, clearance, is_loop, centre[i, 0], centre[i, 1], -1)
-        out[i] = (cum[seg] + t * (cum[seg + 1] - cum[seg])) / length
-    out[-1] = 1.0
-    return out
-
-
 def _cumulative(line: np.ndarray) -> np.ndarray:
     seg = np.hypot(np.diff(line[:, 0]), np.diff(line[:, 1]))
     return np.concatenate([[0.0], np.cumsum(seg)])
@@ -146,26 +169,37 @@ def _build_arrays(wp: np.ndarray, is_loop: bool) -> TrackArrays:
     for d, rows in enumerate((wp, wp[::-1])):
         for k in range(3):
             lines[d, k] = rows[:, 2 * k: 2 * k + 2]
-    clearance = np.empty((2, 3, n - 1))
-    cum = np.empty((2, n))
-    ndists = np.empty((2, n))
-    lengths = np.empty(2)
+    proj_meta, proj_start, proj_segs = build_segment_grid(lines.reshape(6, n, 2))
+    lens = np.empty((2, 2, n))
     for d in range(2):
-        for k in range(3):
-            clearance[d, k] = segment_clearance(np.ascontiguousarray(lines[d, k]), is_loop)
-        cum[d] = _cumulative(lines[d, 0])
-        lengths[d] = cum[d, -1]
-        ndists[d] = _ndists(np.ascontiguousarray(lines[d, 0]), clearance[d, 0], is_loop,
-                            lengths[d])
+        centre = lines[d, 0]
+        cum = _cumulative(centre)
+        lens[d, 0] = cum
+        # ndists = [line.project(Point(p), normalized=True) for p in coords[:-1]] + [1.0]
+        for i in range(n - 1):
+            seg, t, _ = project_point(centre, proj_meta, proj_start[3 * d], proj_segs,
+                                      centre[i, 0], centre[i, 1])
+            lens[d, 1, i] = (cum[seg] + t * (cum[seg + 1] - cum[seg])) / cum[-1]
+        lens[d, 1, n - 1] = 1.0
     is_ccw = signed_area(wp[:, 0:2]) > 0.0 if is_loop else True
-    info = np.array([float(is_loop), float(is_ccw), lengths[0], lengths[1]])
     if is_loop:
         rings = [wp[:, 4:6], wp[:, 2:4]]
     else:  # the simapp's Polygon(vstack(outer, flipud(inner))) closes the open outline
-        outline = np.vstack([wp[:, 4:6], wp[::-1, 2:4], wp[:1, 4:6]])
-        rings = [outline]
-    grid = build_road_grid([np.ascontiguousarray(r) for r in rings])
-    return TrackArrays(lines, clearance, cum, ndists, info, *grid)
+        rings = [np.vstack([wp[:, 4:6], wp[::-1, 2:4], wp[:1, 4:6]])]
+    road_meta, road_edges, road_start, road_cells, road_inside = build_road_grid(
+        [np.ascontiguousarray(r) for r in rings])
+    fmeta = np.concatenate([[float(is_loop), float(is_ccw), lens[0, 0, -1], lens[1, 0, -1]],
+                            road_meta, proj_meta])
+    sections = [road_start, road_cells, road_inside.astype(np.int64), proj_start.reshape(-1),
+                proj_segs]
+    header = np.zeros(HEADER_SIZE, dtype=np.int64)
+    offset = HEADER_SIZE
+    for k, part in enumerate(sections):
+        header[k] = offset
+        offset += len(part)
+    header[H_END] = offset
+    iarr = np.concatenate([header, *[np.asarray(p, dtype=np.int64) for p in sections]])
+    return TrackArrays(lines, lens, fmeta, road_edges, iarr)
 
 
 def validate_waypoints(wp: object, source: str) -> np.ndarray:

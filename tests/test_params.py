@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LinearRing, Point, Polygon
+from shapely.geometry import LinearRing, LineString, Point, Polygon
 
 from deepracer_sim.constants import REFERENCE_POINT_X, WHEEL_POSITIONS
 from deepracer_sim.params import PARAM_KEYS, reward_params
@@ -417,23 +417,34 @@ _RAW = rectangle_array()
 _INNER = LinearRing(_RAW[:-1, 2:4])
 _OUTER = LinearRing(_RAW[:-1, 4:6])
 _ROAD = Polygon(_RAW[:-1, 4:6], [_RAW[:-1, 2:4]])
+_SEGMENTS = [LineString(rectangle_centre()[i:i + 2]) for i in range(32)]
 _NDISTS = [_CENTRE.project(Point(p), normalized=True) for p in rectangle_centre()[:-1]] + [1.0]
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    along=st.floats(0.0, 31.999),
-    offset=st.floats(-0.75, 0.75),
+    along_um=st.integers(0, 31_999_999),
+    offset_um=st.integers(-750_000, 750_000),
     heading=st.floats(-179.9, 180.0),
 )
-def test_matches_shapely(rect, along, offset, heading):
-    # a reference point near the centre line: `along` metres from waypoint 0, `offset` to the left
+def test_matches_shapely(rect, along_um, offset_um, heading):
+    # a reference point near the centre line: `along` metres from waypoint 0, `offset` to the
+    # left (on a micrometre grid: sub-normal offsets would underflow the squared distances and
+    # make the projection of a point at waypoint 0 an arbitrary 0 or 32 m)
+    along, offset = along_um * 1e-6, offset_um * 1e-6
     c = _CENTRE.interpolate(along)
     k = int(along // 1.0)
     (ax, ay), (bx, by) = rectangle_centre()[k], rectangle_centre()[k + 1]
     nx, ny = -(by - ay), bx - ax  # unit left normal of the segment
     px, py = c.x + offset * nx, c.y + offset * ny
     pt = Point(px, py)
+    # skip near-ties between segments with different nearest points (on the bisector of an
+    # inner corner): there the nearest segment is decided by the last bit of two differently
+    # computed distances
+    seg_d = [seg.distance(pt) for seg in _SEGMENTS]
+    nearest = {round((i + _SEGMENTS[i].project(pt)) % L, 6)
+               for i in range(32) if seg_d[i] < min(seg_d) + 1e-9}
+    assume(len(nearest) == 1)
     p = reward_params(rect, px, py, heading)
     ndist = _CENTRE.project(pt, normalized=True)
     assert p["distance_from_center"] == pytest.approx(_CENTRE.distance(pt), abs=1e-9)
