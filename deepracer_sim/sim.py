@@ -99,7 +99,8 @@ R_TRUNCATED = 18
 R_REVERSED = 19
 R_TSTAMP = 20
 R_CALL_REWARD = 21
-NR = 22
+R_EPISODE = 22  # finished episodes of this car before this one (0-based episode index)
+NR = 23
 
 # status codes (constants.STATUS_CODES order)
 ST_PREPARE, ST_IN_PROGRESS, ST_LAP_COMPLETE, ST_OFF_TRACK = 0, 1, 2, 3
@@ -174,6 +175,7 @@ def write_record(fmeta: np.ndarray, s: np.ndarray, si: np.ndarray, i: int, r: np
     r[R_REVERSED] = d
     r[R_TSTAMP] = s[i, S_CLOCK]
     r[R_CALL_REWARD] = 1.0 if call_reward else 0.0
+    r[R_EPISODE] = si[i, I_EPISODE]
 
 
 @njit(cache=True)

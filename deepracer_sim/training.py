@@ -15,7 +15,9 @@ update, after ``num_episodes_between_training`` episodes). After every iteration
 
 A run folder (``--out``) holds: ``model/model_metadata.json``, ``ip/hyperparameters.json``
 (the effective DeepRacer values), ``reward_function.py`` (a byte copy), ``run_config.json``
-(track, version and the local settings ``evaluate.py`` needs), and the checkpoints.
+(track, version and the local settings ``evaluate.py`` needs), the checkpoints, and
+``metrics/iterations.jsonl`` (one line per iteration: wall time, training and evaluation
+results, PPO losses).
 
 Ctrl-C or a failure (e.g. a reward-function error) saves the current policy as the last
 checkpoint before stopping, so no training is lost.
@@ -27,7 +29,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,7 @@ import numpy as np
 from .action_space import ActionSpace, write_model_metadata
 from .constants import STEP_DT
 from .env import default_max_steps
-from .evaluation import run_laps, sb3_predict
+from .evaluation import LapResult, run_laps, sb3_predict
 from .hyperparameters import effective_hyperparameters, ppo_kwargs, read_hyperparameters
 from .track import Track, load_track
 
@@ -79,17 +81,83 @@ class TrainConfig:
     reverse_direction: bool = False
     round_robin_advance: float = 0.05
     max_steps: int | None = None
+    started_at: float | None = None
 
 
 @dataclass
 class IterationStats:
-    """Training episodes that ended during one iteration, and the evaluation after it."""
+    """One iteration: the training episodes that ended during it, the PPO update's losses, the
+    checkpoint and its evaluation.
 
+    Attributes:
+        iteration: 0-based iteration number; steps: total environment steps after it.
+        wall_time: seconds since the process started (``TrainConfig.started_at``).
+        rewards, progress, lap_times: per training episode that ended (lap_times: completed).
+        statuses: the final episode_status of each of those episodes.
+        losses: stable-baselines3's ``train/*`` values of the update (entropy_loss, approx_kl...).
+        checkpoint: file name in ``model/``; eval_laps: its evaluation episodes.
+    """
+
+    iteration: int = 0
+    steps: int = 0
+    wall_time: float = 0.0
     rewards: list[float] = field(default_factory=list)
     progress: list[float] = field(default_factory=list)
-    completed: int = 0
-    eval_progress: float = float("nan")
-    eval_lap_time: float = float("nan")
+    lap_times: list[float] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    losses: dict[str, float] = field(default_factory=dict)
+    checkpoint: str = ""
+    eval_laps: list[LapResult] = field(default_factory=list)
+
+    @property
+    def completed(self) -> int:
+        return len(self.lap_times)
+
+    @property
+    def eval_progress(self) -> float:
+        """Mean evaluation progress, % (nan without evaluation)."""
+        return float(np.mean([lap.progress for lap in self.eval_laps])) if self.eval_laps \
+            else float("nan")
+
+    @property
+    def eval_lap_time(self) -> float:
+        """Mean lap time of the completed evaluation laps, s (nan if none)."""
+        done = [lap.lap_time for lap in self.eval_laps if lap.status == "lap_complete"]
+        return float(np.mean(done)) if done else float("nan")
+
+    def summary(self) -> dict:
+        """A JSON-able one-line summary (the lines of ``metrics/iterations.jsonl``)."""
+        n = len(self.rewards)
+        return _jsonable({
+            "iteration": self.iteration, "steps": self.steps,
+            "wall_time": round(self.wall_time, 3), "episodes": n,
+            "mean_reward": float(np.mean(self.rewards)) if n else None,
+            "mean_progress": float(np.mean(self.progress)) if n else None,
+            "completion_rate": self.completed / n if n else None,
+            "best_lap_time": min(self.lap_times) if self.lap_times else None,
+            "eval_progress": self.eval_progress, "eval_lap_time": self.eval_lap_time,
+            "eval_laps": [asdict(lap) for lap in self.eval_laps],
+            "checkpoint": self.checkpoint,
+            **{k.replace("train/", ""): v for k, v in self.losses.items()},
+        })
+
+
+class TrainingObserver:
+    """Hooks into :func:`train` (subclass and override what you need).
+
+    ``on_start`` gets the run folder, the training env and the model before the first step;
+    ``on_iteration`` each finished :class:`IterationStats`; ``on_end`` whether training was
+    interrupted (also called after a failure). Per-step data: ``env.listeners``.
+    """
+
+    def on_start(self, run: RunFolder, env, model) -> None:
+        pass
+
+    def on_iteration(self, stats: IterationStats) -> None:
+        pass
+
+    def on_end(self, interrupted: bool) -> None:
+        pass
 
 
 class RunFolder:
@@ -103,6 +171,7 @@ class RunFolder:
         self.reward_file = self.root / "reward_function.py"
         self.config = self.root / "run_config.json"
         self.checkpoints_json = self.model_dir / "deepracer_checkpoints.json"
+        self.iterations_log = self.root / "metrics" / "iterations.jsonl"
 
     def read_config(self) -> dict:
         if not self.config.is_file():
@@ -181,33 +250,36 @@ class Checkpointer:
         self.last: dict | None = None
         self.eval_max_steps = cfg.max_steps or default_max_steps(track)
 
-    def evaluate(self, model) -> tuple[float, float]:
-        """(mean progress %, mean lap time s of completed laps or nan)."""
+    def evaluate(self, model) -> list[LapResult]:
+        """Greedy episodes from ``eval_episodes`` evenly spaced start points."""
         n = self.cfg.eval_episodes
         if n <= 0:
-            return float("nan"), float("nan")
-        laps = run_laps(sb3_predict(model), self.track, self.cfg.action_space,
+            return []
+        return run_laps(sb3_predict(model), self.track, self.cfg.action_space,
                         self.cfg.version, [k / n for k in range(n)], self.eval_max_steps,
                         reversed_direction=self.cfg.reverse_direction)
-        progress = float(np.mean([lap.progress for lap in laps]))
-        done = [lap.lap_time for lap in laps if lap.status == "lap_complete"]
-        return progress, float(np.mean(done)) if done else float("nan")
 
-    def save(self, model, iteration: int, evaluate: bool = True) -> tuple[float, float]:
+    def save(self, model, iteration: int, evaluate: bool = True) -> tuple[str, list[LapResult]]:
+        """Save (and evaluate) a checkpoint; update ``deepracer_checkpoints.json``.
+
+        Returns:
+            (checkpoint file name, evaluation laps).
+        """
         name = f"{iteration}_Step-{model.num_timesteps}.zip"
         model.save(self.run.checkpoint_path(name))
-        progress, lap_time = self.evaluate(model) if evaluate else (float("nan"),) * 2
-        entry = {"name": name, "avg_eval_metric": progress,
+        laps = self.evaluate(model) if evaluate else []
+        stats = IterationStats(eval_laps=laps)
+        entry = {"name": name, "avg_eval_metric": stats.eval_progress,
                  "time_stamp": round(model.num_timesteps * STEP_DT / self.cfg.n_envs, 3),
-                 "avg_lap_time": lap_time}
+                 "avg_lap_time": stats.eval_lap_time}
         self.last = entry
-        if evaluate and not np.isnan(progress) and (self.best is None or _better(entry, self.best)):
+        if laps and (self.best is None or _better(entry, self.best)):
             self.best = entry
         self.saved.append(name)
         self._prune()
         info = {"best_checkpoint": self.best or entry, "last_checkpoint": entry}
         self.run.checkpoints_json.write_text(json.dumps(_jsonable(info), indent=2) + "\n")
-        return progress, lap_time
+        return name, laps
 
     def _prune(self) -> None:
         keep = set(self.saved[-KEEP_CHECKPOINTS:])
@@ -228,8 +300,11 @@ def _better(a: dict, b: dict) -> bool:
 
 
 def _jsonable(obj):
+    """Replace non-finite floats by None (JSON has no NaN), recursively."""
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
@@ -259,7 +334,8 @@ def make_training_env(cfg: TrainConfig, track: Track):
                            reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps)
 
 
-def train(cfg: TrainConfig, progress_bar: bool = True) -> TrainResult:
+def train(cfg: TrainConfig, progress_bar: bool = True,
+          observers: list[TrainingObserver] | None = None) -> TrainResult:
     """Train a PPO policy (see the module docstring).
 
     Raises:
@@ -271,11 +347,13 @@ def train(cfg: TrainConfig, progress_bar: bool = True) -> TrainResult:
     from stable_baselines3.common.callbacks import BaseCallback
     from tqdm import tqdm
 
-    start = time.perf_counter()
+    started = cfg.started_at if cfg.started_at is not None else time.time()
     hp = read_hyperparameters(cfg.hyperparameters)
     track = load_track(cfg.track)
     env = make_training_env(cfg, track)
     run = prepare_run_folder(cfg, track, hp)
+    run.iterations_log.parent.mkdir(parents=True, exist_ok=True)
+    run.iterations_log.write_text("")
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(1)
     kwargs = ppo_kwargs(hp)
@@ -286,6 +364,7 @@ def train(cfg: TrainConfig, progress_bar: bool = True) -> TrainResult:
                                             "vf": list(cfg.net_arch)}},
                 **kwargs)
     checkpointer = Checkpointer(run, cfg, track)
+    observers = list(observers or [])
     iterations: list[IterationStats] = []
     avg_score = float(hp["term_cond_avg_score"])
     max_episodes = int(hp["term_cond_max_episodes"])
@@ -302,33 +381,43 @@ def train(cfg: TrainConfig, progress_bar: bool = True) -> TrainResult:
             self.last_steps = 0
 
         def _on_rollout_start(self) -> None:
-            if self.updates > 0:
-                self._after_update()
+            if self.updates > len(iterations):
+                self.after_update()
 
-        def _after_update(self) -> None:
-            it = self.updates - 1
-            self.stats.eval_progress, self.stats.eval_lap_time = checkpointer.save(
-                self.model, it)
-            iterations.append(self.stats)
+        def after_update(self, evaluate: bool = True) -> None:
             s = self.stats
-            done = len(s.progress)
+            s.iteration = self.updates - 1
+            s.steps = self.model.num_timesteps
+            s.losses = {k: float(v) for k, v in self.model.logger.name_to_value.items()
+                        if k.startswith("train/")}
+            s.checkpoint, s.eval_laps = checkpointer.save(self.model, s.iteration, evaluate)
+            s.wall_time = time.time() - started
+            iterations.append(s)
+            with run.iterations_log.open("a") as fh:
+                fh.write(json.dumps(s.summary()) + "\n")
+            for observer in observers:
+                observer.on_iteration(s)
+            n = len(s.rewards)
             bar.set_postfix({
-                "iter": it,
-                "reward": f"{np.mean(s.rewards):.1f}" if done else "-",
-                "progress": f"{np.mean(s.progress):.0f}%" if done else "-",
-                "laps": f"{s.completed}/{done}",
+                "iter": s.iteration,
+                "reward": f"{np.mean(s.rewards):.1f}" if n else "-",
+                "progress": f"{np.mean(s.progress):.0f}%" if n else "-",
+                "laps": f"{s.completed}/{n}",
                 "eval": f"{s.eval_progress:.0f}%",
             }, refresh=False)
-            if done and np.mean(s.rewards) >= avg_score:
+            if n and np.mean(s.rewards) >= avg_score:
                 self.stop = True
             self.stats = IterationStats()
 
         def _on_step(self) -> bool:
             for info in self.locals["infos"]:
                 if "episode_status" in info:
-                    self.stats.rewards.append(float(info["episode"]["r"]))
-                    self.stats.progress.append(float(info["progress"]))
-                    self.stats.completed += info["episode_status"] == "lap_complete"
+                    s = self.stats
+                    s.rewards.append(float(info["episode"]["r"]))
+                    s.progress.append(float(info["progress"]))
+                    s.statuses.append(info["episode_status"])
+                    if info["episode_status"] == "lap_complete":
+                        s.lap_times.append(float(info["lap_time"]))
                     self.episodes += 1
             if self.episodes >= max_episodes:
                 self.stop = True
@@ -341,19 +430,25 @@ def train(cfg: TrainConfig, progress_bar: bool = True) -> TrainResult:
 
     callback = IterationCallback()
     interrupted = False
+    for observer in observers:
+        observer.on_start(run, env, model)
     try:
         model.learn(total_timesteps=cfg.timesteps, callback=callback)
         if callback.updates > len(iterations):
-            callback._after_update()
+            callback.after_update()
     except KeyboardInterrupt:
         interrupted = True
         checkpointer.save(model, callback.updates, evaluate=False)
     except BaseException:
         checkpointer.save(model, callback.updates, evaluate=False)
+        for observer in observers:
+            observer.on_end(True)
         raise
     finally:
         bar.close()
-    return TrainResult(run.root, model.num_timesteps, time.perf_counter() - start, interrupted,
+    for observer in observers:
+        observer.on_end(interrupted)
+    return TrainResult(run.root, model.num_timesteps, time.time() - started, interrupted,
                        iterations, checkpointer.best)
 
 

@@ -29,9 +29,9 @@ from .params import params_from_record
 from .reward import RewardFn, make_reward_caller
 from .track import DEFAULT_TRACK, Track, load_track
 
-#: Called after every step with (vec env, rewards (N,) float64); the step records are in
-#: ``vec_env.sim.rec``. Used by the sim-trace logger.
-StepListener = Callable[["DeepRacerVecEnv", np.ndarray], None]
+#: Called after every step with (vec env, actions as given to ``step``, rewards (N,) float64);
+#: the step records are in ``vec_env.sim.rec`` (columns ``sim.R_*``). Used by the sim-trace logger.
+StepListener = Callable[["DeepRacerVecEnv", np.ndarray, np.ndarray], None]
 
 
 class DeepRacerVecEnv(VecEnv):
@@ -123,7 +123,7 @@ class DeepRacerVecEnv(VecEnv):
             else:
                 infos.append({})
         for listener in self.listeners:
-            listener(self, rewards)
+            listener(self, self._actions, rewards)
         return self.sim.obs.copy(), rewards.copy(), dones, infos
 
     def close(self) -> None:

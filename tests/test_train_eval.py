@@ -121,3 +121,19 @@ def test_reward_error_during_training_saves_checkpoint_then_reports(tmp_path: Pa
     assert f"{reward}:3: reward_function raised KeyError: 'no_such_key'" in err
     ckpt = json.loads((out / "model" / "deepracer_checkpoints.json").read_text())
     assert (out / "model" / ckpt["last_checkpoint"]["name"]).is_file()
+
+
+def test_iteration_log(trained_run: Path) -> None:
+    lines = (trained_run / "metrics" / "iterations.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    # 4 iterations of 8 cars x 128 steps
+    assert [r["iteration"] for r in rows] == [0, 1, 2, 3]
+    assert [r["steps"] for r in rows] == [1024, 2048, 3072, 4096]
+    walls = [r["wall_time"] for r in rows]
+    assert walls == sorted(walls) and walls[0] > 0
+    for r in rows:
+        assert len(r["eval_laps"]) == 5  # the default evaluation episodes per iteration
+        starts = [lap["start"] for lap in r["eval_laps"]]
+        assert starts == [0.0, 0.2, 0.4, 0.6, 0.8]
+        assert "entropy_loss" in r and "approx_kl" in r
+        assert (trained_run / "model" / r["checkpoint"]).name == r["checkpoint"]
