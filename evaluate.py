@@ -2,6 +2,7 @@
 """Evaluate a trained run: greedy laps, each a fresh episode from the start line.
 
     python evaluate.py RUN_DIR [--track NAME|PATH] [--laps 3] [--checkpoint best|last|N] [--json]
+        [--render] [--record out.mp4|out.gif]
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--laps", type=int, default=3)
     p.add_argument("--checkpoint", default="best", help="best, last, or an iteration number")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--render", action="store_true", help="watch the laps live in a window")
+    p.add_argument("--record", type=Path, default=None,
+                   help="write a video of the laps (.mp4 or .gif); works without a screen")
     return p.parse_args(argv)
 
 

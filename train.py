@@ -11,9 +11,13 @@ See README.md for what each option maps to in DeepRacer.
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
+import time
+
+STARTED_AT = time.time()  # wall times in the run's logs count from here
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,6 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="flip the driving direction after every episode")
     p.add_argument("--reverse-direction", action="store_true",
                    help="drive against the track's waypoint order")
+    p.add_argument("--clone", type=Path, default=None,
+                   help="continue training from an exported or run folder (its action space "
+                        "is kept; as the DeepRacer console's clone)")
+    p.add_argument("--render", action="store_true",
+                   help="watch one of the training cars live in a window")
     p.add_argument("--no-progress-bar", action="store_true")
     return p.parse_args(argv)
 
@@ -53,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from deepracer_sim.cli import run_training
 
-    return run_training(args)
+    return run_training(args, started_at=STARTED_AT)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def _guard(fn: Callable[[], int]) -> int:
         return 130
 
 
-def run_training(args: argparse.Namespace) -> int:
+def run_training(args: argparse.Namespace, started_at: float | None = None) -> int:
     """``train.py``: build the :class:`~deepracer_sim.training.TrainConfig` and train."""
 
     def go() -> int:
@@ -40,7 +40,25 @@ def run_training(args: argparse.Namespace) -> int:
         if args.action_space is not None and any(f is not None for f in flags):
             raise ActionSpaceError("give either --action-space FILE or the --max-steering/"
                                    "--steering-levels/--max-speed/--speed-levels flags, not both")
-        if args.action_space is not None:
+        clone = None
+        if args.clone is not None:
+            from .export import clone_source
+
+            clone = clone_source(args.clone)
+            space = clone.action_space
+            version = clone.version if args.version is None else args.version
+            if args.action_space is not None:
+                given, _ = resolve_action_space(args.action_space, None)
+                if not clone.same_action_space(given):
+                    raise ActionSpaceError(
+                        f"--clone {args.clone}: the action space is locked to the cloned "
+                        f"model's ({len(space)} actions); {args.action_space} differs. Drop "
+                        "--action-space or give the cloned model_metadata.json")
+            elif any(f is not None for f in flags):
+                raise ActionSpaceError(f"--clone {args.clone}: the action space is locked to "
+                                       "the cloned model's; drop the --max-steering/"
+                                       "--steering-levels/--max-speed/--speed-levels flags")
+        elif args.action_space is not None:
             space, version = resolve_action_space(args.action_space, args.version)
         else:
             space = discrete_action_space(
@@ -59,8 +77,18 @@ def run_training(args: argparse.Namespace) -> int:
                           version=version, out=out, hyperparameters=args.hyperparameters,
                           timesteps=args.timesteps, n_envs=args.n_envs, n_steps=args.n_steps,
                           seed=args.seed, alternate_direction=args.alternate_direction,
-                          reverse_direction=args.reverse_direction)
-        result = train(cfg, progress_bar=not args.no_progress_bar)
+                          reverse_direction=args.reverse_direction, started_at=started_at)
+        if clone is not None:
+            cfg.init_from = clone.checkpoint
+            cfg.net_arch = clone.net_arch
+            if cfg.hyperparameters is None:
+                cfg.hyperparameters = clone.hyperparameters
+        observers = []
+        if args.render:
+            from .viewer import TrainingViewer
+
+            observers.append(TrainingViewer())
+        result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
         best = result.best
         print(f"run folder: {result.run_dir}")
         print(f"{result.timesteps} steps in {result.wall_time:.1f} s"
@@ -84,8 +112,13 @@ def run_evaluation(args: argparse.Namespace) -> int:
 
         if args.laps < 1:
             raise ValueError("--laps must be >= 1")
+        observers = []
+        if args.render or args.record is not None:
+            from .viewer import EvaluationViewer
+
+            observers.append(EvaluationViewer(window=args.render, record=args.record))
         report = evaluate_run(args.run_dir, track=args.track, laps=args.laps,
-                              checkpoint=args.checkpoint)
+                              checkpoint=args.checkpoint, observers=observers)
         print(json.dumps(report.to_json()) if args.json else report.table())
         return 0
 

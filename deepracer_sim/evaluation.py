@@ -9,9 +9,9 @@ is deterministic, so laps from the same start point are identical.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +20,9 @@ from . import sim
 from .action_space import ActionSpace, read_model_metadata
 from .car import dynamics_for_version
 from .constants import STATUS_CODES, STEP_DT
+from .env import default_max_steps
 from .params import params_from_record
-from .reward import RewardCaller
+from .reward import RewardCaller, make_reward_caller
 from .track import Track, load_track
 
 #: Maps an (N, OBS_DIM) float32 batch of observations to N actions.
@@ -49,9 +50,29 @@ class LapResult:
     start: float
 
 
+class EpisodeObserver:
+    """Hooks into :func:`run_laps` (subclass and override what you need).
+
+    ``on_start(simulator, track, action_space)`` before the first step; ``on_step(rec, actions,
+    rewards, active)`` after every step with the (N, NR) step records (``sim.R_*`` columns), the
+    actions given, the (N,) rewards and the (N,) bool mask of cars whose episode was still running
+    at this step; ``on_end(results)`` with the :class:`LapResult` list.
+    """
+
+    def on_start(self, simulator: sim.Simulator, track: Track, action_space: ActionSpace) -> None:
+        pass
+
+    def on_step(self, rec: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+                active: np.ndarray) -> None:
+        pass
+
+    def on_end(self, results: list[LapResult]) -> None:
+        pass
+
+
 def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version: float,
-             starts: list[float], max_steps: int, reward: RewardCaller | None = None,
-             on_step: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+             starts: Sequence[float], max_steps: int, reward: RewardCaller | None = None,
+             observers: Sequence[EpisodeObserver] = (),
              reversed_direction: bool = False) -> list[LapResult]:
     """Run one greedy episode per start point, all in one batch.
 
@@ -60,8 +81,8 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         starts: start points, fractions of a lap from waypoint 0.
         max_steps: step cap per episode.
         reward: optional reward caller (rewards are summed into the results).
-        on_step: optional ``f(rec (N, NR), rewards (N,), active (N,) bool)`` after every step,
-            for logging.
+        observers: :class:`EpisodeObserver` hooks (logging, rendering).
+        reversed_direction: drive against the track's row order.
 
     Returns:
         one :class:`LapResult` per start, in order.
@@ -70,6 +91,8 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
     cfg = sim.make_config(0.0, False, False, max_steps, 0.0)
     simulator = sim.Simulator(track, n, dynamics_for_version(version).as_array(), cfg,
                               np.array(starts, dtype=np.float64), reversed_direction)
+    for observer in observers:
+        observer.on_start(simulator, track, action_space)
     active = np.ones(n, dtype=bool)
     totals = np.zeros(n)
     rewards = np.zeros(n)
@@ -78,20 +101,18 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
     speed = np.zeros(n)
     while active.any():
         actions = predict(simulator.obs)
-        s, v = action_space.scale(actions)
-        steer[:] = s
-        speed[:] = v
+        steer[:], speed[:] = action_space.scale(actions)
         simulator.step(steer, speed, False)
         rows = simulator.rec.tolist()
         rewards[:] = 0.0
-        for i in np.flatnonzero(active):
-            row = rows[i]
-            if reward is not None and row[sim.R_CALL_REWARD] > 0.5:
-                rewards[i] = reward(params_from_record(row, track))
+        running = np.flatnonzero(active)
+        for i in running:
+            if reward is not None and rows[i][sim.R_CALL_REWARD] > 0.5:
+                rewards[i] = reward(params_from_record(rows[i], track))
             totals[i] += rewards[i]
-        if on_step is not None:
-            on_step(simulator.rec, rewards, active.copy())
-        for i in np.flatnonzero(active):
+        for observer in observers:
+            observer.on_step(simulator.rec, actions, rewards, active)
+        for i in running:
             row = rows[i]
             if row[sim.R_DONE] > 0.5 or row[sim.R_TRUNCATED] > 0.5:
                 active[i] = False
@@ -103,7 +124,10 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
                     reward=float(totals[i]),
                     start=float(starts[i]),
                 )
-    return [r for r in results if r is not None]
+    done = [r for r in results if r is not None]
+    for observer in observers:
+        observer.on_end(done)
+    return done
 
 
 def sb3_predict(model) -> Predict:
@@ -145,17 +169,29 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int = 3,
-                 checkpoint: str = "best") -> EvaluationReport:
-    """Evaluate a training run folder: ``laps`` greedy episodes from the start line.
+@dataclass
+class EvaluationSetup:
+    """What :func:`evaluate_run` evaluates: the run folder, the policy and the conditions."""
 
-    Args:
-        run_dir: a folder written by ``train.py``.
-        track: another track to evaluate on (default: the training track).
-        checkpoint: "best", "last" or a checkpoint name from ``model/``.
+    run_dir: Path
+    checkpoint: str
+    model: object
+    track: Track
+    action_space: ActionSpace
+    version: float
+    reward: RewardCaller
+    max_steps: int
+    reversed_direction: bool
+    started: str  # YYYYmmddHHMMSS, DeepRacer's evaluation folder stamp
+
+
+def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
+                    checkpoint: str = "best") -> EvaluationSetup:
+    """Read a training run folder for evaluation.
 
     Raises:
         FileNotFoundError: not a run folder, or the checkpoint is missing (message names it).
+        TrackError, ActionSpaceError, RewardFunctionError: broken run files.
     """
     from .training import RunFolder, load_policy
 
@@ -165,17 +201,35 @@ def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int
     name = run.checkpoint_name(checkpoint)
     model = load_policy(run.checkpoint_path(name))
     trk = load_track(track if track is not None else config["track_path"])
-    max_steps = int(config.get("max_steps") or 0) or None
-    from .env import default_max_steps
-
-    results = run_laps(sb3_predict(model), trk, space, version, [0.0] * laps,
-                       max_steps or default_max_steps(trk),
-                       reversed_direction=bool(config.get("reverse_direction", False)))
-    return EvaluationReport(trk.name, name, results)
+    max_steps = config.get("max_steps") or default_max_steps(trk)
+    return EvaluationSetup(run.root, name, model, trk, space, version,
+                           make_reward_caller(run.reward_file), int(max_steps),
+                           bool(config.get("reverse_direction", False)),
+                           time.strftime("%Y%m%d%H%M%S"))
 
 
-def report_json(report: EvaluationReport) -> str:
-    return json.dumps(report.to_json())
+def default_evaluation_observers(setup: EvaluationSetup) -> list[EpisodeObserver]:
+    """Observers every evaluation gets (the evaluation logs)."""
+    return []
 
 
-__all__ = ["EvaluationReport", "LapResult", "asdict", "evaluate_run", "run_laps"]
+def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int = 3,
+                 checkpoint: str = "best",
+                 observers: Sequence[EpisodeObserver] = ()) -> EvaluationReport:
+    """Evaluate a training run folder: ``laps`` greedy episodes from the start line.
+
+    Args:
+        run_dir: a folder written by ``train.py``.
+        track: another track to evaluate on (default: the training track).
+        checkpoint: "best", "last" or a checkpoint name or iteration number from ``model/``.
+        observers: extra :class:`EpisodeObserver` hooks (e.g. the viewer).
+
+    Raises:
+        FileNotFoundError: not a run folder, or the checkpoint is missing (message names it).
+    """
+    setup = load_evaluation(run_dir, track, checkpoint)
+    results = run_laps(sb3_predict(setup.model), setup.track, setup.action_space,
+                       setup.version, [0.0] * laps, setup.max_steps, reward=setup.reward,
+                       observers=[*default_evaluation_observers(setup), *observers],
+                       reversed_direction=setup.reversed_direction)
+    return EvaluationReport(setup.track.name, setup.checkpoint, results)

@@ -63,6 +63,9 @@ class TrainConfig:
         alternate_direction, reverse_direction, round_robin_advance: DeepRacer's training
             options (spec §2.2).
         max_steps: step cap per episode (None: a lap at 0.1 m/s).
+        started_at: ``time.time()`` when the process started (wall times are measured from it).
+        init_from: a checkpoint (``.zip``) whose policy and optimizer state training starts
+            from (the console's "clone"); its network must match ``net_arch``.
     """
 
     reward: Path
@@ -82,6 +85,7 @@ class TrainConfig:
     round_robin_advance: float = 0.05
     max_steps: int | None = None
     started_at: float | None = None
+    init_from: Path | None = None
 
 
 @dataclass
@@ -323,6 +327,11 @@ class TrainResult:
     best: dict | None
 
 
+def default_observers(cfg: TrainConfig) -> list[TrainingObserver]:
+    """Observers every training run gets (the training logs)."""
+    return []
+
+
 def make_training_env(cfg: TrainConfig, track: Track):
     """The vectorised training env of ``cfg``."""
     from .vec_env import DeepRacerVecEnv
@@ -363,8 +372,10 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
                 policy_kwargs={"net_arch": {"pi": list(cfg.net_arch),
                                             "vf": list(cfg.net_arch)}},
                 **kwargs)
+    if cfg.init_from is not None:
+        model.set_parameters(str(cfg.init_from), exact_match=True, device="cpu")
     checkpointer = Checkpointer(run, cfg, track)
-    observers = list(observers or [])
+    observers = [*default_observers(cfg), *(observers or [])]
     iterations: list[IterationStats] = []
     avg_score = float(hp["term_cond_avg_score"])
     max_episodes = int(hp["term_cond_max_episodes"])
