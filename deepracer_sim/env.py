@@ -41,7 +41,7 @@ from .action_space import (
 from .car import dynamics_for_version
 from .constants import MIN_SPEED, ROUND_ROBIN_ADVANCE, STATUS_CODES, STEP_DT
 from .observation import OBS_DIM, observation_bounds
-from .params import params_from_record
+from .params import copy_params, params_from_record
 from .reward import RewardFn, make_reward_caller
 from .track import DEFAULT_TRACK, Track, load_track
 
@@ -138,8 +138,9 @@ class DeepRacerEnv(gym.Env):
             self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         else:
             self.action_space = gym.spaces.Discrete(len(space))
-        self._steer = np.zeros(1)
-        self._speed = np.zeros(1)
+        # discrete actions as plain Python lists: the per-step lookup avoids numpy scalars
+        self._action_steer = space.actions[:, 0].tolist() if not space.continuous else []
+        self._action_speed = space.actions[:, 1].tolist() if not space.continuous else []
         self._needs_restart = True
 
     def reset(self, *, seed: int | None = None,
@@ -164,29 +165,34 @@ class DeepRacerEnv(gym.Env):
             RewardFunctionError: the reward function failed or returned a bad value.
         """
         space = self.deepracer_action_space
+        sm = self.sim
         if space.continuous:
             steer, speed = space.scale(np.asarray(action))
-            self._steer[0] = steer[0]
-            self._speed[0] = speed[0]
+            sm.steer[0] = steer[0]
+            sm.speed[0] = speed[0]
         else:
             a = int(action)
-            self._steer[0] = space.actions[a, 0]
-            self._speed[0] = space.actions[a, 1]
-        self.sim.step(self._steer, self._speed, False)
-        row = self.sim.rec[0].tolist()
-        called = row[sim.R_CALL_REWARD] > 0.5
-        # the reward function gets its own dict, as the simapp's deepcopy: it may change it
-        reward = self.reward_caller(params_from_record(row, self.track)) if called else 0.0
+            sm.steer[0] = self._action_steer[a]
+            sm.speed[0] = self._action_speed[a]
+        sm.step(None, None, False)
+        row = sm.rec[0].tolist()
+        params = params_from_record(row, self.track)
+        if row[sim.R_CALL_REWARD] > 0.5:
+            # the reward function gets its own copy, as the simapp's deepcopy: it may change it
+            reward = self.reward_caller(copy_params(params))
+            called = True
+        else:
+            reward = 0.0
+            called = False
         info = {
-            "params": params_from_record(row, self.track),
+            "params": params,
             "episode_status": STATUS_CODES[int(row[sim.R_STATUS])],
             "progress": row[sim.R_PROGRESS],
             "lap_time": (row[sim.R_STEPS] - 1.0) * STEP_DT,
             "steps": row[sim.R_STEPS],
             "reward_called": called,
         }
-        return (self.sim.obs[0].copy(), reward, row[sim.R_DONE] > 0.5,
-                row[sim.R_TRUNCATED] > 0.5, info)
+        return sm.obs[0].copy(), reward, row[sim.R_DONE] > 0.5, row[sim.R_TRUNCATED] > 0.5, info
 
     @property
     def record(self) -> np.ndarray:

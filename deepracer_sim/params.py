@@ -89,6 +89,21 @@ def params_from_record(row: list[float], track: Track) -> dict:
     }
 
 
+def copy_params(params: dict) -> dict:
+    """A copy of a params dict whose lists are new too (the tuples inside are immutable), so a
+    reward function that changes it cannot change the original: the simapp's
+    ``copy.deepcopy(params)``, an order of magnitude cheaper."""
+    out = dict(params)
+    for key in _LIST_KEYS:
+        out[key] = list(params[key])
+    return out
+
+
+_LIST_KEYS = ("waypoints", "closest_waypoints", "closest_objects", "objects_location",
+              "objects_left_of_center", "objects_distance", "objects_distance_from_center",
+              "objects_heading", "objects_speed")
+
+
 def reward_params(track: Track, x: float, y: float, heading: float, *, speed: float = 1.0,
                   steering_angle: float = 0.0, steps: float = 2.0, start_distance: float = 0.0,
                   prev_progress: float = 0.0, reversed: bool = False) -> dict:

@@ -137,6 +137,8 @@ class RewardCaller:
                 f"{type(exc).__name__}: {exc}\n  at step {params.get('steps')} with params: "
                 f"{_describe_params(params)}"
             ) from exc
+        if type(value) is float and REWARD_MIN <= value <= REWARD_MAX:
+            return value  # the common case (NaN fails the comparison)
         if not isinstance(value, numbers.Real):
             raise RewardFunctionError(
                 f"{self.where}: reward_function returned {value!r} ({type(value).__name__}); it "

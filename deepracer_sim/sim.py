@@ -390,13 +390,69 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
                 reset_car(lines, lens, fmeta, road_edges, iarr, cfg, s, si, i, obs)
 
 
+# Layout of the packed buffers (see Simulator): entries of the int buffer's header.
+L_N, L_NPTS, L_NEDGES, L_LINES, L_LENS, L_FMETA, L_EDGES, L_CFG, L_NCFG, L_S, L_REC, L_CMD, \
+    L_IARR, L_SI, L_END = range(15)
+L_SIZE = 16
+
+
+@njit(cache=True, inline="always")
+def _unpack(F: np.ndarray, I: np.ndarray, O: np.ndarray):  # noqa: E741
+    """Views of the packed buffers: the track arrays, cfg, s, si, steer, speed, rec, obs,
+    terminal_obs."""
+    n = I[L_N]
+    npts = I[L_NPTS]
+    lines = F[I[L_LINES]:I[L_LINES] + 12 * npts].reshape((2, 3, npts, 2))
+    lens = F[I[L_LENS]:I[L_LENS] + 4 * npts].reshape((2, 2, npts))
+    fmeta = F[I[L_FMETA]:I[L_FMETA] + 14]
+    edges = F[I[L_EDGES]:I[L_EDGES] + 4 * I[L_NEDGES]].reshape((I[L_NEDGES], 4))
+    cfg = F[I[L_CFG]:I[L_CFG] + I[L_NCFG]]
+    s = F[I[L_S]:I[L_S] + n * NS].reshape((n, NS))
+    rec = F[I[L_REC]:I[L_REC] + n * NR].reshape((n, NR))
+    steer = F[I[L_CMD]:I[L_CMD] + n]
+    speed = F[I[L_CMD] + n:I[L_CMD] + 2 * n]
+    iarr = I[I[L_IARR]:I[L_SI]]
+    si = I[I[L_SI]:I[L_SI] + n * NI].reshape((n, NI))
+    dim = O.shape[0] // (2 * n)
+    obs = O[:n * dim].reshape((n, dim))
+    terminal_obs = O[n * dim:].reshape((n, dim))
+    return lines, lens, fmeta, edges, iarr, cfg, s, si, steer, speed, rec, obs, terminal_obs
+
+
+@njit(cache=True)
+def step_packed(F: np.ndarray, I: np.ndarray, O: np.ndarray, auto_reset: bool) -> None:  # noqa: E741
+    """:func:`step_cars` on a :class:`Simulator`'s packed buffers (three arguments keep the call
+    from Python cheap)."""
+    lines, lens, fmeta, edges, iarr, cfg, s, si, steer, speed, rec, obs, term = _unpack(F, I, O)
+    step_cars(lines, lens, fmeta, edges, iarr, cfg, s, si, steer, speed, rec, obs, term,
+              auto_reset)
+
+
+@njit(cache=True)
+def reset_packed(F: np.ndarray, I: np.ndarray, O: np.ndarray, i: int) -> None:  # noqa: E741
+    """:func:`reset_car` on a :class:`Simulator`'s packed buffers."""
+    lines, lens, fmeta, edges, iarr, cfg, s, si, _, _, _, obs, _ = _unpack(F, I, O)
+    reset_car(lines, lens, fmeta, edges, iarr, cfg, s, si, i, obs)
+
+
+@njit(cache=True)
+def refresh_packed(F: np.ndarray, I: np.ndarray, O: np.ndarray, i: int) -> None:  # noqa: E741
+    """:func:`update_geometry` on a :class:`Simulator`'s packed buffers."""
+    lines, lens, fmeta, edges, iarr, _, s, si, _, _, _, obs, _ = _unpack(F, I, O)
+    update_geometry(lines, lens, fmeta, edges, iarr, s, si, i, obs)
+
+
 class Simulator:
     """N cars on one track: the kernel buffers and the calls that step and reset them.
+
+    All state lives in three packed buffers (float64 ``F``, int64 ``I``, float32 ``O``) so that a
+    kernel call from Python unboxes three arrays; the attributes ``s``, ``si``, ``rec``,
+    ``obs``, ``terminal_obs``, ``steer`` and ``speed`` are numpy views into them.
 
     Args:
         track: :class:`~deepracer_sim.track.Track`.
         n: number of cars.
-        dyn: (4,) float64 from ``Dynamics.as_array``.
+        dyn: float64 from ``Dynamics.as_array``.
         cfg: (NC,) float64 from :func:`make_config`.
         start_ndists: (n,) initial start points, fraction of a lap from waypoint 0.
         reversed_direction: initial direction of every car.
@@ -405,17 +461,36 @@ class Simulator:
     def __init__(self, track, n: int, dyn: np.ndarray, cfg: np.ndarray,
                  start_ndists: np.ndarray, reversed_direction: bool = False) -> None:
         self.track = track
-        self.arrays = tuple(track.arrays)
         self.n = n
-        self.cfg = np.concatenate([np.asarray(cfg, dtype=np.float64)[:NC],
+        lines, lens, fmeta, edges, iarr = track.arrays
+        cfg_full = np.concatenate([np.asarray(cfg, dtype=np.float64)[:NC],
                                    np.asarray(dyn, dtype=np.float64)])
+        head = np.zeros(L_SIZE, dtype=np.int64)
+        parts = [lines.ravel(), lens.ravel(), fmeta, edges.ravel(), cfg_full, np.zeros(n * NS),
+                 np.zeros(n * NR), np.zeros(2 * n)]
+        offsets = np.cumsum([0] + [len(p) for p in parts])
+        (head[L_LINES], head[L_LENS], head[L_FMETA], head[L_EDGES], head[L_CFG], head[L_S],
+         head[L_REC], head[L_CMD]) = offsets[:-1]
+        head[L_N] = n
+        head[L_NPTS] = lines.shape[2]
+        head[L_NEDGES] = edges.shape[0]
+        head[L_NCFG] = len(cfg_full)
+        head[L_IARR] = L_SIZE
+        head[L_SI] = L_SIZE + len(iarr)
+        head[L_END] = head[L_SI] + n * NI
+        self.F = np.concatenate(parts)
+        self.I = np.concatenate([head, iarr, np.zeros(n * NI, dtype=np.int64)])
+        self.O = np.zeros(2 * n * OBS_DIM, dtype=np.float32)
+        self.cfg = self.F[head[L_CFG]:head[L_CFG] + len(cfg_full)]
+        self.s = self.F[head[L_S]:head[L_S] + n * NS].reshape(n, NS)
+        self.rec = self.F[head[L_REC]:head[L_REC] + n * NR].reshape(n, NR)
+        self.steer = self.F[head[L_CMD]:head[L_CMD] + n]
+        self.speed = self.F[head[L_CMD] + n:head[L_CMD] + 2 * n]
+        self.si = self.I[head[L_SI]:head[L_END]].reshape(n, NI)
+        self.obs = self.O[:n * OBS_DIM].reshape(n, OBS_DIM)
+        self.terminal_obs = self.O[n * OBS_DIM:].reshape(n, OBS_DIM)
         self.initial_start = np.asarray(start_ndists, dtype=np.float64) % 1.0
         self.initial_direction = 1 if reversed_direction else 0
-        self.s = np.zeros((n, NS))
-        self.si = np.zeros((n, NI), dtype=np.int64)
-        self.rec = np.zeros((n, NR))
-        self.obs = np.zeros((n, OBS_DIM), dtype=np.float32)
-        self.terminal_obs = np.zeros((n, OBS_DIM), dtype=np.float32)
         self.restart()
 
     def restart(self) -> None:
@@ -428,13 +503,21 @@ class Simulator:
 
     def reset_car(self, i: int) -> None:
         """Start a new episode for car ``i`` at its current start point."""
-        reset_car(*self.arrays, self.cfg, self.s, self.si, i, self.obs)
+        reset_packed(self.F, self.I, self.O, i)
 
     def refresh(self, i: int) -> None:
         """Recompute car ``i``'s geometry and observation after its pose was set by hand."""
-        update_geometry(*self.arrays, self.s, self.si, i, self.obs)
+        refresh_packed(self.F, self.I, self.O, i)
 
-    def step(self, steer_cmd: np.ndarray, speed_cmd: np.ndarray, auto_reset: bool) -> None:
-        """One step of every car; results in ``rec``, ``obs`` (and ``terminal_obs``)."""
-        step_cars(*self.arrays, self.cfg, self.s, self.si, steer_cmd, speed_cmd, self.rec,
-                  self.obs, self.terminal_obs, auto_reset)
+    def step(self, steer_cmd: np.ndarray | None = None, speed_cmd: np.ndarray | None = None,
+             auto_reset: bool = False) -> None:
+        """One step of every car; results in ``rec``, ``obs`` (and ``terminal_obs``).
+
+        ``steer_cmd``/``speed_cmd`` (N,) are copied into ``steer``/``speed``; pass None to use
+        what was written there directly (the fast path).
+        """
+        if steer_cmd is not None:
+            self.steer[:] = steer_cmd
+        if speed_cmd is not None:
+            self.speed[:] = speed_cmd
+        step_packed(self.F, self.I, self.O, auto_reset)

@@ -78,8 +78,6 @@ class DeepRacerVecEnv(VecEnv):
         self._actions: np.ndarray | None = None
         self._rewards = np.zeros(num_envs)
         self._episode_return = np.zeros(num_envs)
-        self._steer = np.zeros(num_envs)
-        self._speed = np.zeros(num_envs)
 
     # --- VecEnv API ------------------------------------------------------------------------
     def reset(self) -> np.ndarray:
@@ -93,10 +91,7 @@ class DeepRacerVecEnv(VecEnv):
         self._actions = actions
 
     def step_wait(self):
-        steer, speed = self.deepracer_action_space.scale(self._actions)
-        self._steer[:] = steer
-        self._speed[:] = speed
-        self.sim.step(self._steer, self._speed, True)
+        self.sim.step(*self.deepracer_action_space.scale(self._actions), True)
         rows = self.sim.rec.tolist()
         rewards = self._rewards
         dones = np.zeros(self.num_envs, dtype=bool)
