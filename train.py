@@ -54,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "is kept; as the DeepRacer console's clone)")
     p.add_argument("--render", action="store_true",
                    help="watch one of the training cars live in a window")
+    p.add_argument("--stop-when-complete", action="store_true",
+                   help="stop once every evaluation episode completes its lap")
     p.add_argument("--no-progress-bar", action="store_true")
     return p.parse_args(argv)
 

@@ -77,7 +77,8 @@ def run_training(args: argparse.Namespace, started_at: float | None = None) -> i
                           version=version, out=out, hyperparameters=args.hyperparameters,
                           timesteps=args.timesteps, n_envs=args.n_envs, n_steps=args.n_steps,
                           seed=args.seed, alternate_direction=args.alternate_direction,
-                          reverse_direction=args.reverse_direction, started_at=started_at)
+                          reverse_direction=args.reverse_direction, started_at=started_at,
+                          stop_when_complete=args.stop_when_complete)
         if clone is not None:
             cfg.init_from = clone.checkpoint
             cfg.net_arch = clone.net_arch

@@ -53,31 +53,41 @@ PARAM_KEYS = (
 )
 
 
+# the record columns, in order (sim.R_*): params_from_record unpacks a row in one go
+_RECORD_ORDER = ("R_X", "R_Y", "R_HEADING", "R_DIST_CENTER", "R_IS_LEFT", "R_IS_OFFTRACK",
+                 "R_ALL_WHEELS", "R_PROGRESS", "R_STEPS", "R_SPEED", "R_STEER", "R_TRACK_WIDTH",
+                 "R_PROJECTION", "R_PREV_WP", "R_NEXT_WP", "R_CLOSEST_WP", "R_STATUS", "R_DONE",
+                 "R_TRUNCATED", "R_REVERSED", "R_TSTAMP", "R_CALL_REWARD", "R_EPISODE")
+assert [getattr(sim, name) for name in _RECORD_ORDER] == list(range(sim.NR))
+
+
 def params_from_record(row: list[float], track: Track) -> dict:
     """Build a fresh params dict from one step record (``rec[i].tolist()``, see :mod:`sim`).
 
     Every mutable value is new, so a reward function that mutates the dict changes nothing else.
     """
-    reversed_dir = row[sim.R_REVERSED] > 0.5
+    (x, y, heading, dist, is_left, offtrack, all_wheels, progress, steps, speed, steer, width,
+     projection, prev_wp, next_wp, _, _, _, _, reversed_dir, _, _, _) = row
+    reversed_dir = reversed_dir > 0.5
     return {
-        "all_wheels_on_track": row[sim.R_ALL_WHEELS] > 0.5,
-        "x": row[sim.R_X],
-        "y": row[sim.R_Y],
-        "heading": row[sim.R_HEADING],
-        "distance_from_center": row[sim.R_DIST_CENTER],
-        "is_left_of_center": row[sim.R_IS_LEFT] > 0.5,
-        "is_offtrack": row[sim.R_IS_OFFTRACK] > 0.5,
+        "all_wheels_on_track": all_wheels > 0.5,
+        "x": x,
+        "y": y,
+        "heading": heading,
+        "distance_from_center": dist,
+        "is_left_of_center": is_left > 0.5,
+        "is_offtrack": offtrack > 0.5,
         "is_crashed": False,
         "is_reversed": reversed_dir,
-        "progress": row[sim.R_PROGRESS],
-        "steps": row[sim.R_STEPS],
-        "speed": row[sim.R_SPEED],
-        "steering_angle": row[sim.R_STEER],
-        "track_width": row[sim.R_TRACK_WIDTH],
+        "progress": progress,
+        "steps": steps,
+        "speed": speed,
+        "steering_angle": steer,
+        "track_width": width,
         "track_length": track.length,
         "waypoints": track.waypoint_list(reversed_dir)[:],
-        "closest_waypoints": [int(row[sim.R_PREV_WP]), int(row[sim.R_NEXT_WP])],
-        "projection_distance": row[sim.R_PROJECTION],
+        "closest_waypoints": [int(prev_wp), int(next_wp)],
+        "projection_distance": projection,
         "closest_objects": [0, 0],
         "objects_location": [],
         "objects_left_of_center": [],
@@ -93,9 +103,9 @@ def copy_params(params: dict) -> dict:
     """A copy of a params dict whose lists are new too (the tuples inside are immutable), so a
     reward function that changes it cannot change the original: the simapp's
     ``copy.deepcopy(params)``, an order of magnitude cheaper."""
-    out = dict(params)
+    out = params.copy()
     for key in _LIST_KEYS:
-        out[key] = list(params[key])
+        out[key] = params[key][:]
     return out
 
 

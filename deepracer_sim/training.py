@@ -66,6 +66,8 @@ class TrainConfig:
         started_at: ``time.time()`` when the process started (wall times are measured from it).
         init_from: a checkpoint (``.zip``) whose policy and optimizer state training starts
             from (the console's "clone"); its network must match ``net_arch``.
+        stop_when_complete: stop after the first iteration whose evaluation episodes all
+            complete their lap (a quick first model).
     """
 
     reward: Path
@@ -86,6 +88,7 @@ class TrainConfig:
     max_steps: int | None = None
     started_at: float | None = None
     init_from: Path | None = None
+    stop_when_complete: bool = False
 
 
 @dataclass
@@ -417,6 +420,9 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
                 "eval": f"{s.eval_progress:.0f}%",
             }, refresh=False)
             if n and np.mean(s.rewards) >= avg_score:
+                self.stop = True
+            if cfg.stop_when_complete and s.eval_laps and all(
+                    lap.status == "lap_complete" for lap in s.eval_laps):
                 self.stop = True
             self.stats = IterationStats()
 
