@@ -113,8 +113,8 @@ def ppo_rate(timesteps: int = 3 * 16 * 256) -> float:
 
     from .action_space import discrete_action_space
     from .hyperparameters import ppo_kwargs, read_hyperparameters
-    from .training import TrainConfig, make_training_env
     from .track import load_track
+    from .training import TrainConfig, make_training_env
 
     cfg = TrainConfig(reward=CENTER, track="dr_sim_default", action_space=discrete_action_space(),
                       version=6.0, out=Path(tempfile.mkdtemp()))
