@@ -14,9 +14,13 @@ from .hyperparameters import HyperparameterError
 from .reward import RewardFunctionError, load_reward_function
 from .track import TrackError
 
+class UsageError(ValueError):
+    """A command-line value out of range."""
+
+
 #: Errors that are the user's input, reported without a traceback.
 INPUT_ERRORS = (TrackError, ActionSpaceError, HyperparameterError, RewardFunctionError,
-                FileNotFoundError, ValueError)
+                FileNotFoundError, UsageError)
 
 
 def _guard(fn: Callable[[], int]) -> int:
@@ -42,9 +46,13 @@ def run_training(args: argparse.Namespace, started_at: float | None = None) -> i
                                    "--steering-levels/--max-speed/--speed-levels flags, not both")
         clone = None
         if args.clone is not None:
-            from .export import clone_source
+            from .export import ExportError, clone_source
 
-            clone = clone_source(args.clone)
+            try:
+                clone = clone_source(args.clone)
+            except ExportError as exc:  # a bad folder: report it like any input error
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
             space = clone.action_space
             version = clone.version if args.version is None else args.version
             if args.action_space is not None:
@@ -71,7 +79,7 @@ def run_training(args: argparse.Namespace, started_at: float | None = None) -> i
         load_reward_function(args.reward)  # fail before anything is written
         for name in ("timesteps", "n_envs", "n_steps"):
             if getattr(args, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
         out = args.out or default_run_dir(args.reward, args.track)
         cfg = TrainConfig(reward=args.reward, track=args.track, action_space=space,
                           version=version, out=out, hyperparameters=args.hyperparameters,
@@ -112,7 +120,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
         from .evaluation import evaluate_run
 
         if args.laps < 1:
-            raise ValueError("--laps must be >= 1")
+            raise UsageError("--laps must be >= 1")
         observers = []
         if args.render or args.record is not None:
             from .viewer import EvaluationViewer

@@ -200,7 +200,10 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     space, version = read_model_metadata(run.model_metadata)
     name = run.checkpoint_name(checkpoint)
     model = load_policy(run.checkpoint_path(name))
-    trk = load_track(track if track is not None else config["track_path"])
+    if track is None:  # the training track: its file, or its name if the run folder moved
+        path = config.get("track_path")
+        track = path if path and Path(path).is_file() else config["track"]
+    trk = load_track(track)
     max_steps = config.get("max_steps") or default_max_steps(trk)
     return EvaluationSetup(run.root, name, model, trk, space, version,
                            make_reward_caller(run.reward_file), int(max_steps),
@@ -210,7 +213,9 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
 
 def default_evaluation_observers(setup: EvaluationSetup) -> list[EpisodeObserver]:
     """Observers every evaluation gets (the evaluation logs)."""
-    return []
+    from .logs import EvaluationLogger
+
+    return [EvaluationLogger(setup.run_dir, setup.started)]
 
 
 def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int = 3,
