@@ -63,6 +63,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import track_catalog
 from .action_space import ActionSpace, ActionSpaceError, read_model_metadata
 from .constants import (
     MAX_DISCRETE_ACTIONS,
@@ -77,45 +78,10 @@ from .hyperparameters import (
     validate_hyperparameters,
 )
 
-#: Official simapp track names (``bundle/routes/<name>.npy``; first column of
-#: shared/tracks/README.md) and the direction of their row order (CCW, CW, or open).
-_CCW_TRACKS = (
-    "2022_april_open", "2022_april_open_ccw", "2022_april_pro", "2022_april_pro_ccw",
-    "2022_august_open", "2022_august_open_ccw", "2022_august_pro", "2022_august_pro_ccw",
-    "2022_july_open", "2022_july_pro", "2022_july_pro_ccw", "2022_june_open",
-    "2022_june_open_ccw", "2022_june_pro", "2022_june_pro_ccw", "2022_march_open",
-    "2022_march_open_ccw", "2022_march_pro", "2022_march_pro_ccw", "2022_may_open",
-    "2022_may_open_ccw", "2022_may_pro", "2022_may_pro_ccw", "2022_october_open",
-    "2022_october_open_ccw", "2022_october_pro", "2022_october_pro_ccw",
-    "2022_reinvent_champ_ccw", "2022_september_open", "2022_september_open_ccw",
-    "2022_september_pro", "2022_september_pro_ccw", "2022_summit_speedway",
-    "2022_summit_speedway_ccw", "2022_summit_speedway_mini", "AmericasGeneratedInclStart",
-    "arctic_open", "arctic_open_ccw", "arctic_pro", "arctic_pro_ccw", "Austin", "AWS_track",
-    "Bowtie_track", "caecer_loop", "Canada_Training", "China_track", "dubai_open",
-    "dubai_open_ccw", "hamption_open", "hamption_pro", "jyllandsringen_open",
-    "jyllandsringen_open_ccw", "jyllandsringen_pro", "jyllandsringen_pro_ccw", "LGSWide",
-    "Mexico_track", "morgan_open", "morgan_pro", "New_York_Track", "Oval_track", "penbay_open",
-    "penbay_open_ccw", "penbay_pro", "penbay_pro_ccw", "red_star_open", "red_star_pro",
-    "red_star_pro_ccw", "reInvent2019_track", "reInvent2019_track_ccw", "reInvent2019_wide",
-    "reInvent2019_wide_ccw", "reInvent2019_wide_mirrored", "reinvent_base", "reinvent_carpet",
-    "reinvent_concrete", "reinvent_wood", "Singapore", "Singapore_building",
-    "thunder_hill_open", "thunder_hill_pro", "thunder_hill_pro_ccw", "Tokyo_Training_track",
-    "Vegas_track", "Virtual_May19_Train_track",
-)
-_CW_TRACKS = (
-    "2022_april_open_cw", "2022_april_pro_cw", "2022_august_open_cw", "2022_august_pro_cw",
-    "2022_july_pro_cw", "2022_june_open_cw", "2022_june_pro_cw", "2022_march_open_cw",
-    "2022_march_pro_cw", "2022_may_open_cw", "2022_may_pro_cw", "2022_october_open_cw",
-    "2022_october_pro_cw", "2022_reinvent_champ_cw", "2022_september_open_cw",
-    "2022_september_pro_cw", "2022_summit_speedway_cw", "Albert", "Aragon", "arctic_open_cw",
-    "Belille", "dubai_open_cw", "FS_June2020", "July_2020", "jyllandsringen_open_cw", "Monaco",
-    "Monaco_building", "penbay_open_cw", "reInvent2019_track_cw", "reInvent2019_wide_cw",
-    "Spain_track", "Spain_track_f1",
-)
+#: The official simapp route names (``bundle/routes/<name>.npy``) and the direction of their row
+#: order: "ccw", "cw" or "open".
 OFFICIAL_TRACKS: dict[str, str] = {
-    **{name: "ccw" for name in _CCW_TRACKS},
-    **{name: "cw" for name in _CW_TRACKS},
-    "Straight_track": "open",
+    row[0]: (row[4].lower() if row[3] else "open") for row in track_catalog.ROWS
 }
 #: DeepRacer-on-AWS track ids that can be driven both ways (``tracks.json``
 #: ``enabledDirections``): their WORLD_NAME has no ``_cw``/``_ccw`` suffix and

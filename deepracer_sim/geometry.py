@@ -296,3 +296,29 @@ def signed_area(pts: np.ndarray) -> float:
     for k in range(pts.shape[0] - 1):
         a += pts[k, 0] * pts[k + 1, 1] - pts[k + 1, 0] * pts[k, 1]
     return 0.5 * a
+
+
+@njit(cache=True)
+def first_crossing(a: np.ndarray, b: np.ndarray) -> int:
+    """Index of the first segment of polyline ``a`` that crosses or touches a segment of polyline
+    ``b`` (closed-segment intersection, collinear overlaps included), or -1.
+
+    Args:
+        a, b: (N, 2) and (M, 2) float64 polylines.
+    """
+    for i in range(a.shape[0] - 1):
+        ax0, ay0, ax1, ay1 = a[i, 0], a[i, 1], a[i + 1, 0], a[i + 1, 1]
+        for j in range(b.shape[0] - 1):
+            bx0, by0, bx1, by1 = b[j, 0], b[j, 1], b[j + 1, 0], b[j + 1, 1]
+            if (max(ax0, ax1) < min(bx0, bx1) or max(bx0, bx1) < min(ax0, ax1)
+                    or max(ay0, ay1) < min(by0, by1) or max(by0, by1) < min(ay0, ay1)):
+                continue
+            d1 = (ax1 - ax0) * (by0 - ay0) - (ay1 - ay0) * (bx0 - ax0)
+            d2 = (ax1 - ax0) * (by1 - ay0) - (ay1 - ay0) * (bx1 - ax0)
+            d3 = (bx1 - bx0) * (ay0 - by0) - (by1 - by0) * (ax0 - bx0)
+            d4 = (bx1 - bx0) * (ay1 - by0) - (by1 - by0) * (ax1 - bx0)
+            if ((d1 > 0.0 and d2 > 0.0) or (d1 < 0.0 and d2 < 0.0)
+                    or (d3 > 0.0 and d4 > 0.0) or (d3 < 0.0 and d4 < 0.0)):
+                continue
+            return i  # the bounding boxes overlap and neither segment is strictly on one side
+    return -1

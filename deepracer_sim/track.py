@@ -21,7 +21,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .geometry import build_road_grid, build_segment_grid, project_point, signed_area
+from .geometry import (
+    build_road_grid,
+    build_segment_grid,
+    first_crossing,
+    project_point,
+    signed_area,
+)
 
 #: The project's own tracks (``tracks/`` at the repository root).
 PROJECT_TRACKS_DIR = Path(__file__).resolve().parent.parent / "tracks"
@@ -233,31 +239,14 @@ def validate_waypoints(wp: object, source: str) -> np.ndarray:
         row = int(np.argmax(width <= 0))
         raise TrackError(f"{source}: track width {width[row]:.4f} m at row {row} (inner border "
                          "equals outer border); the width must be positive at every waypoint.")
-    # Each border must stay on its own side of the centre line: the inner and outer points of a
-    # row lie on opposite sides of the centre line's local direction, with the same sign for
-    # every row (a sign flip means a border crosses the centre line).
-    centre = wp[:, 0:2]
-    tangent = np.roll(centre, -1, axis=0) - np.roll(centre, 1, axis=0)
-    if not np.all(wp[0] == wp[-1]):
-        tangent[0] = centre[1] - centre[0]
-        tangent[-1] = centre[-1] - centre[-2]
-    else:
-        tangent[0] = tangent[-1] = centre[1] - centre[-2]
-    norm = np.hypot(tangent[:, 0], tangent[:, 1])
-    ok = norm > 0
-    def cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
-
-    side_in = cross(tangent, wp[:, 2:4] - centre)
-    side_out = cross(tangent, wp[:, 4:6] - centre)
-    ref = np.sign(np.median(side_in[ok]))
-    wrong = ok & ((np.sign(side_in) != ref) | (np.sign(side_out) != -ref))
-    if wrong.any():
-        row = int(np.argmax(wrong))
-        raise TrackError(f"{source}: at row {row} a border crosses the centre line (the inner and "
-                         "outer points must lie on opposite sides of the centre line, the inner "
-                         "one on the same side at every row). Check the column order: "
-                         "centre x,y | inner x,y | outer x,y.")
+    # A border must not cross (or touch) the centre line, as polylines.
+    centre = np.ascontiguousarray(wp[:, 0:2])
+    for name, col in (("inner", 2), ("outer", 4)):
+        seg = first_crossing(centre, np.ascontiguousarray(wp[:, col:col + 2]))
+        if seg >= 0:
+            raise TrackError(f"{source}: the {name} border crosses the centre line between "
+                             f"rows {seg} and {seg + 1}. Check that the columns are centre x,y | inner x,y | "
+                             "outer x,y and that each border stays on its side of the centre.")
     return wp
 
 
@@ -267,10 +256,15 @@ def track_from_array(waypoints: np.ndarray, name: str = "custom") -> Track:
 
 
 def search_dirs() -> list[Path]:
-    """Folders searched for a track name, in order."""
+    """Folders searched for a track name, in order: the project's ``tracks/``, the folders of
+    ``DEEPRACER_TRACKS_PATH``, then the user cache that ``python -m deepracer_sim.tracks get``
+    downloads official tracks into (:func:`deepracer_sim.tracks.cache_dir`)."""
+    from .tracks import cache_dir
+
     dirs = [PROJECT_TRACKS_DIR]
     extra = os.environ.get(TRACKS_PATH_ENV, "")
     dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip()]
+    dirs.append(cache_dir())
     return dirs
 
 

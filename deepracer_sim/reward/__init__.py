@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from .constants import REWARD_MAX, REWARD_MIN
+from ..constants import REWARD_MAX, REWARD_MIN
 
 RewardFn = Callable[[dict], float]
 
