@@ -38,7 +38,8 @@ TRACKS_PATH_ENV = "DEEPRACER_TRACKS_PATH"
 
 OFFICIAL_TRACKS_HINT = (
     "Official DeepRacer tracks are the .npy files in the simapp's bundle/routes/ folder "
-    "(github.com/aws-deepracer-community/deepracer-simapp, bundle/routes/); pass one with "
+    "(aws-deepracer-community/deepracer-simapp): 'python -m deepracer_sim.tracks list' shows "
+    "them and 'python -m deepracer_sim.tracks get NAME' downloads one; or pass a file with "
     "--track PATH/TO/FILE.npy, or add its folder to DEEPRACER_TRACKS_PATH."
 )
 
