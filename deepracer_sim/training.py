@@ -39,6 +39,7 @@ from .constants import STEP_DT
 from .env import default_max_steps
 from .evaluation import LapResult, run_laps, sb3_predict
 from .hyperparameters import effective_hyperparameters, ppo_kwargs, read_hyperparameters
+from .reward import make_reward_caller
 from .track import Track, load_track
 
 #: Checkpoints kept besides the best (the simapp's NUM_MODELS_TO_KEEP).
@@ -256,6 +257,7 @@ class Checkpointer:
         self.best: dict | None = None
         self.last: dict | None = None
         self.eval_max_steps = cfg.max_steps or default_max_steps(track)
+        self.reward = make_reward_caller(cfg.reward)
 
     def evaluate(self, model) -> list[LapResult]:
         """Greedy episodes from ``eval_episodes`` evenly spaced start points."""
@@ -264,7 +266,7 @@ class Checkpointer:
             return []
         return run_laps(sb3_predict(model), self.track, self.cfg.action_space,
                         self.cfg.version, [k / n for k in range(n)], self.eval_max_steps,
-                        reversed_direction=self.cfg.reverse_direction)
+                        reward=self.reward, reversed_direction=self.cfg.reverse_direction)
 
     def save(self, model, iteration: int, evaluate: bool = True) -> tuple[str, list[LapResult]]:
         """Save (and evaluate) a checkpoint; update ``deepracer_checkpoints.json``.
@@ -332,7 +334,9 @@ class TrainResult:
 
 def default_observers(cfg: TrainConfig) -> list[TrainingObserver]:
     """Observers every training run gets (the training logs)."""
-    return []
+    from .logs import TrainingLogger
+
+    return [TrainingLogger()]
 
 
 def make_training_env(cfg: TrainConfig, track: Track):
