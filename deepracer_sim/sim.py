@@ -33,7 +33,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .car import advance_car, clip_command
+from .car import N_DYN, advance_car, clip_command
 from .constants import (
     IMMOBILIZED_DISTANCE,
     IMMOBILIZED_STEPS,
@@ -319,7 +319,7 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
 
     Args:
         lines, lens, fmeta, road_edges, iarr: the track (``*track.arrays``).
-        cfg: (NC + 4,) :func:`make_config` followed by ``Dynamics.as_array()``.
+        cfg: (NC + N_DYN,) :func:`make_config` followed by ``Dynamics.as_array()``.
         s, si: state, updated in place.
         steer_cmd, speed_cmd: (N,) float64 commanded steering (degrees) and speed (m/s) of the
             chosen actions, unclipped (the params report them as commanded).
@@ -330,7 +330,7 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
             written when ``auto_reset``).
         auto_reset: reset finished cars at once (vectorised env semantics).
     """
-    dyn = cfg[C_DYN:C_DYN + 4]
+    dyn = cfg[C_DYN:C_DYN + N_DYN]
     for i in range(s.shape[0]):
         phase = si[i, I_PHASE]
         s[i, S_STEPS] += 1.0

@@ -1,13 +1,17 @@
 """Hand-worked tests of the car model (``deepracer_sim.car``) and its use by the env.
 
-Model (spec §3.1/§3.2, ``car.py``'s docstring): a kinematic bicycle whose rear axle (0.081663 m
-behind the car origin) runs on a circle of radius WHEELBASE / tan(steering); one step is 1/15 s
-in 4 sub-steps of 1/60 s. Speed response:
+Model (spec §3.1/§3.2, ``car.py``'s docstring): a bicycle whose rear axle (0.081663 m behind the
+car origin) runs on a circle of radius WHEELBASE / (yaw_gain * tan(steering)); one step is 1/15 s.
+The plain kinematic cars (``yaw_gain`` 1, instant steering) are used explicitly where the tests
+work out the kinematic behaviour by hand:
 
-* DYNAMICS_V5: first-order lag with tau = one step (1/15 s): each sub-step multiplies the gap to
-  the command by exp(-(1/60) / (1/15)) = exp(-1/4), so one step multiplies it by exp(-1);
-* DYNAMICS_V4: no lag, but the speed changes by at most 3.3 m/s^2 * 1/60 s = 0.055 m/s per
-  sub-step, i.e. 3.3 / 15 = 0.22 m/s per step.
+* KINEMATIC_V5: first-order speed lag with tau = one step (1/15 s): one step multiplies the gap
+  to the command by exp(-1);
+* KINEMATIC_V4: no lag, but the speed changes by at most 3.3 m/s^2, i.e. 3.3 / 15 = 0.22 m/s per
+  step.
+
+The calibrated defaults (DYNAMICS_V4/V5, fitted to the real logs) add a steering lag, a yaw gain,
+a speed gain, a steering offset and a lateral-acceleration cap; each is checked by hand below.
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deepracer_sim import env as env_module
 from deepracer_sim import sim
 from deepracer_sim.action_space import ActionSpace
 from deepracer_sim.car import (
     DYNAMICS_V4,
     DYNAMICS_V5,
+    KINEMATIC,
+    KINEMATIC_V4,
+    KINEMATIC_V5,
     Dynamics,
     advance_car,
+    advance_car_dt,
     clip_command,
     dynamics_for_version,
 )
@@ -34,8 +43,8 @@ from deepracer_sim.env import DeepRacerEnv
 from deepracer_sim.track import load_track
 
 # the order of the kernel's dynamics array is an implementation detail: only build it here
-V5 = DYNAMICS_V5.as_array()
-V4 = DYNAMICS_V4.as_array()
+V5 = KINEMATIC_V5.as_array()
+V4 = KINEMATIC_V4.as_array()
 DT = 1.0 / 15.0
 
 
@@ -65,11 +74,30 @@ def test_constants():
     assert dynamics_for_version(3.0) == DYNAMICS_V4
     assert dynamics_for_version(5) == DYNAMICS_V5
     assert dynamics_for_version(6) == DYNAMICS_V5
-    # v5: lag tau = one step, no acceleration limit; v4: no lag, 3.3 m/s^2 (spec §3.2)
-    assert DYNAMICS_V5.speed_tau == pytest.approx(1.0 / 15.0, abs=1e-15)
-    assert DYNAMICS_V5.max_accel == math.inf
-    assert DYNAMICS_V4.speed_tau == 0.0
-    assert DYNAMICS_V4.max_accel == 3.3
+    # the plain cars: v5 lag tau = one step, no acceleration limit; v4 no lag, 3.3 m/s^2
+    assert KINEMATIC_V5.speed_tau == pytest.approx(1.0 / 15.0, abs=1e-15)
+    assert KINEMATIC_V5.max_accel == math.inf
+    assert KINEMATIC_V4.speed_tau == 0.0
+    assert KINEMATIC_V4.max_accel == 3.3
+    for plain in (KINEMATIC, KINEMATIC_V4, KINEMATIC_V5):
+        assert (plain.steer_tau, plain.yaw_gain, plain.speed_gain, plain.steer_offset,
+                plain.max_lat_accel) == (0.0, 1.0, 1.0, 0.0, math.inf)
+
+
+def test_calibrated_cars_are_not_the_kinematic_bicycle():
+    # spec §3.2 (measured on the real logs): the yaw response peaks 2 steps (v6) or 3-5 steps
+    # (v4) after the steering command and the realised yaw rate is well below the kinematic
+    # v tan(delta) / L: both calibrated cars have a steering lag of more than one step and a yaw
+    # gain below 1
+    for dyn in (DYNAMICS_V4, DYNAMICS_V5):
+        assert dyn.steer_tau > 1.0 / 15.0
+        assert 0.3 < dyn.yaw_gain < 1.0
+        assert dyn.speed_tau > 0.0
+        assert 0.9 < dyn.speed_gain < 1.1
+    # v4 responds more slowly than v5/v6 (spec §3.2: v4 ~0.6 s to reach the commanded speed)
+    assert DYNAMICS_V4.steer_tau > DYNAMICS_V5.steer_tau
+    assert DYNAMICS_V4.speed_tau > DYNAMICS_V5.speed_tau
+    assert DYNAMICS_V4.max_accel < 10.0
 
 
 # --- straight line --------------------------------------------------------------------------
@@ -316,9 +344,160 @@ def test_custom_yaw_gain_doubles_radius():
     np.testing.assert_allclose(dyaw, 0.5 * math.tan(delta) / 0.163974 / 15.0, rtol=1e-9)
 
 
+def test_speed_gain():
+    # speed_gain 1.5, instant: a 2 m/s command drives at 3 m/s, 3 / 15 = 0.2 m per step
+    d = Dynamics(speed_tau=0.0, max_accel=math.inf, speed_gain=1.5).as_array()
+    p = pose()
+    advance_car(p, 0.0, 2.0, d)
+    assert p[3] == pytest.approx(3.0, rel=1e-12)
+    assert p[0] == pytest.approx(0.2, rel=1e-12)
+    assert p[1] == 0.0
+
+
+def test_steering_offset_turns_with_zero_command():
+    # steer_offset 0.1 rad: a zero command steers 0.1 rad, the rear axle runs on a circle of
+    # radius 0.163974 / tan(0.1) = 1.63426 m (centre to the left of the heading)
+    d = Dynamics(speed_tau=0.0, max_accel=math.inf, steer_offset=0.1).as_array()
+    poses = drive(pose(), 0.0, 1.0, d, 30)
+    assert poses[-1, 4] == pytest.approx(0.1, abs=1e-15)
+    rear = rear_axle(poses)
+    r = 0.163974 / math.tan(0.1)
+    centre = rear[0] + np.array([0.0, r])
+    np.testing.assert_allclose(np.hypot(*(rear - centre).T), r, rtol=0, atol=1e-9)
+    assert poses[-1, 2] > 0.0  # turned left
+
+
+def test_lateral_acceleration_cap():
+    # max_lat_accel a = 2 m/s^2 at a steady 2 m/s, steering 20 deg: the kinematic curvature
+    # k0 = tan(20 deg) / 0.163974 = 0.36397 / 0.163974 = 2.21968 1/m (lateral acceleration
+    # 4 * 2.21968 = 8.88 m/s^2) is capped to k = k0 / sqrt(1 + (k0 v^2 / a)^2)
+    # = 2.21968 / sqrt(1 + 4.43937^2) = 2.21968 / 4.55060 = 0.487778 1/m (a / v^2 = 0.5 at most)
+    a, v, delta = 2.0, 2.0, math.radians(20.0)
+    d = Dynamics(speed_tau=0.0, max_accel=math.inf, max_lat_accel=a).as_array()
+    poses = drive(pose(0.0, 0.0, 0.0, v, delta), delta, v, d, 20)
+    k0 = math.tan(delta) / 0.163974
+    k = k0 / math.sqrt(1.0 + (k0 * v**2 / a) ** 2)
+    assert k == pytest.approx(0.487778, abs=1e-6)
+    # yaw per step = k * v / 15; the rear axle on a circle of radius 1 / k
+    np.testing.assert_allclose(np.diff(np.unwrap(poses[:, 2])), k * v / 15.0, rtol=1e-9)
+    rear = rear_axle(poses)
+    centre = rear[0] + np.array([0.0, 1.0 / k])
+    np.testing.assert_allclose(np.hypot(*(rear - centre).T), 1.0 / k, rtol=0, atol=1e-9)
+    # at low speed the cap hardly acts: 0.2 m/s: x = k0 * 0.04 / 2 = 0.044394,
+    # 1 / sqrt(1 + x^2) = 0.999016
+    slow = drive(pose(0.0, 0.0, 0.0, 0.2, delta), delta, 0.2, d, 1)
+    assert slow[1, 2] == pytest.approx(k0 * 0.999016 * 0.2 / 15.0, rel=1e-6)
+
+
+def test_steering_lag_uses_the_mean_steering_of_the_step():
+    # steer_tau = 1/15 s, from 0 towards 0.3 rad at a steady 1 m/s: the steering
+    # 0.3 (1 - exp(-t / tau)) averages 0.3 (1 - (1 - exp(-1))) = 0.3 exp(-1) = 0.110364 rad over
+    # the step; yaw change = tan(0.110364) / 0.163974 / 15 = 0.110814 / 0.163974 / 15
+    # = 0.675803 / 15 = 0.0450535 rad
+    d = Dynamics(speed_tau=0.0, max_accel=math.inf, steer_tau=1.0 / 15.0).as_array()
+    p = pose(v=1.0)
+    advance_car(p, 0.3, 1.0, d)
+    mean = 0.3 * math.exp(-1.0)
+    assert p[2] == pytest.approx(math.tan(mean) / 0.163974 / 15.0, rel=1e-12)
+    assert p[2] == pytest.approx(0.0450535, abs=1e-7)
+    assert p[4] == pytest.approx(0.3 * (1.0 - math.exp(-1.0)), rel=1e-12)
+
+
+def test_advance_car_dt():
+    # dt = 0.1 s, instant car at 2 m/s straight: 0.2 m; dt = 1/15 s is advance_car bitwise
+    d = KINEMATIC.as_array()
+    p = pose(1.0, 1.0, 0.0)
+    advance_car_dt(p, 0.0, 2.0, d, 0.1)
+    assert p[0] == pytest.approx(1.2, abs=1e-15)
+    for dyn in (DYNAMICS_V4, DYNAMICS_V5, KINEMATIC_V4):
+        a = pose(0.5, -0.5, 1.0, 1.2, 0.1)
+        b = a.copy()
+        for k in range(20):
+            advance_car(a, 0.3 * math.sin(k), 1.0 + k / 10.0, dyn.as_array())
+            advance_car_dt(b, 0.3 * math.sin(k), 1.0 + k / 10.0, dyn.as_array(), 1.0 / 15.0)
+        assert np.array_equal(a, b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    yaw=st.floats(-math.pi, math.pi),
+    v=st.floats(0.0, 4.0),
+    delta=st.floats(-0.6, 0.6),
+    steer=st.floats(-math.pi / 6, math.pi / 6),
+    speed=st.floats(0.1, 4.0),
+    v4=st.booleans(),
+)
+def test_calibrated_step_property(yaw, v, delta, steer, speed, v4):
+    dyn = DYNAMICS_V4 if v4 else DYNAMICS_V5
+    p = pose(1.0, 2.0, yaw, v, delta)
+    advance_car(p, steer, speed, dyn.as_array())
+    assert -math.pi < p[2] <= math.pi
+    # the speed moves monotonically towards speed_gain * command, never past it
+    u = speed * dyn.speed_gain
+    assert min(v, u) - 1e-12 <= p[3] <= max(v, u) + 1e-12
+    # the steering moves towards command + offset, covering 1 - exp(-dt / steer_tau) of the gap
+    target = steer + dyn.steer_offset
+    assert p[4] - target == pytest.approx((delta - target) * math.exp(-DT / dyn.steer_tau),
+                                          abs=1e-12)
+    # the origin moves at most max(v, u) / 15 (plus the rotation of the rear-axle offset)
+    assert math.hypot(p[0] - 1.0, p[1] - 2.0) <= max(v, u) * DT + 2 * 0.081663 * abs(
+        math.sin((p[2] - yaw) / 2)) + 1e-9
+
+
+def test_simulator_uses_every_dynamics_parameter():
+    # the step kernel drives with the whole Dynamics array (all 7 values): its poses equal
+    # advance_car's
+    # (after the PREPARE step, which holds the car) with the clipped commands
+    track = load_track("dr_sim_default")
+    cfg = sim.make_config(0.05, False, False, 1000, 0.0)
+    for dyn in (DYNAMICS_V4, DYNAMICS_V5, Dynamics(0.1, 2.0, 0.2, 0.7, 1.2, 0.05, 3.0)):
+        s = sim.Simulator(track, 1, dyn.as_array(), cfg, np.array([0.0]))
+        p = s.s[0, :5].copy()
+        cmds = [(5.0, 1.0)] + [(25.0 * math.sin(k / 3.0), 1.0 + 0.2 * (k % 5)) for k in range(12)]
+        for k, (st_deg, sp) in enumerate(cmds):
+            s.step(np.array([st_deg]), np.array([sp]), False)
+            if k > 0:  # the first step is PREPARE
+                advance_car(p, math.radians(st_deg), sp, dyn.as_array())
+        # (equal up to rounding: the kernel is compiled inline, with its own instruction order)
+        np.testing.assert_allclose(s.s[0, :5], p, rtol=0, atol=1e-12)
+        assert p[3] > 0.5  # it drove
+
+
 # --- env level ------------------------------------------------------------------------------
 
-def test_env_straight_action_moves_reference_point():
+def test_env_first_step_of_calibrated_cars(monkeypatch):
+    # dr_sim_default starts at (0, -3.4) heading 0; straight at 2 m/s from rest. The params of
+    # step 3 show the first driven step (step 1 PREPARE holds the car, step 2's action acts
+    # after its params).
+    space = ActionSpace(np.array([[0.0, 2.0]]))
+    # v6 car: u = 2 speed_gain approached with lag tau; distance of the first step
+    # u dt - u tau (1 - exp(-dt / tau)); no steering offset: straight
+    dyn = DYNAMICS_V5
+    env = DeepRacerEnv("dr_sim_default", action_space=space, version=6, training=False)
+    env.reset(seed=0)
+    xs = [env.step(0)[4]["params"] for _ in range(3)]
+    u, tau = 2.0 * dyn.speed_gain, dyn.speed_tau
+    dist = u * DT - u * tau * (1.0 - math.exp(-DT / tau))
+    assert xs[2]["x"] - xs[1]["x"] == pytest.approx(dist, abs=1e-12)
+    assert xs[2]["y"] == pytest.approx(-3.4, abs=1e-12)
+    # v4 car: the gap 2 speed_gain exceeds max_accel * speed_tau, so the first step is a ramp at
+    # max_accel: 0.5 * a * (1/15)^2 = 7.6 mm. The steering lags towards the offset (0.8 deg)
+    # and averages under 0.1 deg over the step: yaw change < 0.78 * tan(0.1 deg) / 0.164 * 0.0076
+    # = 1.1e-4 rad, so the reference point (0.22 m ahead of the rear axle) moves sideways
+    # < 2.5e-5 m and along by 7.6 mm * (1 - cos) ~ 1e-10 m less
+    dyn = DYNAMICS_V4
+    assert 2.0 * dyn.speed_gain - dyn.max_accel * dyn.speed_tau > dyn.max_accel * DT
+    env = DeepRacerEnv("dr_sim_default", action_space=space, version=4, training=False)
+    env.reset(seed=0)
+    xs = [env.step(0)[4]["params"] for _ in range(3)]
+    assert xs[2]["x"] - xs[1]["x"] == pytest.approx(0.5 * dyn.max_accel * DT**2, abs=1e-6)
+    assert xs[2]["y"] == pytest.approx(-3.4, abs=2.5e-5)
+    assert xs[2]["y"] > -3.4  # to the left (+y at heading 0)
+
+
+def test_env_straight_action_moves_reference_point(monkeypatch):
+    # the plain version-4 car (KINEMATIC_V4: ramp at 3.3 m/s^2, no steering lag) in the env
+    monkeypatch.setattr(env_module, "dynamics_for_version", lambda version: KINEMATIC_V4)
     # dr_sim_default starts at waypoint 0 (0, -3.4) facing waypoint 1 (0.200519, -3.4): heading 0
     space = ActionSpace(np.array([[0.0, 1.0], [0.0, 2.0]]))
     env = DeepRacerEnv("dr_sim_default", action_space=space, version=4, training=False)

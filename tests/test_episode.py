@@ -19,8 +19,9 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 import deepracer_sim  # noqa: F401  (registers DeepRacer-v0)
+from deepracer_sim import env as env_module
 from deepracer_sim import sim
-from deepracer_sim.car import DYNAMICS_V5, Dynamics
+from deepracer_sim.car import DYNAMICS_V5, KINEMATIC_V4, Dynamics
 from deepracer_sim.constants import REFERENCE_POINT_X, STEP_DT, WHEEL_POSITIONS
 from deepracer_sim.env import DeepRacerEnv
 from deepracer_sim.track import load_track
@@ -281,10 +282,12 @@ def test_params_are_the_pose_before_the_action(default_track):
     assert b[k][4]["params"]["heading"] > 0.0
 
 
-def test_v4_ramp_positions_by_hand(default_track):
-    """Version 4 car from rest at 1 m/s straight: speed ramps at 3.3 m/s^2, so after n driving
-    steps the origin has moved 0.5 * 3.3 * (n/15)^2 while v = 3.3 n / 15 < 1 (n <= 4); params of
-    step k show n = k - 2 driving steps (step 1 PREPARE, action k acts after step k's params)."""
+def test_v4_ramp_positions_by_hand(default_track, monkeypatch):
+    """The plain version-4 car (KINEMATIC_V4) from rest at 1 m/s straight: speed ramps at
+    3.3 m/s^2, so after n driving steps the origin has moved 0.5 * 3.3 * (n/15)^2 while
+    v = 3.3 n / 15 < 1 (n <= 4); params of step k show n = k - 2 driving steps (step 1 PREPARE,
+    action k acts after step k's params)."""
+    monkeypatch.setattr(env_module, "dynamics_for_version", lambda version: KINEMATIC_V4)
     rec = Recorder()
     env = DeepRacerEnv(default_track, reward_function=rec, action_space=STRAIGHT_OR_LEFT,
                        version=4, training=False)
