@@ -14,6 +14,7 @@ from .hyperparameters import HyperparameterError
 from .reward import RewardFunctionError, load_reward_function
 from .track import TrackError
 
+
 class UsageError(ValueError):
     """A command-line value out of range."""
 

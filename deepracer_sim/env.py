@@ -95,7 +95,10 @@ class DeepRacerEnv(gym.Env):
         reverse_direction: drive against the track's row order (params ``is_reversed``).
         start_position: the first episode's start point, fraction of a lap from waypoint 0.
         max_steps: step cap per episode (truncation); None: the steps of a lap at 0.1 m/s.
-        render_mode: None (rendering comes with the viewer).
+        render_mode: None, "rgb_array" (``render()`` returns an (H, W, 3) uint8 frame drawn
+            offscreen, no window) or "human" (``render()`` draws into a window at
+            ``render_fps``); call ``render()`` after each ``step()`` you want drawn. See
+            :mod:`deepracer_sim.viewer.envview`.
 
     Observation: ``Box(OBS_DIM,)`` float32, see :mod:`deepracer_sim.observation`.
     Action: ``Discrete(K)`` for a discrete space, ``Box(-1, 1, (2,))`` for a continuous one.
@@ -107,7 +110,7 @@ class DeepRacerEnv(gym.Env):
         TrackError, ActionSpaceError, RewardFunctionError: bad track, action space, reward file.
     """
 
-    metadata: ClassVar[dict] = {"render_modes": [], "render_fps": 15}
+    metadata: ClassVar[dict] = {"render_modes": ["human", "rgb_array"], "render_fps": 15}
 
     def __init__(self, track: str | os.PathLike | Track = DEFAULT_TRACK,
                  reward_function: str | os.PathLike | RewardFn | None = None,
@@ -117,11 +120,16 @@ class DeepRacerEnv(gym.Env):
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
                  render_mode: str | None = None) -> None:
-        if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r} is not available yet; use None")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={render_mode!r}: use None, 'human' or 'rgb_array'")
         self.render_mode = render_mode
+        self._viewer = None
         self.track = track if isinstance(track, Track) else load_track(track)
         self.reward_caller = make_reward_caller(reward_function)
+        if render_mode is not None:  # the viewer shows each step's reward
+            from .viewer.envview import RewardTap
+
+            self.reward_caller = RewardTap(self.reward_caller)
         self.deepracer_action_space, self.version = resolve_action_space(action_space, version)
         self.training = training
         self.max_steps = int(max_steps) if max_steps is not None else default_max_steps(self.track)
@@ -193,6 +201,28 @@ class DeepRacerEnv(gym.Env):
             "reward_called": called,
         }
         return sm.obs[0].copy(), reward, row[sim.R_DONE] > 0.5, row[sim.R_TRUNCATED] > 0.5, info
+
+    def render(self):
+        """Draw the car after the last ``step()``/``reset()`` (see ``render_mode``).
+
+        Returns:
+            "rgb_array": (H, W, 3) uint8 frame; "human": None; None mode: None with a warning.
+        """
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; create the env with "
+                            "render_mode='rgb_array' or 'human'")
+            return None
+        if self._viewer is None:
+            from .viewer.envview import EnvRenderer
+
+            self._viewer = EnvRenderer(self, self.render_mode)
+        return self._viewer.render()
+
+    def close(self) -> None:
+        """Close the render window, if any."""
+        if getattr(self, "_viewer", None) is not None:
+            self._viewer.close()
+            self._viewer = None
 
     @property
     def record(self) -> np.ndarray:

@@ -246,8 +246,9 @@ def validate_waypoints(wp: object, source: str) -> np.ndarray:
         seg = first_crossing(centre, np.ascontiguousarray(wp[:, col:col + 2]))
         if seg >= 0:
             raise TrackError(f"{source}: the {name} border crosses the centre line between "
-                             f"rows {seg} and {seg + 1}. Check that the columns are centre x,y | inner x,y | "
-                             "outer x,y and that each border stays on its side of the centre.")
+                             f"rows {seg} and {seg + 1}. Check that the columns are centre x,y "
+                             "| inner x,y | outer x,y and that each border stays on its side "
+                             "of the centre.")
     return wp
 
 

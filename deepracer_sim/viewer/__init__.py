@@ -1,0 +1,58 @@
+"""The pygame viewer: watch training and evaluation, render the env, record videos.
+
+* :class:`TrainingViewer` - ``train.py --render``: one training car live, drawn in another
+  process (training is not slowed down by drawing).
+* :class:`EvaluationViewer` - ``evaluate.py --render`` / ``--record out.mp4|out.gif``.
+* ``DeepRacerEnv(render_mode="human" | "rgb_array")`` draws through :mod:`.envview`.
+* ``python -m deepracer_sim.drive`` - drive with the arrow keys (:mod:`deepracer_sim.drive`).
+* :class:`Renderer`, :class:`Camera`, :class:`CarView`, :class:`TrackArt`, :func:`render_frame`
+  - the drawing itself, onto any pygame Surface (:mod:`.render`).
+
+Window keys: :data:`.render.HELP` (F1 in a window shows them).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from .record import RecordingError, VideoRecorder, check_video_path
+from .render import (
+    HELP,
+    Camera,
+    CarView,
+    Renderer,
+    TrackArt,
+    hud_lines,
+    render_frame,
+    surface_to_array,
+)
+from .window import ViewerUnavailable, Window
+
+__all__ = [
+    "HELP",
+    "Camera",
+    "CarView",
+    "EvaluationViewer",
+    "RecordingError",
+    "Renderer",
+    "TrackArt",
+    "TrainingViewer",
+    "VideoRecorder",
+    "ViewerUnavailable",
+    "Window",
+    "check_video_path",
+    "hud_lines",
+    "render_frame",
+    "surface_to_array",
+]
+
+
+def __getattr__(name: str):
+    # the observers import the training and evaluation modules: load them on first use
+    if name in ("TrainingViewer", "EvaluationViewer"):
+        from . import live
+
+        return getattr(live, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
