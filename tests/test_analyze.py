@@ -12,17 +12,15 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import driven_radius
 
 from deepracer_sim.action_space import ActionSpace
 from deepracer_sim.analyze import PLOT_NAMES, build_report, find_track, main, plot_track_paths
-from deepracer_sim.car import advance_car, dynamics_for_version
-from deepracer_sim.constants import REFERENCE_POINT_X
 from deepracer_sim.evaluation import evaluate_run
 from deepracer_sim.logs import read_run
 from deepracer_sim.training import TrainConfig, train
@@ -31,20 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 ACTIONS = [(5.0, 2.0), (8.0, 2.0), (11.0, 2.0)]
 DPI = 50  # small PNGs keep the test fast; the plots are the same
-
-
-def driven_radius(steer_deg: float, speed: float, version: float = 6.0) -> float:
-    """Radius the reference point settles on at a constant command (Kasa circle fit)."""
-    dyn = dynamics_for_version(version).as_array()
-    pose = np.zeros(5)
-    pts = []
-    for _ in range(300):
-        advance_car(pose, math.radians(steer_deg), speed, dyn)
-        pts.append((pose[0] + REFERENCE_POINT_X * math.cos(pose[2]),
-                    pose[1] + REFERENCE_POINT_X * math.sin(pose[2])))
-    p = np.array(pts[150:])
-    d, e, f = np.linalg.lstsq(np.c_[p, np.ones(len(p))], -(p ** 2).sum(1), rcond=None)[0]
-    return math.sqrt(d * d / 4 + e * e / 4 - f)
 
 
 def circle_array(radius: float, width: float = 1.0, n: int = 60) -> np.ndarray:

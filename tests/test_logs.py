@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import driven_radius
 
 from deepracer_sim import sim
 from deepracer_sim.action_space import ActionSpace
-from deepracer_sim.car import advance_car, dynamics_for_version
-from deepracer_sim.constants import REFERENCE_POINT_X, STATUS_CODES
+from deepracer_sim.constants import STATUS_CODES
 from deepracer_sim.evaluation import LapResult, evaluate_run, run_laps
 from deepracer_sim.logs import (
     EvaluationLogger,
@@ -42,21 +42,6 @@ HEADER = ("episode,steps,X,Y,yaw,steer,throttle,action,reward,done,all_wheels_on
           "obstacle_crash_counter,wall_clock")
 N_WP = 60  # circle waypoints (61 rows, the last repeats the first)
 ACTIONS = [(5.0, 2.0), (8.0, 2.0), (11.0, 2.0)]
-
-
-def driven_radius(steer_deg: float, speed: float, version: float = 6.0) -> float:
-    """Radius of the circle the reference point settles on at a constant command (a Kasa
-    least-squares circle fit to the last 150 of 300 steps of the project's car model)."""
-    dyn = dynamics_for_version(version).as_array()
-    pose = np.zeros(5)
-    pts = []
-    for _ in range(300):
-        advance_car(pose, math.radians(steer_deg), speed, dyn)
-        pts.append((pose[0] + REFERENCE_POINT_X * math.cos(pose[2]),
-                    pose[1] + REFERENCE_POINT_X * math.sin(pose[2])))
-    p = np.array(pts[150:])
-    d, e, f = np.linalg.lstsq(np.c_[p, np.ones(len(p))], -(p ** 2).sum(1), rcond=None)[0]
-    return math.sqrt(d * d / 4 + e * e / 4 - f)
 
 
 RADIUS = driven_radius(*ACTIONS[1])
