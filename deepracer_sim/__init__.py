@@ -4,26 +4,36 @@ Public API:
 
 * :func:`load_track` - a DeepRacer track by name or ``.npy`` path;
 * :func:`reward_params` - the exact params dict DeepRacer's simapp builds at a pose;
-* :class:`DeepRacerEnv` - the Gymnasium env, registered as ``DeepRacer-v0`` on import.
+* :class:`DeepRacerEnv` - the Gymnasium env, registered as ``DeepRacer-v0`` on import
+  (``gym.make_vec("DeepRacer-v0", num_envs=N)`` gives the batched :class:`DeepRacerVectorEnv`);
+* :class:`DeepRacerSimError` - the base of every input error.
+
+The package's rooms, lowest first (a room imports only from rooms below it): ``constants`` and
+``errors``; ``track``; ``sim``; ``formats``; ``reward``; ``viewer``; ``envs``; ``training``;
+``logs``; ``export``, ``raceline``, ``fidelity``, ``reward_lab``, ``bench``; ``cli``.
 """
 
 from __future__ import annotations
 
-import gymnasium as gym
+from deepracer_sim import _numba_cache  # noqa: F401  (before any kernel module)
+from deepracer_sim.envs import DeepRacerEnv, register_envs
+from deepracer_sim.errors import DeepRacerSimError, RewardFunctionError, TrackError
+from deepracer_sim.formats.model_metadata import (
+    ActionSpace,
+    discrete_action_space,
+    read_model_metadata,
+)
+from deepracer_sim.reward import load_reward_function
+from deepracer_sim.sim.params import PARAM_KEYS, reward_params
+from deepracer_sim.track import Track, load_track
 
-from . import _numba_cache  # noqa: F401  (before any kernel module)
-from .action_space import ActionSpace, discrete_action_space, read_model_metadata
-from .env import DeepRacerEnv
-from .params import PARAM_KEYS, reward_params
-from .reward import RewardFunctionError, load_reward_function
-from .track import Track, TrackError, load_track
-
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "PARAM_KEYS",
     "ActionSpace",
     "DeepRacerEnv",
+    "DeepRacerSimError",
     "RewardFunctionError",
     "Track",
     "TrackError",
@@ -34,5 +44,4 @@ __all__ = [
     "reward_params",
 ]
 
-if "DeepRacer-v0" not in gym.registry:
-    gym.register(id="DeepRacer-v0", entry_point="deepracer_sim.env:DeepRacerEnv")
+register_envs()

@@ -12,8 +12,6 @@ from __future__ import annotations
 STEP_RATE_HZ = 15.0
 #: Simulated seconds per step.
 STEP_DT = 1.0 / STEP_RATE_HZ
-#: Physics sub-steps per agent step (the simapp's controller manager runs at 60 Hz).
-SUBSTEPS = 4
 
 # --- car geometry (spec §3.1, bundle/urdf/deepracer/deepracer_single_cam.urdf) -------------
 #: Rear axle x in the car frame (car origin = Gazebo ``base_link``), m.
@@ -72,14 +70,17 @@ STATUS_CODES = (
     "immobilized",
     "time_up",
 )
-#: Human labels as written to TrainingMetrics.json (``EPISODE_STATUS_LABEL_MAP``).
+#: ``episode_status`` labels of TrainingMetrics / EvaluationMetrics JSON (the simapp's
+#: ``EpisodeStatus`` values, ``EPISODE_STATUS_LABEL_MAP``).
 STATUS_LABELS = {
     "prepare": "Prepare",
     "in_progress": "In progress",
     "lap_complete": "Lap complete",
     "off_track": "Off track",
+    "crashed": "Crashed",
     "reversed": "Reversed",
     "immobilized": "Immobilized",
     "time_up": "Time Up",
-    "crashed": "Crashed",
+    "pause": "Pause",
+    "park": "Park",
 }

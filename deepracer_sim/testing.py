@@ -30,9 +30,9 @@ import os
 
 import numpy as np
 
-from .params import PARAM_KEYS, reward_params
-from .reward import RewardFn, load_reward_function
-from .track import DEFAULT_TRACK, Track, load_track
+from deepracer_sim.reward import RewardFn, load_reward_function
+from deepracer_sim.sim.params import PARAM_KEYS, reward_params
+from deepracer_sim.track import DEFAULT_TRACK, Track, load_track
 
 __all__ = ["load_reward", "make_params", "track_direction"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepracer_sim.car import advance_car, dynamics_for_version
 from deepracer_sim.constants import REFERENCE_POINT_X
+from deepracer_sim.sim.car import advance_car, dynamics_for_version
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 

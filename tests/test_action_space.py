@@ -1,4 +1,4 @@
-"""Tests for ``deepracer_sim.action_space``: discrete spaces, continuous scaling and
+"""Tests for ``deepracer_sim.formats.model_metadata``: discrete spaces, continuous scaling and
 ``model_metadata.json`` (spec §4).
 
 Expected spaces are worked out by hand from DeepRacer-on-AWS's ``computeDiscreteActionSpace``
@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
-from deepracer_sim.action_space import (
+from deepracer_sim.formats.model_metadata import (
     ActionSpace,
     ActionSpaceError,
     action_space_from_metadata,

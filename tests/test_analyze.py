@@ -1,4 +1,4 @@
-"""The analysis report (``python -m deepracer_sim.analyze``): every plot exists and shows
+"""The analysis report (``deepracer-sim analyze``): every plot exists and shows
 something, the page is self-contained, its numbers are the trainer's, and it reads real cloud
 runs (deepracer-for-cloud with 3 workers, DeepRacer-on-AWS).
 
@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 from conftest import driven_radius
 
-from deepracer_sim.action_space import ActionSpace
-from deepracer_sim.analyze import PLOT_NAMES, build_report, find_track, main, plot_track_paths
-from deepracer_sim.evaluation import evaluate_run
-from deepracer_sim.logs import read_run
-from deepracer_sim.training import TrainConfig, train
+from deepracer_sim.cli import main as cli_main
+from deepracer_sim.errors import TrackError
+from deepracer_sim.formats.model_metadata import ActionSpace
+from deepracer_sim.logs.reader import read_run
+from deepracer_sim.logs.report import PLOT_NAMES, build_report, find_track, plot_track_paths
+from deepracer_sim.training.evaluation import evaluate_run
+from deepracer_sim.training.ppo import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -101,7 +103,7 @@ def test_report_numbers_are_the_trainers(project) -> None:
 
 
 def test_command_line_rejects_a_folder_without_logs(tmp_path: Path, capsys) -> None:
-    assert main([str(tmp_path)]) == 2
+    assert cli_main(["analyze", str(tmp_path)]) == 2
     assert "no training sim-trace" in capsys.readouterr().err
 
 
@@ -109,7 +111,7 @@ def test_plots_without_a_track(project) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from deepracer_sim.analyze import _png
+    from deepracer_sim.logs.report import _png
 
     check_png(_png(plot_track_paths(read_run(project["dir"]), None), DPI))
 
@@ -142,8 +144,8 @@ def test_report_of_deepracer_on_aws_logs_from_the_command_line(tmp_path: Path,
     (2 iterations) has no completed lap, so the lap-time plots use TrainingMetrics."""
     logs_dir = _real("sample-droa-solution-logs")
     out = tmp_path / "report"
-    assert main([str(logs_dir), "--out", str(out), "--tracks-dir", str(SHARED / "tracks"),
-                 "--dpi", str(DPI)]) == 0
+    assert cli_main(["analyze", str(logs_dir), "--out", str(out), "--tracks-dir",
+                     str(SHARED / "tracks"), "--dpi", str(DPI)]) == 0
     printed = capsys.readouterr().out
     assert f"report: {out / 'index.html'} (8 plots" in printed
     assert "not drawn: policy_update" in printed
@@ -163,5 +165,5 @@ def test_report_of_deepracer_on_aws_logs_from_the_command_line(tmp_path: Path,
 def test_find_track_by_name_and_unknown(tmp_path: Path) -> None:
     logs = read_run(_real("sample-droa-solution-logs"))
     assert find_track(logs, "reinvent_base", SHARED / "tracks").name == "reinvent_base"
-    with pytest.raises(FileNotFoundError, match="no_such_track"):
+    with pytest.raises(TrackError, match="no_such_track"):
         find_track(logs, "no_such_track", tmp_path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepracer_sim import bench
+from deepracer_sim.bench import rates as bench
 
 
 def test_kernel_and_vec_env_measurements_run() -> None:

@@ -1,4 +1,4 @@
-"""Hand-worked tests of the car model (``deepracer_sim.car``) and its use by the env.
+"""Hand-worked tests of the car model (``deepracer_sim.sim.car``) and its use by the env.
 
 Model (spec §3.1/§3.2, ``car.py``'s docstring): a bicycle whose rear axle (0.081663 m behind the
 car origin) runs on a circle of radius WHEELBASE / (yaw_gain * tan(steering)); one step is 1/15 s.
@@ -23,10 +23,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepracer_sim import env as env_module
-from deepracer_sim import sim
-from deepracer_sim.action_space import ActionSpace
-from deepracer_sim.car import (
+from deepracer_sim.constants import REAR_AXLE_X, REFERENCE_POINT_X, WHEELBASE
+from deepracer_sim.envs import setup as env_module
+from deepracer_sim.envs.env import DeepRacerEnv
+from deepracer_sim.formats.model_metadata import ActionSpace
+from deepracer_sim.sim import layout
+from deepracer_sim.sim.car import (
     DYNAMICS_V4,
     DYNAMICS_V5,
     KINEMATIC,
@@ -38,8 +40,7 @@ from deepracer_sim.car import (
     clip_command,
     dynamics_for_version,
 )
-from deepracer_sim.constants import REAR_AXLE_X, REFERENCE_POINT_X, WHEELBASE
-from deepracer_sim.env import DeepRacerEnv
+from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.track import load_track
 
 # the order of the kernel's dynamics array is an implementation detail: only build it here
@@ -238,8 +239,8 @@ def test_clip_command():
 def test_driving_clipped_command_equals_clipped_value(raw, clipped):
     # two cars on the same track and start: one commanded out of range, one at the limits
     track = load_track("dr_sim_default")
-    cfg = sim.make_config(0.05, False, False, 1000, 0.0)
-    s = sim.Simulator(track, 2, V5, cfg, np.array([0.25, 0.25]))
+    cfg = make_config(0.05, False, False, 1000, 0.0)
+    s = Simulator(track, 2, V5, cfg, np.array([0.25, 0.25]))
     steer = np.array([raw[0], clipped[0]])
     speed = np.array([raw[1], clipped[1]])
     for _ in range(8):
@@ -249,9 +250,9 @@ def test_driving_clipped_command_equals_clipped_value(raw, clipped):
     # the car moved (the check is not on a held car)
     assert s.s[0, 3] > 0.0
     # the record reports the commanded (unclipped) values (spec §1.3)
-    assert s.rec[0, sim.R_STEER] == raw[0]
-    assert s.rec[0, sim.R_SPEED] == raw[1]
-    assert s.rec[1, sim.R_STEER] == clipped[0]
+    assert s.rec[0, layout.R_STEER] == raw[0]
+    assert s.rec[0, layout.R_SPEED] == raw[1]
+    assert s.rec[1, layout.R_STEER] == clipped[0]
 
 
 def test_determinism():
@@ -449,9 +450,9 @@ def test_simulator_uses_every_dynamics_parameter():
     # advance_car's
     # (after the PREPARE step, which holds the car) with the clipped commands
     track = load_track("dr_sim_default")
-    cfg = sim.make_config(0.05, False, False, 1000, 0.0)
+    cfg = make_config(0.05, False, False, 1000, 0.0)
     for dyn in (DYNAMICS_V4, DYNAMICS_V5, Dynamics(0.1, 2.0, 0.2, 0.7, 1.2, 0.05, 3.0)):
-        s = sim.Simulator(track, 1, dyn.as_array(), cfg, np.array([0.0]))
+        s = Simulator(track, 1, dyn.as_array(), cfg, np.array([0.0]))
         p = s.s[0, :5].copy()
         cmds = [(5.0, 1.0)] + [(25.0 * math.sin(k / 3.0), 1.0 + 0.2 * (k % 5)) for k in range(12)]
         for k, (st_deg, sp) in enumerate(cmds):

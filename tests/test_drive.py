@@ -1,4 +1,4 @@
-"""``python -m deepracer_sim.drive``: keys to actions on discrete and continuous spaces, driving
+"""``deepracer-sim drive``: keys to actions on discrete and continuous spaces, driving
 with injected key states, the params panel against the env's params, and the command line,
 all offscreen (SDL_VIDEODRIVER=dummy)."""
 
@@ -15,10 +15,11 @@ import numpy as np
 import pygame
 import pytest
 
-from deepracer_sim import drive
+from deepracer_sim.cli import main as cli_main
 from deepracer_sim.constants import STEP_DT
-from deepracer_sim.env import DeepRacerEnv
-from deepracer_sim.params import PARAM_KEYS
+from deepracer_sim.envs.env import DeepRacerEnv
+from deepracer_sim.sim.params import PARAM_KEYS
+from deepracer_sim.viewer import drive
 
 ROOT = Path(__file__).resolve().parents[1]
 CENTER = ROOT / "rewards" / "center.py"
@@ -152,15 +153,15 @@ def test_a_failing_reward_function_is_shown_not_raised(tmp_path: Path) -> None:
 
 def test_command_line_runs_headless_and_quits_on_close(tmp_path: Path, capsys) -> None:
     shot = tmp_path / "drive.png"
-    assert drive.main(["--reward", str(CENTER), "--frames", "10", "--size", "900x600",
+    assert cli_main(["drive", "--reward", str(CENTER), "--frames", "10", "--size", "900x600",
                        "--screenshot", str(shot)]) == 0
     assert pygame.image.load(str(shot)).get_size() == (900, 600)
-    assert drive.main(["--reward", str(CENTER), "--track", "no_such_track"]) == 2
+    assert cli_main(["drive", "--reward", str(CENTER), "--track", "no_such_track"]) == 2
     assert "unknown track" in capsys.readouterr().err
     # the window's close button ends the loop
     app = make_app()
     window = drive.Window("test", (900, 600))
     pygame.event.post(pygame.event.Event(pygame.QUIT))
-    drive.run(app, window, frames=1000)
+    drive.run_app(app, window, frames=1000)
     assert not window.open
     window.close()

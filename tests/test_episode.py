@@ -1,4 +1,4 @@
-"""Episode rules of spec §2 as implemented by ``DeepRacerEnv`` and the kernel ``sim.step_cars``.
+"""Episode rules of spec §2 as implemented by ``DeepRacerEnv`` and the kernel ``kernel.step_cars``.
 
 Expected numbers are worked out by hand (arithmetic in the comments), taken from the real
 DeepRacer sim-traces in ``shared/real-logs`` or computed with shapely (the simapp's geometry
@@ -19,11 +19,12 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 import deepracer_sim  # noqa: F401  (registers DeepRacer-v0)
-from deepracer_sim import env as env_module
-from deepracer_sim import sim
-from deepracer_sim.car import DYNAMICS_V5, KINEMATIC_V4, Dynamics
 from deepracer_sim.constants import REFERENCE_POINT_X, STEP_DT, WHEEL_POSITIONS
-from deepracer_sim.env import DeepRacerEnv
+from deepracer_sim.envs import setup as env_module
+from deepracer_sim.envs.env import DeepRacerEnv
+from deepracer_sim.sim import layout
+from deepracer_sim.sim.car import DYNAMICS_V5, KINEMATIC_V4, Dynamics
+from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.track import load_track
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -393,8 +394,8 @@ def refresh(s):
 
 
 def make_sim(track, dyn=DYNAMICS_V5, max_steps=100000):
-    cfg = sim.make_config(0.05, False, False, max_steps, 0.0)
-    return sim.Simulator(track, 1, dyn.as_array(), cfg, np.array([0.0]), False)
+    cfg = make_config(0.05, False, False, max_steps, 0.0)
+    return Simulator(track, 1, dyn.as_array(), cfg, np.array([0.0]), False)
 
 
 STATUS = {name: i for i, name in enumerate(
@@ -411,15 +412,15 @@ def test_reversed_after_15_decreasing_steps(default_track):
     Steps 3..17: each pre-action pose is further back -> decreases 1..15 -> reversed at 17.
     """
     s = make_sim(default_track)
-    s.s[0, sim.S_YAW] += math.pi
+    s.s[0, layout.S_YAW] += math.pi
     refresh(s)
     statuses, progress = [], []
     for _ in range(17):
         s.step(np.array([0.0]), np.array([1.0]), False)
-        statuses.append(int(s.rec[0, sim.R_STATUS]))
-        progress.append(float(s.rec[0, sim.R_PROGRESS]))
-        assert s.rec[0, sim.R_IS_OFFTRACK] == 0.0
-        assert s.rec[0, sim.R_REVERSED] == 0.0  # track direction not reversed
+        statuses.append(int(s.rec[0, layout.R_STATUS]))
+        progress.append(float(s.rec[0, layout.R_PROGRESS]))
+        assert s.rec[0, layout.R_IS_OFFTRACK] == 0.0
+        assert s.rec[0, layout.R_REVERSED] == 0.0  # track direction not reversed
     L = default_track.length
     assert progress[0] == pytest.approx(-0.14 / L * 100.0, abs=1e-9)
     assert progress[1] == progress[0]
@@ -427,7 +428,7 @@ def test_reversed_after_15_decreasing_steps(default_track):
     assert statuses[0] == STATUS["prepare"]
     assert statuses[1:16] == [STATUS["in_progress"]] * 15
     assert statuses[16] == STATUS["reversed"]
-    assert s.rec[0, sim.R_DONE] == 1.0
+    assert s.rec[0, layout.R_DONE] == 1.0
     # ~1 m backwards after 16 steps at <= 1 m/s: ref point at about x = -0.14 - 15/15
     assert progress[16] > -(0.14 + 16 / 15) / L * 100.0
 
@@ -446,14 +447,14 @@ def test_reversed_count_resets_when_progress_stops_decreasing(default_track):
     s = make_sim(default_track)
 
     def turn():
-        s.s[0, sim.S_YAW] += math.pi
-        s.s[0, sim.S_V] = 0.0
+        s.s[0, layout.S_YAW] += math.pi
+        s.s[0, layout.S_V] = 0.0
         refresh(s)
 
     def step():
         s.step(np.array([0.0]), np.array([0.5]), False)
-        assert s.rec[0, sim.R_IS_OFFTRACK] == 0.0
-        return int(s.rec[0, sim.R_STATUS])
+        assert s.rec[0, layout.R_IS_OFFTRACK] == 0.0
+        return int(s.rec[0, layout.R_STATUS])
 
     turn()
     statuses = [step() for _ in range(16)]
@@ -473,29 +474,29 @@ def test_immobilized_after_15_still_run_steps(default_track):
     step held the car), so the count reaches 15 at step 16 -> immobilized there, not before.
     """
     s = make_sim(default_track, dyn=Dynamics(speed_tau=float("inf"), max_accel=0.0))
-    x0, y0 = s.s[0, sim.S_X], s.s[0, sim.S_Y]
+    x0, y0 = s.s[0, layout.S_X], s.s[0, layout.S_Y]
     statuses = []
     for _ in range(16):
         s.step(np.array([0.0]), np.array([1.0]), False)
-        statuses.append(int(s.rec[0, sim.R_STATUS]))
-        assert (s.s[0, sim.S_X], s.s[0, sim.S_Y]) == (x0, y0)
+        statuses.append(int(s.rec[0, layout.R_STATUS]))
+        assert (s.s[0, layout.S_X], s.s[0, layout.S_Y]) == (x0, y0)
     assert statuses[0] == STATUS["prepare"]
     assert statuses[1:15] == [STATUS["in_progress"]] * 14
     assert statuses[15] == STATUS["immobilized"]
-    assert s.rec[0, sim.R_DONE] == 1.0
-    assert s.rec[0, sim.R_STEPS] == 16.0
+    assert s.rec[0, layout.R_DONE] == 1.0
+    assert s.rec[0, layout.R_STEPS] == 16.0
 
 
 def _place_off_track_at_line(track, prev_progress):
     """Car origin at (0.05, -4.4), yaw 0: 1 m outside the start straight's outer border
     (road y in [-3.781, -3.019]), reference point (0.19, -4.4) projecting 0.19 m past the start."""
     s = make_sim(track)
-    s.s[0, sim.S_X], s.s[0, sim.S_Y], s.s[0, sim.S_YAW] = 0.05, -4.4, 0.0
+    s.s[0, layout.S_X], s.s[0, layout.S_Y], s.s[0, layout.S_YAW] = 0.05, -4.4, 0.0
     refresh(s)
-    s.si[0, sim.I_PHASE] = sim.RUN
-    s.s[0, sim.S_STEPS] = 300.0
-    s.s[0, sim.S_PREV_PROGRESS] = prev_progress
-    s.s[0, sim.S_LAST_X], s.s[0, sim.S_LAST_Y] = 0.0, -4.4  # moved 0.05 m: not immobile
+    s.si[0, layout.I_PHASE] = layout.RUN
+    s.s[0, layout.S_STEPS] = 300.0
+    s.s[0, layout.S_PREV_PROGRESS] = prev_progress
+    s.s[0, layout.S_LAST_X], s.s[0, layout.S_LAST_Y] = 0.0, -4.4  # moved 0.05 m: not immobile
     return s
 
 
@@ -510,17 +511,17 @@ def test_lap_complete_beats_off_track(default_track):
     s = _place_off_track_at_line(default_track, 99.9)
     s.step(np.array([0.0]), np.array([1.0]), False)
     r = s.rec[0]
-    assert r[sim.R_PROGRESS] == 100.0
-    assert r[sim.R_IS_OFFTRACK] == 1.0
-    assert int(r[sim.R_STATUS]) == STATUS["lap_complete"]
-    assert r[sim.R_DONE] == 1.0
+    assert r[layout.R_PROGRESS] == 100.0
+    assert r[layout.R_IS_OFFTRACK] == 1.0
+    assert int(r[layout.R_STATUS]) == STATUS["lap_complete"]
+    assert r[layout.R_DONE] == 1.0
     # control: with prev 0 the same pose is only off track (progress 0.8175 %)
     s = _place_off_track_at_line(default_track, 0.0)
     s.step(np.array([0.0]), np.array([1.0]), False)
     r = s.rec[0]
-    assert r[sim.R_PROGRESS] == pytest.approx(19.0 / L, abs=1e-9)
-    assert int(r[sim.R_STATUS]) == STATUS["off_track"]
-    assert r[sim.R_DONE] == 1.0
+    assert r[layout.R_PROGRESS] == pytest.approx(19.0 / L, abs=1e-9)
+    assert int(r[layout.R_STATUS]) == STATUS["off_track"]
+    assert r[layout.R_DONE] == 1.0
 
 
 # --------------------------------------------------------------------------- round robin
@@ -555,7 +556,7 @@ def test_round_robin_training_advances_5_percent(default_track):
         # episode k starts at 0.05 * k of the lap: 0, 1.162, 2.324, 3.486, 4.648 m
         assert circ_diff(d, 0.05 * k * L, L) < 1e-6, k
         assert rev is False
-    assert env.sim.s[0, sim.S_START_NDIST] == pytest.approx(0.25, abs=1e-12)
+    assert env.sim.s[0, layout.S_START_NDIST] == pytest.approx(0.25, abs=1e-12)
 
 
 def test_round_robin_advance_parameter_and_wrap(default_track):

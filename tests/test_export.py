@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import train
-from deepracer_sim import export as ex
-from deepracer_sim import training
-from deepracer_sim.action_space import discrete_action_space, read_model_metadata
-from deepracer_sim.training import TrainConfig
+from deepracer_sim.cli import main as cli_main
+from deepracer_sim.export import core as ex
+from deepracer_sim.formats.model_metadata import discrete_action_space, read_model_metadata
+from deepracer_sim.training import ppo as training
+from deepracer_sim.training.ppo import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 REWARD = ROOT / "rewards" / "center.py"
@@ -86,7 +86,7 @@ def _copy(src: Path, dst: Path) -> Path:
 
 
 def _check(folder: Path, capsys) -> tuple[int, str]:
-    code = ex.main(["--check", str(folder)])
+    code = cli_main(["export", "--check", str(folder)])
     return code, capsys.readouterr().out
 
 
@@ -255,7 +255,7 @@ def test_onnx_gives_the_policy_probabilities(run_dir: Path, exported: Path, run_
     import torch
     from stable_baselines3 import PPO
 
-    from deepracer_sim.observation import observation_bounds
+    from deepracer_sim.sim.observation import observation_bounds
 
     stem = run_info["best_checkpoint"]["name"].removesuffix(".zip")
     path = exported / "model" / f"model_{stem.split('_')[0]}.onnx"
@@ -284,8 +284,8 @@ def test_onnx_of_a_continuous_policy(tmp_path: Path) -> None:
     ort = pytest.importorskip("onnxruntime")
     import torch
 
-    from deepracer_sim.action_space import ActionSpace
-    from deepracer_sim.observation import observation_bounds
+    from deepracer_sim.formats.model_metadata import ActionSpace
+    from deepracer_sim.sim.observation import observation_bounds
 
     space = ActionSpace(np.array([[-20.0, 20.0], [0.5, 3.0]]), continuous=True)
     torch.manual_seed(1)
@@ -327,7 +327,7 @@ def test_export_without_onnx_falls_back_to_weights(run_dir: Path, tmp_path: Path
 
 def test_checkpoint_by_iteration(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "one"
-    assert ex.main([str(run_dir), "--out", str(out), "--checkpoint", "1"]) == 0
+    assert cli_main(["export", str(run_dir), "--out", str(out), "--checkpoint", "1"]) == 0
     # iteration 1 ends at 2 x 1024 = 2048 steps; only it is exported, as best and last
     assert (out / "model" / ".coach_checkpoint").read_text().strip() == "1_Step-2048.ckpt"
     info = json.loads((out / "model" / "deepracer_checkpoints.json").read_text())
@@ -375,27 +375,28 @@ def test_refuses_non_empty_folder_and_force_replaces_an_export(run_dir: Path, tm
     other = tmp_path / "notes"
     other.mkdir()
     (other / "keep.txt").write_text("mine")
-    assert ex.main([str(run_dir), "--out", str(other)]) == 2
+    assert cli_main(["export", str(run_dir), "--out", str(other)]) == 2
     assert "not empty; give --force" in capsys.readouterr().err
     # --force does not delete a folder that is not an export
-    assert ex.main([str(run_dir), "--out", str(other), "--force"]) == 2
+    assert cli_main(["export", str(run_dir), "--out", str(other), "--force"]) == 2
     assert "not an earlier export" in capsys.readouterr().err
     assert (other / "keep.txt").read_text() == "mine"
     out = tmp_path / "exp"
-    assert ex.main([str(run_dir), "--out", str(out)]) == 0
-    assert ex.main([str(run_dir), "--out", str(out), "--checkpoint", "last"]) == 2
-    assert ex.main([str(run_dir), "--out", str(out), "--checkpoint", "last", "--force"]) == 0
+    assert cli_main(["export", str(run_dir), "--out", str(out)]) == 0
+    assert cli_main(["export", str(run_dir), "--out", str(out), "--checkpoint", "last"]) == 2
+    assert cli_main(["export", str(run_dir), "--out", str(out), "--checkpoint", "last",
+                     "--force"]) == 0
     assert (out / "model" / ".coach_checkpoint").read_text().strip() == "3_Step-4096.ckpt"
     # an empty folder is fine without --force
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert ex.main([str(run_dir), "--out", str(empty)]) == 0
+    assert cli_main(["export", str(run_dir), "--out", str(empty)]) == 0
 
 
 def test_refuses_to_export_over_or_into_the_run(run_dir: Path, capsys) -> None:
-    assert ex.main([str(run_dir), "--out", str(run_dir), "--force"]) == 2
-    assert ex.main([str(run_dir), "--out", str(run_dir / "export")]) == 2
-    assert ex.main([str(run_dir), "--out", str(run_dir.parent), "--force"]) == 2
+    assert cli_main(["export", str(run_dir), "--out", str(run_dir), "--force"]) == 2
+    assert cli_main(["export", str(run_dir), "--out", str(run_dir / "export")]) == 2
+    assert cli_main(["export", str(run_dir), "--out", str(run_dir.parent), "--force"]) == 2
     assert capsys.readouterr().err.count("overlaps the run folder") == 3
 
 
@@ -423,9 +424,9 @@ def test_interrupted_export_leaves_nothing(run_dir: Path, tmp_path: Path,
 
 
 def test_usage_errors(tmp_path: Path, capsys) -> None:
-    assert ex.main([]) == 2
-    assert ex.main(["--check", str(tmp_path), str(tmp_path)]) == 2
-    assert ex.main([str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert cli_main(["export"]) == 2
+    assert cli_main(["export", "--check", str(tmp_path), str(tmp_path)]) == 2
+    assert cli_main(["export", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "not a training run folder" in err
     assert not (tmp_path / "x").exists()
@@ -479,7 +480,7 @@ def test_export_of_an_official_track_run(run_dir: Path, tmp_path: Path, capsys) 
                   alternate_direction=True, round_robin_advance=0.1)
     (run / "run_config.json").write_text(json.dumps(config))
     out = tmp_path / "exp"
-    assert ex.main([str(run), "--out", str(out)]) == 0
+    assert cli_main(["export", str(run), "--out", str(out)]) == 0
     assert "WORLD_NAME 'reInvent2019_track' (official)" in capsys.readouterr().out
     params, problems = ex.parse_training_params((out / "training_params.yaml").read_text())
     assert problems == []
@@ -727,7 +728,7 @@ def test_malicious_archives_are_refused(tmp_path: Path) -> None:
         assert not target.exists() or not any(target.iterdir()), name
         assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".tar.gz")) \
             in ([], ["target"]), name
-        assert ex.main(["--check", str(archive)]) == 2
+        assert cli_main(["export", "--check", str(archive)]) == 2
 
 
 def test_check_of_a_packed_export(exported: Path, tmp_path: Path, capsys) -> None:
@@ -820,7 +821,7 @@ def test_clone_continues_from_the_exported_weights(run_dir: Path, exported: Path
     hp = tmp_path / "hp.json"
     hp.write_text(json.dumps({"lr": 1e-12}))  # the first update barely moves the weights
     out = tmp_path / "cloned"
-    code = train.main(["--reward", str(REWARD), "--clone", str(exported), "--out", str(out),
+    code = cli_main(["train", "--reward", str(REWARD), "--clone", str(exported), "--out", str(out),
                        "--action-space", str(exported / "model_metadata.json"),
                        "--hyperparameters", str(hp), "--timesteps", "1024", "--n-envs", "8",
                        "--n-steps", "128", "--no-progress-bar"])
@@ -849,12 +850,12 @@ def test_clone_refuses_another_action_space(exported: Path, shared_dir: Path, tm
     out = tmp_path / "run"
     base = ["--reward", str(REWARD), "--clone", str(exported), "--out", str(out),
             "--no-progress-bar"]
-    assert train.main([*base, "--max-speed", "2"]) == 2
+    assert cli_main(["train", *base, "--max-speed", "2"]) == 2
     assert "the action space is locked to the cloned model's" in capsys.readouterr().err
     sample = shared_dir / "real-logs" / "sample-drfc-3-logs" / "model" / "model_metadata.json"
-    assert train.main([*base, "--action-space", str(sample)]) == 2
+    assert cli_main(["train", *base, "--action-space", str(sample)]) == 2
     assert "differs" in capsys.readouterr().err
-    assert train.main([*base[:3], str(tmp_path), *base[4:]]) == 2
+    assert cli_main(["train", *base[:3], str(tmp_path), *base[4:]]) == 2
     assert "neither a run folder" in capsys.readouterr().err
     assert not out.exists()
 
@@ -905,7 +906,7 @@ def zipfile_append(path: Path):
 
 
 def test_summary_says_what_transfers(run_dir: Path, tmp_path: Path, capsys) -> None:
-    assert ex.main([str(run_dir), "--out", str(tmp_path / "exp")]) == 0
+    assert cli_main(["export", str(run_dir), "--out", str(tmp_path / "exp")]) == 0
     text = capsys.readouterr().out
     assert "transfers to the cloud unchanged: reward_function.py, the action space" in text
     assert "the physical car cannot run this policy" in text

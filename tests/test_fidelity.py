@@ -18,17 +18,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepracer_sim import fidelity
-from deepracer_sim.car import (
+from deepracer_sim.cli import main as cli_main
+from deepracer_sim.constants import REAR_AXLE_X, REFERENCE_POINT_X, WHEELBASE
+from deepracer_sim.fidelity import replay as fidelity
+from deepracer_sim.fidelity.replay import Estimator
+from deepracer_sim.formats.simtrace import SIMTRACE_COLUMNS, read_simtrace
+from deepracer_sim.sim.car import (
     DYNAMICS_V4,
     DYNAMICS_V5,
     KINEMATIC,
     advance_car_dt,
     dynamics_for_version,
 )
-from deepracer_sim.constants import REAR_AXLE_X, REFERENCE_POINT_X, WHEELBASE
-from deepracer_sim.fidelity import Estimator
-from deepracer_sim.simtrace import SIMTRACE_COLUMNS, read_simtrace
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 LOGS = SHARED / "real-logs"
@@ -84,7 +85,7 @@ def test_calibrated_constants_are_a_fit_optimum(which, v4_log, v6_log):
     """The checked-in constants minimise the calibration's objective on the fitted episodes:
     a 30% change of any fitted value raises it (``calibration.fit_cost``: mean soft-L1 loss,
     scale 10 cm, of the position errors and 0.2 m/rad x heading errors, horizons 1..15)."""
-    from deepracer_sim.calibration import fit_cost
+    from deepracer_sim.fidelity.calibrate import fit_cost
 
     log, version = (v4_log, 4) if which == "v4" else (v6_log, 6)
     dyn = dynamics_for_version(version)
@@ -260,7 +261,7 @@ def test_replay_of_own_car_is_exact(tmp_path, version):
 # --- command line ---------------------------------------------------------------------------
 
 def test_cli_json_shape(capsys):
-    assert fidelity.main([str(need(V6_DIR)), "--json"]) == 0
+    assert cli_main(["fidelity", str(need(V6_DIR)), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"horizons"}
     assert set(out["horizons"]) == {"1", "5", "15"}
@@ -279,14 +280,15 @@ def test_cli_table_and_track_check(capsys):
     tracks = SHARED / "tracks"
     if not (tracks / "Spain_track.npy").is_file():
         pytest.skip("Spain_track.npy not available")
-    assert fidelity.main([str(need(V6_DIR)), "--track", str(tracks / "Spain_track.npy")]) == 0
+    assert cli_main(["fidelity", str(need(V6_DIR)), "--track",
+                     str(tracks / "Spain_track.npy")]) == 0
     out = capsys.readouterr()
     assert "physics version 6" in out.out
     assert "warning" not in out.err  # the logged track_len 59.998 m is Spain_track's
     for h in ("1", "5", "15"):
         assert any(line.split("|")[0].strip() == h for line in out.out.splitlines())
     # a wrong track is reported
-    assert fidelity.main([str(V6_DIR), "--track", str(tracks / "reinvent_base.npy"),
+    assert cli_main(["fidelity", str(V6_DIR), "--track", str(tracks / "reinvent_base.npy"),
                           "--json"]) == 0
     assert "warning" in capsys.readouterr().err
 
@@ -298,23 +300,23 @@ def test_version_detection(tmp_path, capsys):
     # no metadata and no log: the user must say
     _write_log(tmp_path, KINEMATIC, [1 / 15] * 16, [0.0] * 16, [1.0] * 16)
     assert fidelity.detect_version(tmp_path) is None
-    assert fidelity.main([str(tmp_path)]) == 2
+    assert cli_main(["fidelity", str(tmp_path)]) == 2
     assert "--version" in capsys.readouterr().err
     # 16 rows: a window needs rows k >= 2 and k + 15 <= 15: none
-    assert fidelity.main([str(tmp_path), "--version", "6"]) == 2
+    assert cli_main(["fidelity", str(tmp_path), "--version", "6"]) == 2
     assert "no 15-step replay window" in capsys.readouterr().err
-    assert fidelity.main([str(tmp_path / "missing"), "--version", "6"]) == 2
+    assert cli_main(["fidelity", str(tmp_path / "missing"), "--version", "6"]) == 2
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert fidelity.main([str(empty), "--version", "4"]) == 2
+    assert cli_main(["fidelity", str(empty), "--version", "4"]) == 2
     assert "no training-simtrace" in capsys.readouterr().err
 
 
 def test_runtime_does_not_need_scipy(tmp_path):
-    # only the fitting script (deepracer_sim.calibration) uses scipy
+    # only the fitting script (deepracer_sim.fidelity.calibrate) uses scipy
     code = ("import sys; sys.modules['scipy'] = None\n"
-            "import deepracer_sim.car, deepracer_sim.sim, deepracer_sim.fidelity, "
-            "deepracer_sim.env\n"
+            "import deepracer_sim.sim.car, deepracer_sim.sim.kernel, "
+            "deepracer_sim.fidelity.replay, deepracer_sim.envs.env\n"
             "print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

@@ -1,4 +1,4 @@
-"""Tests for the numba geometry kernels in ``deepracer_sim.geometry``.
+"""Tests for the numba geometry kernels in ``deepracer_sim.track.geometry``.
 
 The simapp computes all track geometry with shapely (spec §1.2), so shapely is the oracle:
 ``project_point`` must equal ``LineString/LinearRing.project`` (unnormalised) and ``distance``,
@@ -21,7 +21,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LinearRing, LineString, Point, Polygon
 
-from deepracer_sim.geometry import (
+from deepracer_sim.track import Track, load_track
+from deepracer_sim.track.geometry import (
     build_road_grid,
     build_segment_grid,
     find_prev_next,
@@ -29,7 +30,6 @@ from deepracer_sim.geometry import (
     project_point,
     signed_area,
 )
-from deepracer_sim.track import Track, load_track
 
 # reinvent_base: 119 rows, no duplicate; Spain_track: CW, one duplicated consecutive centre point;
 # reInvent2019_track: CCW, one duplicate (dup=1 in shared/tracks/README.md); Straight_track: open.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deepracer_sim.hyperparameters import (
+from deepracer_sim.formats.hyperparameters import (
     DEEPRACER_DEFAULTS,
     TRAIN_DEFAULTS,
     HyperparameterError,
@@ -174,7 +174,7 @@ def test_ppo_mapping_of_chosen_values():
 def test_ppo_accepts_the_mapped_kwargs():
     from stable_baselines3 import PPO
 
-    from deepracer_sim.env import DeepRacerEnv
+    from deepracer_sim.envs.env import DeepRacerEnv
 
     hp = validate_hyperparameters(json.loads(DRFC_DEFAULT), "drfc")
     model = PPO("MlpPolicy", DeepRacerEnv(), n_steps=64, device="cpu", **ppo_kwargs(hp))

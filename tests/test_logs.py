@@ -21,18 +21,15 @@ import numpy as np
 import pytest
 from conftest import driven_radius
 
-from deepracer_sim import sim
-from deepracer_sim.action_space import ActionSpace
 from deepracer_sim.constants import STATUS_CODES
-from deepracer_sim.evaluation import LapResult, evaluate_run, run_laps
-from deepracer_sim.logs import (
-    EvaluationLogger,
-    TrainingLogger,
-    read_run,
-    write_robomaker_log,
-)
+from deepracer_sim.formats.model_metadata import ActionSpace
+from deepracer_sim.logs.reader import read_run
+from deepracer_sim.logs.robomaker import write_robomaker_log
+from deepracer_sim.logs.writer import EvaluationLogger, TrainingLogger
+from deepracer_sim.sim import layout
 from deepracer_sim.track import track_from_array
-from deepracer_sim.training import IterationStats, RunFolder, TrainConfig, train
+from deepracer_sim.training.evaluation import LapResult, evaluate_run, run_laps
+from deepracer_sim.training.ppo import IterationStats, RunFolder, TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -247,7 +244,7 @@ def test_text_logs(run, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 class FakeSim:
     def __init__(self, n: int) -> None:
-        self.rec = np.zeros((n, sim.NR))
+        self.rec = np.zeros((n, layout.NR))
 
 
 class FakeEnv:
@@ -274,15 +271,15 @@ def drive(env: FakeEnv, schedule: list[list[int]], steps: range, state: dict) ->
             ep, k = state.setdefault(c, [0, 0])
             r = env.sim.rec[c]
             r[:] = 0.0
-            r[sim.R_STEPS] = k + 1
-            r[sim.R_EPISODE] = ep
-            r[sim.R_TSTAMP] = t / 15.0
-            r[sim.R_SPEED], r[sim.R_STEER] = 2.0, 10.0
-            r[sim.R_PROGRESS] = 10.0 * k
+            r[layout.R_STEPS] = k + 1
+            r[layout.R_EPISODE] = ep
+            r[layout.R_TSTAMP] = t / 15.0
+            r[layout.R_SPEED], r[layout.R_STEER] = 2.0, 10.0
+            r[layout.R_PROGRESS] = 10.0 * k
             last = k + 1 == lengths[ep]
-            r[sim.R_STATUS] = STATUS_CODES.index("prepare" if k == 0 else
+            r[layout.R_STATUS] = STATUS_CODES.index("prepare" if k == 0 else
                                                  "off_track" if last else "in_progress")
-            r[sim.R_DONE] = 1.0 if last else 0.0
+            r[layout.R_DONE] = 1.0 if last else 0.0
             state[c] = [ep + 1, 0] if last else [ep, k + 1]
         for listener in env.listeners:
             listener(env, np.ones(len(schedule), dtype=np.int64), np.full(len(schedule), 0.5))

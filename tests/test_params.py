@@ -1,4 +1,5 @@
-"""Hand-worked tests of ``deepracer_sim.params.reward_params`` (the reward function's params dict).
+"""Hand-worked tests of ``deepracer_sim.sim.params.reward_params`` (the reward function's params
+dict).
 
 Most tests use a track built here so that every number can be worked out by hand: a 10 m x 6 m
 rectangle driven counter-clockwise, width 1.0 m, one waypoint per metre:
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LinearRing, LineString, Point, Polygon
 
 from deepracer_sim.constants import REFERENCE_POINT_X, WHEEL_POSITIONS
-from deepracer_sim.params import PARAM_KEYS, reward_params
+from deepracer_sim.sim.params import PARAM_KEYS, reward_params
 from deepracer_sim.track import track_from_array
 
 L = 32.0  # rectangle perimeter, m (10 + 6 + 10 + 6)

@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepracer_sim.action_space import read_model_metadata
-from deepracer_sim.car import Dynamics, dynamics_for_version
+from deepracer_sim.cli import main as cli_main
 from deepracer_sim.constants import CAR_WIDTH, STEP_DT, WHEEL_POSITIONS, WHEELBASE
-from deepracer_sim.raceline import (
+from deepracer_sim.formats.model_metadata import read_model_metadata
+from deepracer_sim.raceline.core import (
     RULES_MARGIN,
     SAFETY_MARGIN,
     STEER_RESERVE_DEG,
@@ -30,11 +30,11 @@ from deepracer_sim.raceline import (
     compute_raceline,
     drive_line,
     line_action_space,
-    main,
     replay_commands,
     reward_source,
     speed_profile,
 )
+from deepracer_sim.sim.car import Dynamics, dynamics_for_version
 from deepracer_sim.testing import make_params
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -262,7 +262,7 @@ def _ideal_commands(line) -> np.ndarray:
 
 def test_reward_file_passes_the_check_and_rewards_the_line(default_line, tmp_path) -> None:
     from deepracer_sim.reward import load_reward_function
-    from deepracer_sim.reward.check import check_reward
+    from deepracer_sim.reward_lab.check import check_reward
 
     path = tmp_path / "line_reward.py"
     path.write_text(reward_source(default_line))
@@ -306,7 +306,7 @@ def test_cli_writes_every_output(default_line, tmp_path, capsys) -> None:
             str(tmp_path / "line.png"), "--reward-file", str(tmp_path / "reward.py"),
             "--action-space", str(tmp_path / "model_metadata.json"), "--actions", "11",
             "--no-rules"]
-    assert main(args) == 0
+    assert cli_main(["raceline", *args]) == 0
     out = capsys.readouterr().out
     assert "| `dr_sim_default` |" in out and "limit lap" in out
     row = next(r for r in out.splitlines() if r.startswith("| `dr_sim_default`"))
@@ -330,5 +330,5 @@ def test_cli_reports_a_narrow_track(tmp_path, capsys) -> None:
                          np.full_like(x, -0.125)])
     path = tmp_path / "narrow.npy"
     np.save(path, w)
-    assert main([str(path), "--no-rules"]) == 1
+    assert cli_main(["raceline", str(path), "--no-rules"]) == 2
     assert "narrower than the car" in capsys.readouterr().err

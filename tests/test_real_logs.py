@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
-from deepracer_sim.params import reward_params
-from deepracer_sim.simtrace import find_simtrace_files, read_simtrace
+from deepracer_sim.formats.simtrace import find_simtrace_files, read_simtrace
+from deepracer_sim.sim.params import reward_params
 from deepracer_sim.track import load_track
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -1,4 +1,4 @@
-"""The reward-function lab: ``python -m deepracer_sim.reward check|map|replay``.
+"""The reward-function lab: ``deepracer-sim reward check|map|replay``.
 
 ``check`` must flag, with the right severity, everything that fails DeepRacer's validator or
 stops a training job (errors: exit status 1) and what merely runs badly (warnings: exit status
@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepracer_sim.action_space import discrete_action_space
+from deepracer_sim.cli import main as cli_main
+from deepracer_sim.formats.model_metadata import discrete_action_space
+from deepracer_sim.formats.simtrace import find_simtrace_files, read_simtrace
 from deepracer_sim.reward import load_reward_function
-from deepracer_sim.reward.__main__ import main as reward_main
-from deepracer_sim.reward.check import (
+from deepracer_sim.reward_lab.check import (
     ERROR,
     WARNING,
     check_reward,
@@ -31,10 +32,9 @@ from deepracer_sim.reward.check import (
     static_checks,
     validator_params,
 )
-from deepracer_sim.reward.lint import builtin_lint, flake8_available, lint
-from deepracer_sim.reward.map import compute_reward_map, render_reward_map
-from deepracer_sim.reward.replay import replay
-from deepracer_sim.simtrace import find_simtrace_files, read_simtrace
+from deepracer_sim.reward_lab.lint import builtin_lint, flake8_available, lint
+from deepracer_sim.reward_lab.map import compute_reward_map, render_reward_map
+from deepracer_sim.reward_lab.replay import replay
 from deepracer_sim.track import load_track
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def test_center_rewards_and_keys(track):
 
 
 def test_cli_exit_status_good_file(track, capsys):
-    assert reward_main(["check", str(REPO / "rewards" / "center.py"), "--samples", "200",
+    assert cli_main(["reward", "check", str(REPO / "rewards" / "center.py"), "--samples", "200",
                         "--lint", "builtin"]) == 0
     out = capsys.readouterr().out
     assert "0 error(s), 0 warning(s)" in out
@@ -302,7 +302,7 @@ def test_validator_timeout_is_an_error(tmp_path, track):
 
 def test_cli_exit_status_and_json(tmp_path):
     bad = write(tmp_path, BAD["forbidden_import"][0])
-    proc = subprocess.run([sys.executable, "-m", "deepracer_sim.reward", "check", str(bad),
+    proc = subprocess.run([sys.executable, "-m", "deepracer_sim", "reward", "check", str(bad),
                            "--samples", "100", "--lint", "builtin", "--json"],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 1, proc.stderr
@@ -312,7 +312,7 @@ def test_cli_exit_status_and_json(tmp_path):
     assert data["exit_code"] == 1
     assert any(f["code"] == "illegal-import" and f["line"] == 1 for f in data["findings"])
     # a missing file is a usage error
-    assert reward_main(["check", str(tmp_path / "missing.py")]) == 2
+    assert cli_main(["reward", "check", str(tmp_path / "missing.py")]) == 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,7 +486,7 @@ def test_map_png_pixels(track, tmp_path):
 def test_map_cli(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "m.png"
-    assert reward_main(["map", str(REPO / "rewards" / "speed.py"), "--speed", "2",
+    assert cli_main(["reward", "map", str(REPO / "rewards" / "speed.py"), "--speed", "2",
                         "--resolution", "0.1", "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "cells" in capsys.readouterr().out
@@ -499,7 +499,7 @@ def test_map_cli(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """A short real training run of rewards/speed.py (both directions)."""
-    from deepracer_sim.training import TrainConfig, train
+    from deepracer_sim.training.ppo import TrainConfig, train
 
     out = tmp_path_factory.mktemp("run") / "run"
     cfg = TrainConfig(reward=REPO / "rewards" / "speed.py", track="dr_sim_default",
@@ -555,7 +555,7 @@ def test_replay_other_function_uses_logged_values(trained_run, tmp_path):
 
 
 def test_replay_cli(trained_run, capsys):
-    assert reward_main(["replay", str(REPO / "rewards" / "speed.py"), str(trained_run)]) == 0
+    assert cli_main(["reward", "replay", str(REPO / "rewards" / "speed.py"), str(trained_run)]) == 0
     out = capsys.readouterr().out
     assert "identical on" in out and "section" in out
 

@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString
 
 from deepracer_sim import RewardFunctionError as TopLevelError
-from deepracer_sim.env import DeepRacerEnv
-from deepracer_sim.params import PARAM_KEYS, reward_params
+from deepracer_sim.envs.env import DeepRacerEnv
 from deepracer_sim.reward import (
     RewardCaller,
     RewardFunctionError,
@@ -30,6 +29,7 @@ from deepracer_sim.reward import (
     load_reward_function,
     make_reward_caller,
 )
+from deepracer_sim.sim.params import PARAM_KEYS, reward_params
 from deepracer_sim.track import load_track
 
 REPO = Path(__file__).resolve().parents[1]

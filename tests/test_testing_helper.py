@@ -15,7 +15,7 @@ import pytest
 from shapely.geometry import LinearRing, LineString, Point
 
 from deepracer_sim.constants import WHEEL_POSITIONS
-from deepracer_sim.params import PARAM_KEYS
+from deepracer_sim.sim.params import PARAM_KEYS
 from deepracer_sim.testing import load_reward, make_params, track_direction
 from deepracer_sim.track import PROJECT_TRACKS_DIR, load_track
 

@@ -146,7 +146,7 @@ def test_name_lookup_through_env_path(tmp_path, monkeypatch):
     wp = ring_track()
     np.save(extra / "my_ring.npy", wp)
     monkeypatch.setenv(TRACKS_PATH_ENV, os.pathsep.join([str(empty), str(extra)]))
-    from deepracer_sim.tracks import cache_dir
+    from deepracer_sim.track.lookup import cache_dir
 
     assert search_dirs() == [PROJECT_TRACKS_DIR, empty, extra, cache_dir()]
     assert resolve_track_path("my_ring") == extra / "my_ring.npy"

@@ -1,4 +1,4 @@
-"""Official tracks by name: ``python -m deepracer_sim.tracks list|get|show``.
+"""Official tracks by name: ``deepracer-sim tracks list|get|show``.
 
 The catalog is checked against the official files in ../shared/tracks (their SHA-256, computed
 here with hashlib) and the README table (lengths, widths, directions, display names, spec §9).
@@ -20,17 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from deepracer_sim import tracks
+from deepracer_sim.cli import main as cli_main
+from deepracer_sim.errors import TrackDownloadError, TrackOfflineError
 from deepracer_sim.track import PROJECT_TRACKS_DIR, TRACKS_PATH_ENV, load_track, search_dirs
-from deepracer_sim.tracks import (
-    CATALOG,
-    TrackDownloadError,
-    TrackOfflineError,
-    cache_dir,
-    download,
-    lookup,
-)
-from deepracer_sim.tracks import main as tracks_main
+from deepracer_sim.track import download as tracks
+from deepracer_sim.track.catalog import CATALOG, lookup
+from deepracer_sim.track.download import download
+from deepracer_sim.track.lookup import cache_dir
 
 
 @pytest.fixture(autouse=True)
@@ -121,14 +117,14 @@ def test_lookup():
 
 
 def test_list_cli(capsys, tmp_path):
-    assert tracks_main(["list"]) == 0
+    assert cli_main(["tracks", "list"]) == 0
     out = capsys.readouterr().out
     assert "reinvent_base" in out and "re:Invent 2018" in out and "17.709" in out
     assert "117 tracks, 0 present locally" in out
     # a cached file shows up with --local
     cache_dir().mkdir(parents=True)
     (cache_dir() / "Oval_track.npy").write_bytes(b"x")
-    assert tracks_main(["list", "--local"]) == 0
+    assert cli_main(["tracks", "list", "--local"]) == 0
     out = capsys.readouterr().out
     assert "Oval_track" in out and str(cache_dir()) in out and "reinvent_base " not in out
 
@@ -158,7 +154,7 @@ def test_get_downloads_verifies_and_track_finds_it(official, serve, capsys):
     url = serve(official)
     with pytest.raises(Exception):  # not cached yet  # noqa: B017
         load_track("reinvent_base")
-    assert tracks_main(["get", "reinvent_base", "Oval_track", "--url", url]) == 0
+    assert cli_main(["tracks", "get", "reinvent_base", "Oval_track", "--url", url]) == 0
     out = capsys.readouterr().out
     assert out.count("downloaded") == 2 and "SHA-256 verified" in out
     cached = cache_dir() / "reinvent_base.npy"
@@ -168,7 +164,7 @@ def test_get_downloads_verifies_and_track_finds_it(official, serve, capsys):
     assert track.path == cached.resolve()
     assert track.num_waypoints == 119
     # a second get reuses the verified copy
-    assert tracks_main(["get", "reinvent_base", "--url", url]) == 0
+    assert cli_main(["tracks", "get", "reinvent_base", "--url", url]) == 0
     assert "already cached" in capsys.readouterr().out
     assert sorted(p.name for p in cache_dir().iterdir()) == ["Oval_track.npy",
                                                             "reinvent_base.npy"]
@@ -193,7 +189,7 @@ def test_corrupted_download_is_rejected_and_nothing_cached(official, serve, tmp_
     assert CATALOG["reinvent_base"].sha256 in str(excinfo.value)
     assert hashlib.sha256(bytes(data)).hexdigest() in str(excinfo.value)
     assert not cache_dir().exists() or list(cache_dir().iterdir()) == []
-    assert tracks_main(["get", "reinvent_base", "--url", url]) == 1
+    assert cli_main(["tracks", "get", "reinvent_base", "--url", url]) == 1
     assert "checksum mismatch" in capsys.readouterr().err
     assert not cache_dir().exists() or list(cache_dir().iterdir()) == []
 
@@ -230,7 +226,7 @@ def test_offline_fails_at_once(capsys):
     with pytest.raises(TrackOfflineError, match="cannot reach"):
         download("reinvent_base", url=url)
     # the CLI stops at the first unreachable download instead of trying every name
-    assert tracks_main(["get", "reinvent_base", "Oval_track", "Bowtie_track", "--url",
+    assert cli_main(["tracks", "get", "reinvent_base", "Oval_track", "Bowtie_track", "--url",
                         url]) == 1
     err = capsys.readouterr().err
     assert time.monotonic() - t0 < 10.0
@@ -239,7 +235,7 @@ def test_offline_fails_at_once(capsys):
 
 
 def test_get_unknown_name(capsys):
-    assert tracks_main(["get", "no_such_track"]) == 2
+    assert cli_main(["tracks", "get", "no_such_track"]) == 2
     assert "not an official DeepRacer track name" in capsys.readouterr().err
 
 
@@ -252,7 +248,7 @@ def test_show_draws_a_png(tmp_path, capsys):
     from matplotlib.image import imread
 
     out = tmp_path / "track.png"
-    assert tracks_main(["show", "dr_sim_default", "--out", str(out)]) == 0
+    assert cli_main(["tracks", "show", "dr_sim_default", "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     png = imread(out)
     assert png.shape[0] > 300 and png.shape[1] > 300
@@ -260,5 +256,5 @@ def test_show_draws_a_png(tmp_path, capsys):
 
 
 def test_show_unknown_official_track_suggests_get(capsys, tmp_path):
-    assert tracks_main(["show", "reinvent_base", "--out", str(tmp_path / "x.png")]) == 2
-    assert "deepracer_sim.tracks get reinvent_base" in capsys.readouterr().err
+    assert cli_main(["tracks", "show", "reinvent_base", "--out", str(tmp_path / "x.png")]) == 2
+    assert "deepracer-sim tracks get reinvent_base" in capsys.readouterr().err

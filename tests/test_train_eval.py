@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import evaluate
-import train
-from deepracer_sim.action_space import read_model_metadata
-from deepracer_sim.training import TrainConfig
-from deepracer_sim.training import train as train_fn
+from deepracer_sim.cli import main as cli_main
+from deepracer_sim.formats.model_metadata import read_model_metadata
+from deepracer_sim.training.ppo import TrainConfig
+from deepracer_sim.training.ppo import train as train_fn
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = ["--timesteps", "4096", "--n-envs", "8", "--n-steps", "128", "--no-progress-bar"]
@@ -22,7 +21,7 @@ SHORT = ["--timesteps", "4096", "--n-envs", "8", "--n-steps", "128", "--no-progr
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "center"
-    code = train.main(["--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
+    code = cli_main(["train", "--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
                        "--max-speed", "1.5", "--speed-levels", "3", *SHORT])
     assert code == 0
     return out
@@ -46,7 +45,7 @@ def test_run_folder_has_deepracer_files(trained_run: Path) -> None:
 
 
 def test_evaluate_json(trained_run: Path, capsys) -> None:
-    assert evaluate.main([str(trained_run), "--laps", "2", "--json"]) == 0
+    assert cli_main(["evaluate", str(trained_run), "--laps", "2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["track"] == "dr_sim_default"
     assert len(report["laps"]) == 2
@@ -64,25 +63,25 @@ def test_evaluate_cli_table_on_another_track(trained_run: Path) -> None:
 
 
 def test_evaluate_rejects_a_folder_that_is_not_a_run(tmp_path: Path, capsys) -> None:
-    assert evaluate.main([str(tmp_path)]) == 2
+    assert cli_main(["evaluate", str(tmp_path)]) == 2
     assert "not a training run folder" in capsys.readouterr().err
 
 
 def test_bad_inputs_fail_before_writing(tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
-    assert train.main(["--reward", str(tmp_path / "missing.py"), "--out", str(out)]) == 2
+    assert cli_main(["train", "--reward", str(tmp_path / "missing.py"), "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert train.main(["--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
+    assert cli_main(["train", "--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
                        "--track", "no_such_track"]) == 2
     assert "unknown track 'no_such_track'" in capsys.readouterr().err
-    assert train.main(["--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
+    assert cli_main(["train", "--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
                        "--max-steering", "45"]) == 2
     assert "max steering angle" in capsys.readouterr().err
     assert not out.exists()
 
 
 def _config(tmp_path: Path, reward: Path) -> TrainConfig:
-    from deepracer_sim.action_space import discrete_action_space
+    from deepracer_sim.formats.model_metadata import discrete_action_space
 
     return TrainConfig(reward=reward, track="dr_sim_default",
                        action_space=discrete_action_space(), version=6.0,
@@ -104,7 +103,7 @@ def test_ctrl_c_keeps_a_usable_checkpoint(tmp_path: Path) -> None:
     name = ckpt["last_checkpoint"]["name"]
     assert (result.run_dir / "model" / name).is_file()
     # the interrupted run evaluates like any other
-    assert evaluate.main([str(result.run_dir), "--checkpoint", "last", "--laps", "1"]) == 0
+    assert cli_main(["evaluate", str(result.run_dir), "--checkpoint", "last", "--laps", "1"]) == 0
 
 
 def test_reward_error_during_training_saves_checkpoint_then_reports(tmp_path: Path,
@@ -115,7 +114,7 @@ def test_reward_error_during_training_saves_checkpoint_then_reports(tmp_path: Pa
                       "        return params['no_such_key']\n"
                       "    return 1.0\n")
     out = tmp_path / "run"
-    code = train.main(["--reward", str(reward), "--out", str(out), *SHORT])
+    code = cli_main(["train", "--reward", str(reward), "--out", str(out), *SHORT])
     err = capsys.readouterr().err
     assert code == 2
     assert f"{reward}:3: reward_function raised KeyError: 'no_such_key'" in err

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from stable_baselines3.common.vec_env import VecEnv
 
-from deepracer_sim.env import DeepRacerEnv
-from deepracer_sim.vec_env import DeepRacerVecEnv
+from deepracer_sim.envs.env import DeepRacerEnv
+from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 
 
 def _record_reward(calls: list):
@@ -60,6 +60,6 @@ def test_vec_env_matches_single_envs_step_for_step(n: int) -> None:
 def test_vec_env_starts_tile_the_lap() -> None:
     vec = DeepRacerVecEnv(4, max_steps=50)
     vec.reset()
-    from deepracer_sim import sim
+    from deepracer_sim.sim import layout
 
-    np.testing.assert_allclose(vec.sim.s[:, sim.S_START_NDIST], [0.0, 0.25, 0.5, 0.75])
+    np.testing.assert_allclose(vec.sim.s[:, layout.S_START_NDIST], [0.0, 0.25, 0.5, 0.75])

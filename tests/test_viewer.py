@@ -16,11 +16,11 @@ import pygame
 import pytest
 from shapely.geometry import Point, Polygon
 
-from deepracer_sim import sim
-from deepracer_sim.action_space import discrete_action_space
-from deepracer_sim.env import DeepRacerEnv
-from deepracer_sim.evaluation import run_laps
+from deepracer_sim.envs.env import DeepRacerEnv
+from deepracer_sim.formats.model_metadata import discrete_action_space
+from deepracer_sim.sim import layout
 from deepracer_sim.track import load_track
+from deepracer_sim.training.evaluation import run_laps
 from deepracer_sim.viewer import render as R
 from deepracer_sim.viewer.record import RecordingError, check_video_path
 
@@ -298,11 +298,11 @@ def test_hud_values_and_pixels_change_between_frames() -> None:
 
 def test_best_lap_and_status_of_an_ended_episode() -> None:
     car = R.CarView()
-    row = [0.0] * sim.NR
-    row[sim.R_STEPS] = 151.0
-    row[sim.R_STATUS] = 2  # lap_complete
-    row[sim.R_DONE] = 1.0
-    row[sim.R_PROGRESS] = 100.0
+    row = [0.0] * layout.NR
+    row[layout.R_STEPS] = 151.0
+    row[layout.R_STATUS] = 2  # lap_complete
+    row[layout.R_DONE] = 1.0
+    row[layout.R_PROGRESS] = 100.0
     car.start((0, 0, 0, 0, 0))
     car.step((1, 0, 0, 1, 0), row, 1.0)
     # 151 steps: (151 - 1) / 15 = 10.0 s
@@ -325,7 +325,7 @@ def test_record_video_has_one_frame_per_step(tmp_path: Path, ext: str) -> None:
     if ext == ".mp4":
         pytest.importorskip("imageio_ffmpeg")
 
-    from deepracer_sim.viewer import EvaluationViewer
+    from deepracer_sim.viewer.live import EvaluationViewer
 
     track = load_track("dr_sim_default")
     out = tmp_path / f"laps{ext}"
@@ -361,7 +361,7 @@ def test_record_rejects_other_types_and_missing_ffmpeg(tmp_path: Path, monkeypat
 
 def test_evaluation_window_closed_by_the_user_lets_evaluation_finish(tmp_path: Path) -> None:
     pytest.importorskip("imageio")
-    from deepracer_sim.viewer import EvaluationViewer
+    from deepracer_sim.viewer.live import EvaluationViewer
 
     track = load_track("dr_sim_default")
     viewer = EvaluationViewer(window=True, record=tmp_path / "laps.gif", speed=64.0, hold=0.0)
@@ -390,7 +390,7 @@ def test_evaluation_window_closed_by_the_user_lets_evaluation_finish(tmp_path: P
 # --- training viewer -----------------------------------------------------------------------------
 
 def short_config(tmp_path: Path, n_envs: int = 2, timesteps: int = 512):
-    from deepracer_sim.training import TrainConfig
+    from deepracer_sim.training.ppo import TrainConfig
 
     return TrainConfig(reward=CENTER, track="dr_sim_default", action_space=discrete_action_space(),
                        version=6.0, out=tmp_path / "run", timesteps=timesteps, n_envs=n_envs,
@@ -399,9 +399,9 @@ def short_config(tmp_path: Path, n_envs: int = 2, timesteps: int = 512):
 
 def test_training_viewer_window_process(tmp_path: Path) -> None:
     """The observer's hooks driven by hand on a 2-car training env (what train() calls)."""
-    from deepracer_sim.training import IterationStats
-    from deepracer_sim.vec_env import DeepRacerVecEnv
-    from deepracer_sim.viewer import TrainingViewer
+    from deepracer_sim.envs.vec_env import DeepRacerVecEnv
+    from deepracer_sim.training.ppo import IterationStats
+    from deepracer_sim.viewer.live import TrainingViewer
 
     class Model:
         num_timesteps = 0
@@ -437,8 +437,8 @@ def test_training_viewer_window_process(tmp_path: Path) -> None:
 
 
 def test_closing_the_training_window_does_not_stop_training(tmp_path: Path, capfd) -> None:
-    from deepracer_sim.training import TrainingObserver, train
-    from deepracer_sim.viewer import TrainingViewer
+    from deepracer_sim.training.ppo import TrainingObserver, train
+    from deepracer_sim.viewer.live import TrainingViewer
 
     viewer = TrainingViewer()
 
@@ -457,8 +457,8 @@ def test_closing_the_training_window_does_not_stop_training(tmp_path: Path, capf
 
 
 def test_ctrl_c_keeps_the_checkpoint_and_closes_the_window(tmp_path: Path) -> None:
-    from deepracer_sim.training import TrainingObserver, train
-    from deepracer_sim.viewer import TrainingViewer
+    from deepracer_sim.training.ppo import TrainingObserver, train
+    from deepracer_sim.viewer.live import TrainingViewer
 
     viewer = TrainingViewer()
 

@@ -20,15 +20,10 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from ..constants import REWARD_MAX, REWARD_MIN
+from deepracer_sim.constants import REWARD_MAX, REWARD_MIN
+from deepracer_sim.errors import RewardFunctionError
 
 RewardFn = Callable[[dict], float]
-
-
-class RewardFunctionError(RuntimeError):
-    """A reward file that cannot be loaded, or a reward function that failed or returned a bad
-    value. The message names the file (and line), and for run-time failures the step and params.
-    """
 
 
 def center_line_reward(params: dict) -> float:

@@ -17,8 +17,8 @@ import os
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from .record import RecordingError, VideoRecorder, check_video_path
-from .render import (
+from deepracer_sim.viewer.record import RecordingError, VideoRecorder, check_video_path
+from deepracer_sim.viewer.render import (
     HELP,
     Camera,
     CarView,
@@ -28,7 +28,7 @@ from .render import (
     render_frame,
     surface_to_array,
 )
-from .window import ViewerUnavailable, Window
+from deepracer_sim.viewer.window import ViewerUnavailable, Window
 
 __all__ = [
     "HELP",
@@ -52,7 +52,7 @@ __all__ = [
 def __getattr__(name: str):
     # the observers import the training and evaluation modules: load them on first use
     if name in ("TrainingViewer", "EvaluationViewer"):
-        from . import live
+        from deepracer_sim.viewer import live
 
         return getattr(live, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,10 +15,10 @@ import math
 
 import pygame
 
-from .. import sim
-from ..reward import RewardCaller
-from .render import CarView, Renderer, action_space_max_speed, surface_to_array
-from .window import ViewerUnavailable, Window
+from deepracer_sim.reward import RewardCaller
+from deepracer_sim.sim import layout
+from deepracer_sim.viewer.render import CarView, Renderer, action_space_max_speed, surface_to_array
+from deepracer_sim.viewer.window import ViewerUnavailable, Window
 
 DEFAULT_SIZE = (960, 720)
 
@@ -58,7 +58,7 @@ class EnvRenderer:
     def sync(self) -> CarView:
         """Bring the car view up to the env's state (idempotent between steps)."""
         s = self.env.sim.s[0]
-        key = (float(s[sim.S_CLOCK]), float(s[sim.S_STEPS]))
+        key = (float(s[layout.S_CLOCK]), float(s[layout.S_STEPS]))
         if key != self._key:
             self._key = key
             pose = s[:5].tolist()
@@ -66,7 +66,7 @@ class EnvRenderer:
                 self.car.start(pose)
             else:
                 row = self.env.sim.rec[0].tolist()
-                called = row[sim.R_CALL_REWARD] > 0.5
+                called = row[layout.R_CALL_REWARD] > 0.5
                 tap = self.env.reward_caller
                 reward = getattr(tap, "last", math.nan) if called else 0.0
                 self.car.step(pose, row, reward)

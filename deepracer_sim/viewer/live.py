@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import sim
-from ..constants import STEP_RATE_HZ
-from ..evaluation import EpisodeObserver
-from ..training import TrainingObserver
-from . import remote
-from .render import action_space_max_speed
+from deepracer_sim.constants import STEP_RATE_HZ
+from deepracer_sim.sim import layout
+from deepracer_sim.training.evaluation import EpisodeObserver
+from deepracer_sim.training.ppo import TrainingObserver
+from deepracer_sim.viewer import remote
+from deepracer_sim.viewer.render import action_space_max_speed
 
 
 def _shared_dir() -> str | None:
@@ -131,8 +131,8 @@ class TrainingViewer(TrainingObserver):
         sm = venv.sim
         row[0] = i
         row[1:6] = sm.s[i, :5]
-        row[6:6 + sim.NR] = sm.rec[i]
-        row[6 + sim.NR] = rewards[i]
+        row[6:6 + layout.NR] = sm.rec[i]
+        row[6 + layout.NR] = rewards[i]
         self.steps_seen = k + 1
         self._head[remote.H_COUNT] = k + 1
         now = time.perf_counter()
@@ -218,7 +218,7 @@ class EvaluationViewer(EpisodeObserver):
     def __init__(self, window: bool = True, record: str | Path | None = None, *,
                  size: tuple[int, int] = (1280, 800), speed: float = 1.0,
                  hold: float = 3.0) -> None:
-        from .record import check_video_path
+        from deepracer_sim.viewer.record import check_video_path
 
         self.window_wanted = window
         self.record = Path(record) if record is not None else None
@@ -235,9 +235,9 @@ class EvaluationViewer(EpisodeObserver):
         self.paused = False
 
     def on_start(self, simulator, track, action_space) -> None:
-        from .record import VideoRecorder
-        from .render import CarView, Renderer
-        from .window import ViewerUnavailable, Window
+        from deepracer_sim.viewer.record import VideoRecorder
+        from deepracer_sim.viewer.render import CarView, Renderer
+        from deepracer_sim.viewer.window import ViewerUnavailable, Window
 
         self.sim = simulator
         self.track = track
@@ -285,7 +285,7 @@ class EvaluationViewer(EpisodeObserver):
         if self.recorder is not None:
             import pygame
 
-            from .render import surface_to_array
+            from deepracer_sim.viewer.render import surface_to_array
 
             surface = pygame.Surface(self.recorder.size)
             self._draw(self.video_renderer, surface, running)
@@ -297,7 +297,7 @@ class EvaluationViewer(EpisodeObserver):
         """Draw one step in real time (times ``speed``); loop here while paused."""
         import pygame
 
-        from .window import MAX_FPS
+        from deepracer_sim.viewer.window import MAX_FPS
 
         win = self.win
         while True:

@@ -9,20 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from deepracer_sim.errors import RecordingError
+
 #: Video frame sizes (width, height); mp4 sizes are multiples of 16 (H.264 macro blocks).
 MP4_SIZE = (1280, 720)
 GIF_SIZE = (640, 360)
 FORMATS = (".mp4", ".gif")
-
-
-try:  # the command line reports its UsageErrors as one line, without a traceback
-    from ..cli import UsageError as _UsageError
-except ImportError:  # pragma: no cover
-    _UsageError = ValueError
-
-
-class RecordingError(_UsageError):
-    """A video that cannot be written; the message names the file and the fix."""
 
 
 def check_video_path(path: str | Path) -> str:

@@ -8,8 +8,8 @@ reward are complete) and skips rows only if it fell more than a ring behind.
 
 The shared memory is a file mapped by both processes (in /dev/shm where it exists): float64
 values, ``HEAD`` header values (``H_*``), then ``n`` x 5 poses (x, y, yaw, speed, steering),
-then ``ring`` x ``ROW`` rows (car index, pose (5), the step record (``sim.NR`` values,
-``sim.R_*``), reward), then the track's (npts, 6) waypoints.
+then ``ring`` x ``ROW`` rows (car index, pose (5), the step record (``layout.NR`` values,
+``kernel.R_*``), reward), then the track's (npts, 6) waypoints.
 
 The window runs as a fresh interpreter (``python -c``, see ``live._CHILD``; equivalently
 ``python -m deepracer_sim.viewer.remote SPEC_JSON``): nothing of training's state, no re-import
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import sim
+from deepracer_sim.sim import layout
 
 HEAD = 16
 H_COUNT = 0  # rows written so far
@@ -47,7 +47,7 @@ H_COMPLETION = 8
 H_BEST_LAP = 9  # best lap time of any training car so far, s (inf: none)
 H_EVAL_PROGRESS = 10
 H_STOP = 11  # 1: training ended, the window closes
-ROW = 6 + sim.NR + 1
+ROW = 6 + layout.NR + 1
 
 
 def shared_size(n: int, ring: int, npts: int) -> int:
@@ -97,8 +97,8 @@ def info_lines(head: np.ndarray, n: int, focus: int) -> list[str]:
 
 def window_main(spec: dict) -> int:
     """The window process: draw until the window closes, training stops or goes away."""
-    from .render import CarView, Renderer
-    from .window import MAX_FPS, ViewerUnavailable, Window
+    from deepracer_sim.viewer.render import CarView, Renderer
+    from deepracer_sim.viewer.window import MAX_FPS, ViewerUnavailable, Window
 
     lower_priority()  # again, for a window started as python -m deepracer_sim.viewer.remote
     n, ring = int(spec["n"]), int(spec["ring"])
@@ -127,7 +127,7 @@ def window_main(spec: dict) -> int:
             if int(row[0]) != focus:
                 focus = int(row[0])
                 car = CarView(auto_reset=True)
-            car.step(row[1:6], row[6:6 + sim.NR], row[6 + sim.NR])
+            car.step(row[1:6], row[6:6 + layout.NR], row[6 + layout.NR])
         last = count
         others = [p for j, p in enumerate(poses.tolist()) if j != focus]
         best = float(head[H_BEST_LAP])

@@ -9,7 +9,7 @@ code serves the live windows, the recorder and the tests.
   line, waypoint labels.
 * :class:`Camera` - the world-to-screen transform (metres to pixels, y up): fit the whole track,
   follow the car, zoom, pan.
-* :class:`CarView` - what is shown of one car: its pose, its last step record (``sim.R_*``
+* :class:`CarView` - what is shown of one car: its pose, its last step record (``kernel.R_*``
   columns), the step and episode reward, the best lap and the trail.
 * :class:`Renderer` - draws all of it; :meth:`Renderer.handle_event` implements the keys and
   mouse controls every viewer shares (:data:`HELP`).
@@ -25,8 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import pygame
 
-from .. import sim
-from ..constants import (
+from deepracer_sim.constants import (
     CAR_LENGTH,
     CAR_WIDTH,
     MAX_SPEED,
@@ -35,6 +34,7 @@ from ..constants import (
     STEP_DT,
     WHEEL_POSITIONS,
 )
+from deepracer_sim.sim import layout
 
 # --- palette -------------------------------------------------------------------------------
 BACKGROUND = (27, 43, 36)
@@ -301,9 +301,9 @@ class CarView:
     """What the viewer shows of one car, fed one step at a time.
 
     :meth:`step` takes the pose after the step ``(x, y, yaw rad, speed m/s, steering rad)``
-    (``sim.s[i, :5]``), the step's record (``sim.rec[i]``, ``R_*`` columns: the values the
-    reward function saw) and its reward. A record with ``steps == 1`` (the PREPARE step) starts
-    a new episode: the trail and the episode reward restart.
+    (``simulator.s[i, :5]``), the step's record (``simulator.rec[i]``, ``R_*`` columns: the
+    values the reward function saw) and its reward. A record with ``steps == 1`` (the PREPARE
+    step) starts a new episode: the trail and the episode reward restart.
 
     Args:
         auto_reset: the simulator resets a car in the step that ends its episode (the
@@ -338,23 +338,23 @@ class CarView:
         """Take one step (see the class docstring)."""
         pose = tuple(float(v) for v in pose[:5])
         row = list(row)
-        if row[sim.R_STEPS] <= 1.0 or self._ended:
+        if row[layout.R_STEPS] <= 1.0 or self._ended:
             self.trail.clear()
             self.episode_reward = 0.0
             self._ended = False
         self.row = row
         self.reward = float(reward)
         self.episode_reward += self.reward
-        ended = row[sim.R_DONE] > 0.5 or row[sim.R_TRUNCATED] > 0.5
+        ended = row[layout.R_DONE] > 0.5 or row[layout.R_TRUNCATED] > 0.5
         if not (ended and self.auto_reset):
             self.trail.append((pose[0], pose[1], pose[3], self.reward))
         self.pose = pose
         if ended:
             self._ended = True
             self.episodes += 1
-            status = STATUS_CODES[int(row[sim.R_STATUS])]
-            lap_time = (row[sim.R_STEPS] - 1.0) * STEP_DT
-            self.last_end = (status, row[sim.R_PROGRESS], lap_time)
+            status = STATUS_CODES[int(row[layout.R_STATUS])]
+            lap_time = (row[layout.R_STEPS] - 1.0) * STEP_DT
+            self.last_end = (status, row[layout.R_PROGRESS], lap_time)
             if status == "lap_complete":
                 self.laps += 1
                 self.best_lap = min(self.best_lap, lap_time)
@@ -362,11 +362,11 @@ class CarView:
     # values the HUD shows -----------------------------------------------------------------
     @property
     def status(self) -> str:
-        return STATUS_CODES[int(self.row[sim.R_STATUS])] if self.row is not None else "prepare"
+        return STATUS_CODES[int(self.row[layout.R_STATUS])] if self.row is not None else "prepare"
 
     @property
     def steps(self) -> int:
-        return int(self.row[sim.R_STEPS]) if self.row is not None else 0
+        return int(self.row[layout.R_STEPS]) if self.row is not None else 0
 
     @property
     def lap_time(self) -> float:
@@ -375,7 +375,7 @@ class CarView:
 
     @property
     def progress(self) -> float:
-        return self.row[sim.R_PROGRESS] if self.row is not None else 0.0
+        return self.row[layout.R_PROGRESS] if self.row is not None else 0.0
 
 
 def hud_lines(car: CarView | None, best_lap: float = math.inf) -> list[tuple[str, str]]:
@@ -383,8 +383,8 @@ def hud_lines(car: CarView | None, best_lap: float = math.inf) -> list[tuple[str
     if car is None or car.pose is None:
         return [("status", "waiting for the first step")]
     row = car.row
-    speed_cmd = f"  (action {row[sim.R_SPEED]:.2f})" if row is not None else ""
-    steer_cmd = f"  (action {row[sim.R_STEER]:+.1f}°)" if row is not None else ""
+    speed_cmd = f"  (action {row[layout.R_SPEED]:.2f})" if row is not None else ""
+    steer_cmd = f"  (action {row[layout.R_STEER]:+.1f}°)" if row is not None else ""
     best = min(best_lap, car.best_lap)
     return [
         ("step", f"{car.steps}"),

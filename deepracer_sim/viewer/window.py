@@ -10,12 +10,10 @@ import os
 
 import pygame
 
+from deepracer_sim.errors import ViewerUnavailable
+
 #: Frame-rate cap of the live windows.
 MAX_FPS = 60
-
-
-class ViewerUnavailable(RuntimeError):
-    """No window can be opened (no display); the message says what to do instead."""
 
 
 def prepare_sdl() -> None:

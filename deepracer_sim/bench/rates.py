@@ -1,0 +1,209 @@
+"""The benchmark behind ``deepracer-sim bench [--track PATH] [--json] [--skip-train]``.
+
+Prints, in one run on the current machine:
+
+1. steps/s of ``gym.make("DeepRacer-v0")`` with ``rewards/center.py`` and random actions, of
+   ``gym.make("CartPole-v1")`` with random actions in the same process, and their ratio (the
+   actions are drawn beforehand, so both loops time ``step`` and ``reset`` only);
+2. steps/s of ``DeepRacerVecEnv`` with N = 1, 16, 256 cars and ``rewards/center.py``, and of
+   ``gym.make_vec("DeepRacer-v0", num_envs=N)`` (Gymnasium's vector API) with N = 16, 64, 256
+   and the built-in reward;
+3. car-steps/s of the batched kernel alone (no reward function, no Python per car), N = 256;
+4. PPO environment steps/s during ``learn()`` with ``train.py``'s defaults;
+5. ``train.py`` with its defaults on the given track (``reinvent_base`` by default): wall time
+   from process start to the first checkpoint that completes 3/3 evaluation laps, checked with
+   ``evaluate.py``'s evaluation, and the process's peak memory (RSS);
+6. numba start-up: seconds from ``import deepracer_sim`` to the first step with an empty kernel
+   cache (cold) and with the cache present (warm).
+
+Steps/s are measured on one core (torch and the kernels are single-threaded).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+
+from deepracer_sim.envs import register_envs
+from deepracer_sim.envs.vec_env import DeepRacerVecEnv
+from deepracer_sim.errors import TrackError
+from deepracer_sim.formats.hyperparameters import ppo_kwargs, read_hyperparameters
+from deepracer_sim.formats.model_metadata import discrete_action_space
+from deepracer_sim.sim.car import dynamics_for_version
+from deepracer_sim.sim.simulator import Simulator, make_config
+from deepracer_sim.track import load_track, resolve_track_path
+from deepracer_sim.training.config import TrainConfig
+from deepracer_sim.training.evaluation import evaluate_run
+from deepracer_sim.training.ppo import make_training_env
+
+ROOT = Path(__file__).resolve().parents[2]
+CENTER = ROOT / "rewards" / "center.py"
+#: The time-to-laps track: the official reinvent_base from the workspace's shared data.
+DEFAULT_TRACK = str(ROOT.parent / "shared" / "tracks" / "reinvent_base.npy")
+
+
+def _rate(step, n: int) -> float:
+    step(min(n, 1000))  # warm up
+    t = time.perf_counter()
+    step(n)
+    return n / (time.perf_counter() - t)
+
+
+def single_env_rates(n: int = 100_000) -> dict:
+    """Item 1: gym.make DeepRacer-v0 vs CartPole-v1, steps/s."""
+    actions = np.random.default_rng(0).integers(0, 10, size=n + 1000).tolist()
+
+    def runner(env, n_actions: int):
+        env.reset(seed=0)
+        acts = [a % n_actions for a in actions]
+
+        def run(k: int) -> None:
+            for a in acts[:k]:
+                _, _, term, trunc, _ = env.step(a)
+                if term or trunc:
+                    env.reset()
+        return run
+
+    register_envs()
+    dr = _rate(runner(gym.make("DeepRacer-v0", reward_function=str(CENTER)), 10), n)
+    cp = _rate(runner(gym.make("CartPole-v1"), 2), n)
+    return {"deepracer_steps_per_s": dr, "cartpole_steps_per_s": cp, "ratio": dr / cp}
+
+
+def vec_env_rates(sizes=(1, 16, 256), steps: int = 200_000) -> dict:
+    """Item 2: DeepRacerVecEnv with the Python reward, env steps/s per N."""
+    out = {}
+    for n in sizes:
+        env = DeepRacerVecEnv(n, reward_function=str(CENTER))
+        env.reset()
+        acts = np.random.default_rng(0).integers(0, 10, size=(1000, n))
+
+        def run(k: int, env=env, acts=acts) -> None:
+            for j in range(k):
+                env.step(acts[j % 1000])
+        calls = max(steps // n, 200)
+        out[str(n)] = _rate(run, calls) * n
+    return out
+
+
+def vector_env_rates(sizes=(16, 64, 256), steps: int = 200_000) -> dict:
+    """Item 2b: ``gym.make_vec("DeepRacer-v0", num_envs=N)`` with the built-in reward, steps/s."""
+    register_envs()
+    out = {}
+    for n in sizes:
+        env = gym.make_vec("DeepRacer-v0", num_envs=n)
+        env.reset(seed=0)
+        acts = np.random.default_rng(0).integers(0, 10, size=(1000, n))
+
+        def run(k: int, env=env, acts=acts) -> None:
+            for j in range(k):
+                env.step(acts[j % 1000])
+        calls = max(steps // n, 200)
+        out[str(n)] = _rate(run, calls) * n
+        env.close()
+    return out
+
+
+def kernel_rate(n: int = 256, calls: int = 4000) -> float:
+    """Item 3: the batched kernel alone, car-steps/s (auto-reset on, fixed random commands)."""
+    track = load_track()
+    cfg = make_config(0.05, True, False, 10_000, 0.0)
+    simulator = Simulator(track, n, dynamics_for_version(6).as_array(), cfg,
+                              np.arange(n) / n)
+    rng = np.random.default_rng(0)
+    simulator.steer[:] = rng.uniform(-30, 30, n)
+    simulator.speed[:] = rng.uniform(0.5, 2.0, n)
+
+    def run(k: int) -> None:
+        for _ in range(k):
+            simulator.step(None, None, True)
+    return _rate(run, calls) * n
+
+
+def ppo_rate(timesteps: int = 3 * 16 * 256) -> float:
+    """Item 4: environment steps/s inside PPO.learn() with train.py's defaults."""
+    cfg = TrainConfig(reward=CENTER, track="dr_sim_default", action_space=discrete_action_space(),
+                      version=6.0, out=Path(tempfile.mkdtemp()))
+    torch.set_num_threads(1)
+    env = make_training_env(cfg, load_track(cfg.track))
+    kwargs = ppo_kwargs(read_hyperparameters(None))
+    model = PPO("MlpPolicy", env, n_steps=cfg.n_steps, device="cpu", verbose=0, seed=0,
+                policy_kwargs={"net_arch": {"pi": list(cfg.net_arch), "vf": list(cfg.net_arch)}},
+                **kwargs)
+    t = time.perf_counter()
+    model.learn(total_timesteps=timesteps)
+    return model.num_timesteps / (time.perf_counter() - t)
+
+
+def time_to_laps(track: str | Path) -> dict:
+    """Item 5: train.py's defaults until the first checkpoint that completes 3/3 laps."""
+    out = Path(tempfile.mkdtemp()) / "run"
+    cmd = [sys.executable, str(ROOT / "train.py"), "--reward", str(CENTER), "--track", str(track),
+           "--out", str(out), "--no-progress-bar", "--stop-when-complete"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    total = time.perf_counter() - t
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        raise RuntimeError(f"train.py failed:\n{proc.stderr[-2000:]}")
+    rows = [json.loads(line) for line in (out / "metrics" / "iterations.jsonl").read_text()
+            .splitlines()]
+    for row in rows:
+        laps = row["eval_laps"]
+        if laps and laps[0]["status"] == "lap_complete" and laps[0]["start"] == 0.0:
+            report = evaluate_run(out, laps=3, checkpoint=str(row["iteration"]))
+            if report.completion_rate == 1.0:
+                return {"track": Path(track).stem, "seconds_to_3_of_3": row["wall_time"],
+                        "steps": row["steps"],
+                        "checkpoint": row["checkpoint"],
+                        "lap_time": report.laps[0].lap_time, "process_seconds": total,
+                        "peak_rss_mb": max(peak_kb, before) / 1024}
+    return {"seconds_to_3_of_3": None, "process_seconds": total,
+            "peak_rss_mb": peak_kb / 1024}
+
+
+def startup_times() -> dict:
+    """Item 6: import-to-first-step seconds, cold (empty kernel cache) and warm."""
+    code = ("import time; t = time.perf_counter(); import deepracer_sim; "
+            "env = deepracer_sim.DeepRacerEnv(); env.reset(seed=0); env.step(0); env.step(0); "
+            "print(time.perf_counter() - t)")
+    cache = tempfile.mkdtemp()
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+    times = {}
+    for label in ("cold", "warm"):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, check=True)
+        times[label] = float(proc.stdout.strip().splitlines()[-1])
+    return times
+
+
+def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False) -> dict:
+    """Every item of the module docstring, as one JSON-able dict."""
+    torch.set_num_threads(1)
+    result: dict = {"machine": f"{platform.processor() or platform.machine()}, "
+                               f"{os.cpu_count()} cores, Python {platform.python_version()}"}
+    result["startup_s"] = startup_times()
+    result["single_env"] = single_env_rates()
+    result["vec_env_steps_per_s"] = vec_env_rates()
+    result["vector_env_steps_per_s"] = vector_env_rates()
+    result["kernel_car_steps_per_s"] = kernel_rate()
+    if not skip_train:
+        result["ppo_learn_steps_per_s"] = ppo_rate()
+        try:
+            result["time_to_3_of_3_laps"] = time_to_laps(resolve_track_path(track))
+        except TrackError as exc:
+            result["time_to_3_of_3_laps"] = f"skipped: {exc}"
+    return result

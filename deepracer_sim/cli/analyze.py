@@ -1,0 +1,34 @@
+"""Write an HTML report of a DeepRacer training run: this project's, deepracer-for-cloud's or a
+cloud download (training progress, paths, reward heatmap, speed and steering, lap times, ...).
+
+    deepracer-sim analyze RUN_DIR [--out DIR] [--track NAME|PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from deepracer_sim.errors import UsageError
+from deepracer_sim.logs.report import DPI, build_report
+
+HELP = "write an HTML report of a training run (plots of progress, paths, rewards, laps)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``deepracer-sim analyze``."""
+    p.add_argument("run_dir", help="the run folder")
+    p.add_argument("--out", help="report folder (default RUN_DIR/report)")
+    p.add_argument("--track", help="track name or .npy path (default: detected)")
+    p.add_argument("--tracks-dir", help="folder of track .npy files to detect the track in")
+    p.add_argument("--dpi", type=int, default=DPI, help="PNG resolution, dots per inch")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the report; print where it is and what could not be drawn."""
+    if args.dpi < 1:
+        raise UsageError("--dpi must be >= 1")
+    report = build_report(args.run_dir, args.out, args.track, args.tracks_dir, dpi=args.dpi)
+    print(f"report: {report.html_path} ({len(report.plots)} plots, {report.seconds:.1f} s)")
+    for name, why in report.skipped.items():
+        print(f"  not drawn: {name}: {why}")
+    return 0

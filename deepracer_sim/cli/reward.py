@@ -1,0 +1,175 @@
+"""``deepracer-sim reward check|map|replay``: the reward-function lab.
+
+* ``check FILE [--track NAME|PATH] [--action-space model_metadata.json|RUN_DIR]``: DeepRacer's
+  validator and a sampled run (:mod:`.check`); exit status 0 only when nothing would fail in
+  the cloud.
+* ``map FILE [--track ...] [--speed V] [--steering A] [--heading-offset D] --out map.png``:
+  the reward painted over the track (:mod:`.map`).
+* ``replay FILE RUN_OR_LOG_DIR [--track ...]``: re-score logged driving (:mod:`.replay`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from deepracer_sim.errors import ReplayError
+from deepracer_sim.formats.model_metadata import (
+    discrete_action_space,
+    read_model_metadata,
+)
+from deepracer_sim.reward import load_reward_function
+from deepracer_sim.reward_lab.check import check_reward
+from deepracer_sim.reward_lab.map import compute_reward_map, render_reward_map
+from deepracer_sim.reward_lab.replay import replay
+from deepracer_sim.track import DEFAULT_TRACK, load_track
+
+
+def _emit(text: str) -> None:
+    """Print, quietly giving up when the reader went away (``... | head``)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _action_space(value: str | None):
+    if value is None:
+        return discrete_action_space()
+    path = Path(value)
+    if path.is_dir():
+        for candidate in (path / "model" / "model_metadata.json", path / "model_metadata.json"):
+            if candidate.is_file():
+                path = candidate
+                break
+    space, _ = read_model_metadata(path)
+    return space
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    track = load_track(args.track)
+    space = _action_space(args.action_space)
+    report = check_reward(args.file, track, space, samples=args.samples, seed=args.seed,
+                          lint_backend=args.lint)
+    if args.json:
+        _emit(json.dumps(report.to_dict(), indent=1, default=str))
+    else:
+        _emit(report.format(verbose=args.verbose))
+    return report.exit_code
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    track = load_track(args.track)
+    fn = load_reward_function(args.file)
+    rmap = compute_reward_map(fn, track, resolution=args.resolution, margin=args.margin,
+                              speed=args.speed, steering=args.steering,
+                              heading_offset=args.heading_offset, reversed=args.reversed,
+                              steps=args.steps)
+    title = (f"{Path(args.file).name} on {track.name}: speed {args.speed:g} m/s, steering "
+             f"{args.steering:g} deg, heading {args.heading_offset:+g} deg from the track"
+             f"{', reversed' if args.reversed else ''}")
+    try:
+        image = render_reward_map(rmap, args.out, title=title, vmin=args.vmin, vmax=args.vmax,
+                                  cmap=args.cmap)
+    except RuntimeError as exc:
+        print(f"reward map: {exc}", file=sys.stderr)
+        return 1
+    finite = rmap.values[np.isfinite(rmap.values)]
+    print(f"{image.path}: {rmap.painted} cells of {rmap.resolution:g} m; reward min "
+          f"{finite.min():.6g}, max {finite.max():.6g}" if finite.size else
+          f"{image.path}: no cell could be painted")
+    if rmap.errors:
+        print(f"reward_function failed on {rmap.errors} cells (left blank); first: "
+              f"{rmap.first_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    try:
+        report = replay(args.file, args.logs, track=args.track, kind=args.kind,
+                        sections=args.sections)
+    except ReplayError as exc:
+        print(f"reward replay: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _emit(json.dumps(report.to_dict(), indent=1, default=str))
+    else:
+        _emit(report.format())
+    if args.steps_out:
+        out = Path(args.steps_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        rows = np.column_stack([report.episode, report.section, report.logged, report.new])
+        with out.open("w") as fh:
+            fh.write("episode,section,logged_reward,new_reward\n")
+            for e, s, a, b in rows.tolist():
+                fh.write(f"{int(e)},{int(s)},{a!r},{b!r}\n")
+    return 1 if report.errors else 0
+
+
+HELP = "the reward-function lab: check (validate as DeepRacer does), map, replay"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The subcommands of ``deepracer-sim reward``: check, map, replay."""
+    sub = parser.add_subparsers(dest="reward_command", required=True)
+
+    p = sub.add_parser("check", help="validate as DeepRacer does, then run on sampled params",
+                       description="Static checks as DeepRacer's validator, the validator's own "
+                       "run, then a sampled run. Exit status 0 only when nothing would fail "
+                       "in the cloud.")
+    p.add_argument("file", help="reward file (.py)")
+    p.add_argument("--track", default=DEFAULT_TRACK, help="track name or .npy path "
+                   f"(default {DEFAULT_TRACK})")
+    p.add_argument("--action-space", help="model_metadata.json or a run folder (default: "
+                   "DeepRacer-on-AWS's 10 discrete actions)")
+    p.add_argument("--samples", type=int, default=3000, help="sampled params dicts "
+                   "(default 3000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lint", choices=("auto", "flake8", "builtin"), default="auto",
+                   help="flake8 (the validator's, if installed) or the built-in subset")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show info findings")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("map", help="paint the reward over the track (PNG)")
+    p.add_argument("file", help="reward file (.py)")
+    p.add_argument("--track", default=DEFAULT_TRACK, help="track name or .npy path")
+    p.add_argument("--speed", type=float, default=1.0, help="params speed, m/s (default 1)")
+    p.add_argument("--steering", type=float, default=0.0,
+                   help="params steering_angle, degrees (default 0)")
+    p.add_argument("--heading-offset", type=float, default=0.0,
+                   help="car heading relative to the track direction, degrees (+ = left)")
+    p.add_argument("--reversed", action="store_true", help="drive against the row order")
+    p.add_argument("--steps", type=float, help="params steps everywhere (default: the steps "
+                   "a car at --speed needs to get there from the start)")
+    p.add_argument("--resolution", type=float, default=0.05, help="cell size, m")
+    p.add_argument("--margin", type=float, default=0.1, help="paint this far off the road, m")
+    p.add_argument("--vmin", type=float, help="colour scale minimum")
+    p.add_argument("--vmax", type=float, help="colour scale maximum")
+    p.add_argument("--cmap", default="viridis", help="matplotlib colour map")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.set_defaults(func=_cmd_map)
+
+    p = sub.add_parser("replay", help="re-score logged sim-traces with a reward function")
+    p.add_argument("file", help="reward file (.py)")
+    p.add_argument("logs", metavar="RUN_OR_LOG_DIR",
+                   help="run folder, folder of downloaded logs, or one sim-trace CSV")
+    p.add_argument("--track", help="track name or .npy path (default: from run_config.json "
+                   "or the logged track_len)")
+    p.add_argument("--kind", choices=("training", "evaluation"), default="training")
+    p.add_argument("--sections", type=int, default=10, help="track sections (default 10)")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--steps-out", help="also write the per-step rewards to this CSV")
+    p.set_defaults(func=_cmd_replay)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen ``reward`` subcommand."""
+    return int(args.func(args))

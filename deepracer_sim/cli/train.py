@@ -1,0 +1,148 @@
+"""Train a PPO policy on a DeepRacer reward function, locally.
+
+    deepracer-sim train --reward rewards/center.py [--track NAME|PATH]
+        [--action-space model_metadata.json | --max-steering 30 --steering-levels 5
+         --max-speed 1 --speed-levels 2] [--hyperparameters hyperparameters.json]
+        [--timesteps N] [--n-envs K] [--seed S] [--out runs/NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from deepracer_sim.envs.setup import resolve_action_space
+from deepracer_sim.errors import ActionSpaceError, UsageError
+from deepracer_sim.export.core import clone_source
+from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, discrete_action_space
+from deepracer_sim.reward import load_reward_function
+from deepracer_sim.training.config import TrainConfig, default_run_dir, process_start_time
+from deepracer_sim.training.ppo import train
+from deepracer_sim.viewer.live import TrainingViewer
+
+HELP = "train a PPO policy on a reward function (writes a run folder)"
+
+#: The console-style action-space flags: (flag, attribute, help).
+ACTION_FLAGS = (
+    ("--max-steering", "max_steering", float, "maximum steering angle, degrees (default 30)"),
+    ("--steering-levels", "steering_levels", int, "steering angles, -max..max (default 5)"),
+    ("--max-speed", "max_speed", float, "maximum speed, m/s (default 1)"),
+    ("--speed-levels", "speed_levels", int, "speeds, max/levels..max (default 2)"),
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``deepracer-sim train`` (defaults from :class:`TrainConfig`)."""
+    p.add_argument("--reward", required=True, type=Path,
+                   help="reward file defining reward_function(params)")
+    p.add_argument("--track", default=TrainConfig.track,
+                   help="track name (tracks/, DEEPRACER_TRACKS_PATH, the download cache) or "
+                        ".npy path")
+    p.add_argument("--action-space", type=Path, default=None,
+                   help="model_metadata.json with the action space (and version)")
+    for flag, dest, kind, text in ACTION_FLAGS:
+        p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
+    p.add_argument("--version", type=float, default=None,
+                   help="model_metadata version: >= 5 the velocity-controlled car, < 5 the v4 "
+                        f"car (default: the metadata's, else {DEFAULT_VERSION:g})")
+    p.add_argument("--hyperparameters", type=Path, default=None,
+                   help="DeepRacer hyperparameters.json (default: DeepRacer's defaults)")
+    p.add_argument("--timesteps", type=int, default=TrainConfig.timesteps,
+                   help="environment steps of all cars together (1 step = 1/15 s)")
+    p.add_argument("--n-envs", type=int, default=TrainConfig.n_envs,
+                   help="cars simulated side by side")
+    p.add_argument("--n-steps", type=int, default=TrainConfig.n_steps,
+                   help="steps per car per iteration (one PPO update)")
+    p.add_argument("--seed", type=int, default=TrainConfig.seed, help="seed of torch and PPO")
+    p.add_argument("--out", type=Path, default=None,
+                   help="run folder (default runs/<reward>-<track>-<time>)")
+    p.add_argument("--alternate-direction", action="store_true",
+                   help="flip the driving direction after every episode")
+    p.add_argument("--reverse-direction", action="store_true",
+                   help="drive against the track's waypoint order")
+    p.add_argument("--clone", type=Path, default=None,
+                   help="continue training from an exported or run folder (its action space "
+                        "is kept; as the DeepRacer console's clone)")
+    p.add_argument("--render", action="store_true",
+                   help="watch one of the training cars live in a window")
+    p.add_argument("--stop-when-complete", action="store_true",
+                   help="stop once every evaluation episode completes its lap")
+    p.add_argument("--no-progress-bar", action="store_true", help="no progress bar")
+
+
+def _console_space(args: argparse.Namespace):
+    given = {dest: getattr(args, dest) for _, dest, _, _ in ACTION_FLAGS
+             if getattr(args, dest) is not None}
+    return discrete_action_space(**given, source="command line")
+
+
+def _action_flags_given(args: argparse.Namespace) -> bool:
+    return any(getattr(args, dest) is not None for _, dest, _, _ in ACTION_FLAGS)
+
+
+def build_config(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of the command line.
+
+    Raises:
+        ActionSpaceError, UsageError, RewardFunctionError, ExportError: bad options or files.
+    """
+    if args.action_space is not None and _action_flags_given(args):
+        raise ActionSpaceError("give either --action-space FILE or the --max-steering/"
+                               "--steering-levels/--max-speed/--speed-levels flags, not both")
+    for name in ("timesteps", "n_envs", "n_steps"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
+    clone = None
+    if args.clone is not None:
+        clone = clone_source(args.clone)
+        space = clone.action_space
+        version = clone.version if args.version is None else args.version
+        if args.action_space is not None:
+            given, _ = resolve_action_space(args.action_space, None)
+            if not clone.same_action_space(given):
+                raise ActionSpaceError(
+                    f"--clone {args.clone}: the action space is locked to the cloned "
+                    f"model's ({len(space)} actions); {args.action_space} differs. Drop "
+                    "--action-space or give the cloned model_metadata.json")
+        elif _action_flags_given(args):
+            raise ActionSpaceError(f"--clone {args.clone}: the action space is locked to "
+                                   "the cloned model's; drop the --max-steering/"
+                                   "--steering-levels/--max-speed/--speed-levels flags")
+    elif args.action_space is not None:
+        space, version = resolve_action_space(args.action_space, args.version)
+    else:
+        space = _console_space(args)
+        version = DEFAULT_VERSION if args.version is None else args.version
+    load_reward_function(args.reward)  # fail before anything is written
+    cfg = TrainConfig(reward=args.reward, track=args.track, action_space=space,
+                      version=version, out=args.out or default_run_dir(args.reward, args.track),
+                      hyperparameters=args.hyperparameters, timesteps=args.timesteps,
+                      n_envs=args.n_envs, n_steps=args.n_steps, seed=args.seed,
+                      alternate_direction=args.alternate_direction,
+                      reverse_direction=args.reverse_direction,
+                      started_at=process_start_time(),
+                      stop_when_complete=args.stop_when_complete)
+    if clone is not None:
+        cfg.init_from = clone.checkpoint
+        cfg.net_arch = clone.net_arch
+        if cfg.hyperparameters is None:
+            cfg.hyperparameters = clone.hyperparameters
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; print the run folder, the best checkpoint and the evaluate command."""
+    cfg = build_config(args)
+    observers = [TrainingViewer()] if args.render else []
+    result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
+    best = result.best
+    print(f"run folder: {result.run_dir}")
+    print(f"{result.timesteps} steps in {result.wall_time:.1f} s"
+          + (" (interrupted; the last checkpoint was saved)" if result.interrupted else ""))
+    if best is not None:
+        lap = best.get("avg_lap_time")
+        print(f"best checkpoint: {best['name']} (mean evaluation progress "
+              f"{best['avg_eval_metric']:.1f}%"
+              + (f", mean lap time {lap:.2f} s" if lap == lap else "") + ")")
+    print(f"evaluate it: python evaluate.py {result.run_dir}")
+    return 130 if result.interrupted else 0

@@ -1,0 +1,139 @@
+"""``DeepRacerVecEnv``: N cars stepped by one kernel call, as a stable-baselines3 ``VecEnv``.
+
+Same rules as :class:`~deepracer_sim.env.DeepRacerEnv` (the same kernel; the env is the N = 1
+case), with SB3's vectorised semantics: a car whose episode ends is reset at once; its last
+observation is in ``infos[i]["terminal_observation"]`` and ``infos[i]["TimeLimit.truncated"]``
+says whether the step cap ended it. The user's reward function is called once per car per RUN
+step with a freshly built params dict.
+
+Car ``i`` starts its first episode ``i / N`` of a lap after ``start_position``, so the cars'
+round-robin start points tile the track (the rule deepracer-for-cloud's multi-worker setups use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv
+
+from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.envs.setup import (
+    ActionSpaceLike,
+    RewardLike,
+    TrackLike,
+    build_setup,
+    episode_info,
+)
+from deepracer_sim.sim import layout
+from deepracer_sim.sim.params import params_from_record
+from deepracer_sim.track import DEFAULT_TRACK
+
+#: Called after every step with (vec env, actions as given to ``step``, rewards (N,) float64);
+#: the step records are in ``vec_env.sim.rec`` (columns ``layout.R_*``). Used by the sim-trace
+#: logger.
+StepListener = Callable[["DeepRacerVecEnv", np.ndarray, np.ndarray], None]
+
+
+class DeepRacerVecEnv(VecEnv):
+    """N DeepRacer cars on one track (see the module docstring).
+
+    Args:
+        num_envs: number of cars.
+        **kwargs: the keyword arguments of :class:`~deepracer_sim.env.DeepRacerEnv`
+            (``track``, ``reward_function``, ``action_space``, ``version``, ``training``,
+            ``round_robin_advance``, ``alternate_direction``, ``reverse_direction``,
+            ``start_position``, ``max_steps``).
+    """
+
+    def __init__(self, num_envs: int = 1, *, track: TrackLike = DEFAULT_TRACK,
+                 reward_function: RewardLike = None, action_space: ActionSpaceLike = None,
+                 version: float | None = None, training: bool = True,
+                 round_robin_advance: float = ROUND_ROBIN_ADVANCE,
+                 alternate_direction: bool = False, reverse_direction: bool = False,
+                 start_position: float = 0.0, max_steps: int | None = None,
+                 render_mode: str | None = None) -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode={render_mode!r} is not available yet; use None")
+        setup = build_setup(num_envs, track=track, reward_function=reward_function,
+                            action_space=action_space, version=version, training=training,
+                            round_robin_advance=round_robin_advance,
+                            alternate_direction=alternate_direction,
+                            reverse_direction=reverse_direction, start_position=start_position,
+                            max_steps=max_steps)
+        self.track = setup.track
+        self.reward_caller = setup.reward_caller
+        self.deepracer_action_space = setup.action_space
+        self.version = setup.version
+        self.training = training
+        self.max_steps = setup.max_steps
+        self.sim = setup.sim
+        self.render_mode = None
+        super().__init__(num_envs, setup.single_observation_space, setup.single_action_space)
+        self.listeners: list[StepListener] = []
+        self._actions: np.ndarray | None = None
+        self._rewards = np.zeros(num_envs)
+        self._episode_return = np.zeros(num_envs)
+
+    # --- VecEnv API ------------------------------------------------------------------------
+    def reset(self) -> np.ndarray:
+        """Restart every car at its initial start point; returns (N, OBS_DIM) float32."""
+        self.sim.restart()
+        self._episode_return[:] = 0.0
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        return self.sim.obs.copy()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self):
+        self.sim.step(*self.deepracer_action_space.scale(self._actions), True)
+        rows = self.sim.rec.tolist()
+        rewards = self._rewards
+        dones = np.zeros(self.num_envs, dtype=bool)
+        infos: list[dict[str, Any]] = []
+        for i, row in enumerate(rows):
+            if row[layout.R_CALL_REWARD] > 0.5:
+                rewards[i] = self.reward_caller(params_from_record(row, self.track))
+            else:
+                rewards[i] = 0.0
+            self._episode_return[i] += rewards[i]
+            ended = row[layout.R_DONE] > 0.5 or row[layout.R_TRUNCATED] > 0.5
+            if ended:
+                dones[i] = True
+                info = episode_info(row)
+                info["terminal_observation"] = self.sim.terminal_obs[i].copy()
+                info["TimeLimit.truncated"] = row[layout.R_TRUNCATED] > 0.5
+                info["episode"] = {"r": self._episode_return[i], "l": int(row[layout.R_STEPS]),
+                                   "t": 0.0}
+                infos.append(info)
+                self._episode_return[i] = 0.0
+            else:
+                infos.append({})
+        for listener in self.listeners:
+            listener(self, self._actions, rewards)
+        return self.sim.obs.copy(), rewards.copy(), dones, infos
+
+    def close(self) -> None:
+        pass
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        return [getattr(self, attr_name) for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs):
+        return [getattr(self, method_name)(*method_args, **method_kwargs)
+                for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type, indices=None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+    def _get_indices(self, indices) -> Sequence[int]:
+        if indices is None:
+            return range(self.num_envs)
+        if isinstance(indices, int):
+            return [indices]
+        return indices

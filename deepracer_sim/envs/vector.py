@@ -1,0 +1,115 @@
+"""``DeepRacerVectorEnv``: N cars stepped by one kernel call, as a native Gymnasium vector env.
+
+``gym.make_vec("DeepRacer-v0", num_envs=N)`` returns it (registered as the env's
+``vector_entry_point``, as Gymnasium's CartPole does). Same rules and arguments as
+:class:`~deepracer_sim.envs.env.DeepRacerEnv` (the same kernel and the same construction path,
+:func:`~deepracer_sim.envs.setup.build_setup`), with Gymnasium's ``SAME_STEP`` autoreset: a car
+whose episode ends is reset within the same step, the returned observation is the new episode's
+first, and ``infos["final_obs"][i]`` / ``infos["final_info"][i]`` hold the ended episode's last
+observation and its info (``episode_status``, ``progress``, ``lap_time``, ``steps``), with the
+masks ``infos["_final_obs"]`` / ``infos["_final_info"]``. The reward function is called once
+per car per RUN step with a freshly built params dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.envs.setup import (
+    ActionSpaceLike,
+    RewardLike,
+    TrackLike,
+    build_setup,
+    episode_info,
+)
+from deepracer_sim.sim import layout
+from deepracer_sim.sim.params import params_from_record
+from deepracer_sim.track import DEFAULT_TRACK
+
+
+class DeepRacerVectorEnv(VectorEnv):
+    """N DeepRacer cars on one track (see the module docstring).
+
+    Args:
+        num_envs: number of cars (>= 1).
+        the other arguments: as :class:`~deepracer_sim.envs.env.DeepRacerEnv`; car ``i`` starts
+            ``i / num_envs`` of a lap after ``start_position``.
+
+    Observation: ``(num_envs, OBS_DIM)`` float32; action: ``(num_envs,)`` int64 for a discrete
+    space, ``(num_envs, 2)`` float32 in [-1, 1] for a continuous one.
+
+    Raises:
+        UsageError, TrackError, ActionSpaceError, RewardFunctionError: as the single env.
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012
+
+    def __init__(self, num_envs: int = 1, *, track: TrackLike = DEFAULT_TRACK,
+                 reward_function: RewardLike = None, action_space: ActionSpaceLike = None,
+                 version: float | None = None, training: bool = True,
+                 round_robin_advance: float = ROUND_ROBIN_ADVANCE,
+                 alternate_direction: bool = False, reverse_direction: bool = False,
+                 start_position: float = 0.0, max_steps: int | None = None,
+                 render_mode: str | None = None) -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
+                             "use DeepRacerEnv(render_mode=...) to watch a car")
+        setup = build_setup(num_envs, track=track, reward_function=reward_function,
+                            action_space=action_space, version=version, training=training,
+                            round_robin_advance=round_robin_advance,
+                            alternate_direction=alternate_direction,
+                            reverse_direction=reverse_direction, start_position=start_position,
+                            max_steps=max_steps)
+        self.num_envs = num_envs
+        self.render_mode = None
+        self.track = setup.track
+        self.reward_caller = setup.reward_caller
+        self.deepracer_action_space = setup.action_space
+        self.version = setup.version
+        self.training = training
+        self.max_steps = setup.max_steps
+        self.sim = setup.sim
+        self.single_observation_space = setup.single_observation_space
+        self.single_action_space = setup.single_action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._rewards = np.zeros(num_envs)
+
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Restart every car at its initial start point (the simulator is deterministic:
+        ``seed`` only seeds ``np_random``); returns ((num_envs, OBS_DIM) float32, {})."""
+        super().reset(seed=seed, options=options)
+        self.sim.restart()
+        return self.sim.obs.copy(), {}
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                 np.ndarray, dict[str, Any]]:
+        """One DeepRacer step of every car (1/15 s of simulated time).
+
+        Raises:
+            RewardFunctionError: the reward function failed or returned a bad value.
+        """
+        sim = self.sim
+        sim.step(*self.deepracer_action_space.scale(actions), True)
+        rows = sim.rec.tolist()
+        rewards = self._rewards
+        caller = self.reward_caller
+        track = self.track
+        for i, row in enumerate(rows):
+            if row[layout.R_CALL_REWARD] > 0.5:
+                rewards[i] = caller(params_from_record(row, track))
+            else:
+                rewards[i] = 0.0
+        terminated = sim.rec[:, layout.R_DONE] > 0.5
+        truncated = sim.rec[:, layout.R_TRUNCATED] > 0.5
+        infos: dict[str, Any] = {}
+        for i in np.flatnonzero(terminated | truncated):
+            infos = self._add_info(infos, {"final_obs": sim.terminal_obs[i].copy(),
+                                           "final_info": episode_info(rows[i])}, int(i))
+        return sim.obs.copy(), rewards.copy(), terminated, truncated, infos

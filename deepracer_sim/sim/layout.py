@@ -1,0 +1,118 @@
+"""Every slot of the simulator's arrays, by name, in one place.
+
+The kernels keep their state in flat float64/int64 arrays (few arguments keep a numba call cheap);
+this module names each column so that no module indexes them by bare numbers:
+
+* ``S_*`` (float) and ``I_*`` (int): per-car state, ``s`` (N, NS) and ``si`` (N, NI);
+* ``R_*``: the record each step writes per car, ``rec`` (N, NR), from which the params dict and
+  the sim-trace row are built; ``ST_*``: its status codes
+  (:data:`~deepracer_sim.constants.STATUS_CODES` order);
+* ``C_*``: the kernel configuration; the car's dynamics follow at ``C_DYN`` (``D_*`` slots of
+  :meth:`deepracer_sim.sim.car.Dynamics.as_array`);
+* ``L_*``: the header of a :class:`~deepracer_sim.sim.simulator.Simulator`'s packed int buffer;
+* the track's packed arrays: ``H_*`` (int index header) and ``F_*`` (``fmeta``) are defined with
+  the track (:mod:`deepracer_sim.track.model`) and re-exported here.
+
+Record helpers: :func:`status`, :func:`lap_time`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from deepracer_sim.constants import STATUS_CODES, STEP_DT
+from deepracer_sim.track.model import (  # noqa: F401  (re-exported: the track's slots)
+    F_IS_CCW,
+    F_IS_LOOP,
+    F_LENGTH,
+    F_PROJ_GRID,
+    F_ROAD_GRID,
+    H_END,
+    H_PROJ_SEGS,
+    H_PROJ_START,
+    H_ROAD_CELLS,
+    H_ROAD_INSIDE,
+    H_ROAD_START,
+    HEADER_SIZE,
+    N_FMETA,
+)
+
+# float state columns
+S_X, S_Y, S_YAW, S_V, S_DELTA = 0, 1, 2, 3, 4  # car origin pose, actual speed and steering (rad)
+S_START_NDIST = 5  # episode start point, fraction of the lap from waypoint 0 (start_ndist)
+S_PREV_PROGRESS = 6
+S_STEPS = 7
+S_LAST_X, S_LAST_Y = 8, 9  # immobilized rule's last origin position
+S_CLOCK = 10  # simulated time of this car, s
+# geometry of the current pose
+S_REF_X, S_REF_Y = 11, 12
+S_NDIST = 13
+S_DIST_CENTER = 14
+S_TRACK_WIDTH = 15
+S_IS_LEFT = 16
+S_WHEELS_ON = 17
+S_PREV_WP, S_NEXT_WP, S_CLOSEST_WP = 18, 19, 20
+S_HEADING = 21
+NS = 22
+
+# int state columns
+I_DIRECTION = 0  # 0 forward (row order), 1 reversed
+I_PHASE = 1  # PREPARE or RUN
+I_REVERSE_COUNT = 2
+I_IMMOBILE_COUNT = 3
+I_EPISODE = 4  # finished episodes of this car
+NI = 5
+
+PREPARE, RUN = 0, 1
+
+# record columns (one row per car per step)
+R_X, R_Y, R_HEADING = 0, 1, 2
+R_DIST_CENTER = 3
+R_IS_LEFT = 4
+R_IS_OFFTRACK = 5
+R_ALL_WHEELS = 6
+R_PROGRESS = 7
+R_STEPS = 8
+R_SPEED, R_STEER = 9, 10  # commanded action values
+R_TRACK_WIDTH = 11
+R_PROJECTION = 12
+R_PREV_WP, R_NEXT_WP, R_CLOSEST_WP = 13, 14, 15
+R_STATUS = 16  # index into constants.STATUS_CODES
+R_DONE = 17
+R_TRUNCATED = 18
+R_REVERSED = 19
+R_TSTAMP = 20
+R_CALL_REWARD = 21
+R_EPISODE = 22  # finished episodes of this car before this one (0-based episode index)
+NR = 23
+
+# status codes (constants.STATUS_CODES order)
+ST_PREPARE, ST_IN_PROGRESS, ST_LAP_COMPLETE, ST_OFF_TRACK = 0, 1, 2, 3
+ST_REVERSED, ST_IMMOBILIZED, ST_TIME_UP = 4, 5, 6
+
+# config columns
+C_ADVANCE = 0  # round-robin advance per training episode, fraction of a lap
+C_CHANGE_START = 1  # 1: advance the start point after each episode (training)
+C_ALTERNATE = 2  # 1: flip the direction after each episode (training)
+C_MAX_STEPS = 3  # step cap (truncation), steps including the PREPARE step
+C_START_OFFSET = 4  # START_POSITION offset, fraction of a lap
+NC = 5
+C_DYN = NC  # the Simulator appends the dynamics (Dynamics.as_array) here
+
+# Layout of the packed buffers (see Simulator): entries of the int buffer's header.
+L_N, L_NPTS, L_NEDGES, L_LINES, L_LENS, L_FMETA, L_EDGES, L_CFG, L_NCFG, L_S, L_REC, L_CMD, \
+    L_IARR, L_SI, L_END = range(15)
+L_SIZE = 16
+
+
+
+
+def status(row: Sequence[float]) -> str:
+    """The sim-trace status code (``"in_progress"``, ``"off_track"``, ...) of a record row."""
+    return STATUS_CODES[int(row[R_STATUS])]
+
+
+def lap_time(row: Sequence[float]) -> float:
+    """Simulated seconds since the episode's PREPARE step, s (the lap time of a lap that
+    completes on this row)."""
+    return (row[R_STEPS] - 1.0) * STEP_DT

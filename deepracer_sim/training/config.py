@@ -1,0 +1,86 @@
+"""Training configuration: :class:`TrainConfig`, the one home of ``train.py``'s defaults.
+
+The command line (``deepracer-sim train``) takes its defaults from this class; the action
+space's defaults are DeepRacer-on-AWS's
+(:func:`~deepracer_sim.formats.model_metadata.discrete_action_space`) and the version's
+:data:`~deepracer_sim.formats.model_metadata.DEFAULT_VERSION`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.formats.model_metadata import ActionSpace
+from deepracer_sim.track.lookup import DEFAULT_TRACK
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``train.py`` decides.
+
+    Attributes:
+        reward: path of the reward file.
+        track: track name or path.
+        action_space: the action space; version: physics version (spec §3.2).
+        hyperparameters: path of a DeepRacer ``hyperparameters.json`` or None for the defaults.
+        timesteps: total environment steps (all cars).
+        n_envs: cars simulated side by side; n_steps: steps per car per iteration.
+        net_arch: hidden layer sizes of the policy and of the value network (separate).
+        seed: seed for torch and the policy sampling.
+        out: run folder.
+        eval_episodes: evaluation episodes per iteration (0 disables best-model selection).
+        alternate_direction, reverse_direction, round_robin_advance: DeepRacer's training
+            options (spec §2.2).
+        max_steps: step cap per episode (None: a lap at 0.1 m/s).
+        started_at: ``time.time()`` when the process started (wall times are measured from it).
+        init_from: a checkpoint (``.zip``) whose policy and optimizer state training starts
+            from (the console's "clone"); its network must match ``net_arch``.
+        stop_when_complete: stop after the first iteration whose evaluation episodes all
+            complete their lap (a quick first model).
+    """
+
+    reward: Path
+    action_space: ActionSpace
+    version: float
+    out: Path
+    track: str = DEFAULT_TRACK
+    hyperparameters: Path | None = None
+    timesteps: int = 200_000
+    n_envs: int = 16
+    n_steps: int = 256
+    net_arch: tuple[int, ...] = (64, 64)
+    seed: int = 0
+    eval_episodes: int = 5
+    alternate_direction: bool = False
+    reverse_direction: bool = False
+    round_robin_advance: float = ROUND_ROBIN_ADVANCE
+    max_steps: int | None = None
+    started_at: float | None = None
+    init_from: Path | None = None
+    stop_when_complete: bool = False
+
+
+def default_run_dir(reward: Path, track: str) -> Path:
+    """``runs/<reward>-<track>-<YYYYmmdd-HHMMSS>``."""
+    stem = Path(os.fspath(track)).stem
+    return Path("runs") / f"{reward.stem}-{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def process_start_time() -> float:
+    """``time.time()`` at which this process started (Linux: from ``/proc``), else now.
+
+    Training reports wall times from the process start, so they include the imports and the
+    numba start-up a racer waits for.
+    """
+    now = time.time()
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: starttime, clock ticks
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return now
+    return now - max(uptime - ticks / os.sysconf("SC_CLK_TCK"), 0.0)

@@ -1,0 +1,199 @@
+"""Evaluation: greedy laps of a policy, as DeepRacer's evaluation runs them.
+
+Each lap is a fresh episode from a start point (the start line for an evaluation job) in
+evaluation mode: no round robin, the policy's most likely action (argmax for a discrete space,
+the mean for a continuous one), the episode ends at lap_complete, off_track, reversed,
+immobilized or the step cap. All laps run side by side in one batched simulation. The simulator
+is deterministic, so laps from the same start point are identical.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deepracer_sim.envs.setup import default_max_steps
+from deepracer_sim.formats.model_metadata import ActionSpace, read_model_metadata
+from deepracer_sim.formats.run_folder import RunFolder
+from deepracer_sim.logs.events import EpisodeObserver, LapResult
+from deepracer_sim.logs.writer import EvaluationLogger
+from deepracer_sim.reward import RewardCaller, make_reward_caller
+from deepracer_sim.sim import layout
+from deepracer_sim.sim.car import dynamics_for_version
+from deepracer_sim.sim.params import params_from_record
+from deepracer_sim.sim.simulator import Simulator, make_config
+from deepracer_sim.track import Track, load_track
+from deepracer_sim.training.policy import load_policy
+
+#: Maps an (N, OBS_DIM) float32 batch of observations to N actions.
+Predict = Callable[[np.ndarray], np.ndarray]
+
+
+def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version: float,
+             starts: Sequence[float], max_steps: int, reward: RewardCaller | None = None,
+             observers: Sequence[EpisodeObserver] = (),
+             reversed_direction: bool = False) -> list[LapResult]:
+    """Run one greedy episode per start point, all in one batch.
+
+    Args:
+        predict: the policy (greedy).
+        starts: start points, fractions of a lap from waypoint 0.
+        max_steps: step cap per episode.
+        reward: optional reward caller (rewards are summed into the results).
+        observers: :class:`EpisodeObserver` hooks (logging, rendering).
+        reversed_direction: drive against the track's row order.
+
+    Returns:
+        one :class:`LapResult` per start, in order.
+    """
+    n = len(starts)
+    cfg = make_config(0.0, False, False, max_steps, 0.0)
+    simulator = Simulator(track, n, dynamics_for_version(version).as_array(), cfg,
+                              np.array(starts, dtype=np.float64), reversed_direction)
+    for observer in observers:
+        observer.on_start(simulator, track, action_space)
+    active = np.ones(n, dtype=bool)
+    totals = np.zeros(n)
+    rewards = np.zeros(n)
+    results: list[LapResult | None] = [None] * n
+    steer = np.zeros(n)
+    speed = np.zeros(n)
+    while active.any():
+        actions = predict(simulator.obs)
+        steer[:], speed[:] = action_space.scale(actions)
+        simulator.step(steer, speed, False)
+        rows = simulator.rec.tolist()
+        rewards[:] = 0.0
+        running = np.flatnonzero(active)
+        for i in running:
+            if reward is not None and rows[i][layout.R_CALL_REWARD] > 0.5:
+                rewards[i] = reward(params_from_record(rows[i], track))
+            totals[i] += rewards[i]
+        for observer in observers:
+            observer.on_step(simulator.rec, actions, rewards, active)
+        for i in running:
+            row = rows[i]
+            if row[layout.R_DONE] > 0.5 or row[layout.R_TRUNCATED] > 0.5:
+                active[i] = False
+                results[i] = LapResult(
+                    progress=row[layout.R_PROGRESS],
+                    lap_time=layout.lap_time(row),
+                    status=layout.status(row),
+                    steps=int(row[layout.R_STEPS]),
+                    reward=float(totals[i]),
+                    start=float(starts[i]),
+                )
+    done = [r for r in results if r is not None]
+    for observer in observers:
+        observer.on_end(done)
+    return done
+
+
+def sb3_predict(model) -> Predict:
+    """A greedy :data:`Predict` from a stable-baselines3 model."""
+    def predict(obs: np.ndarray) -> np.ndarray:
+        actions, _ = model.predict(obs, deterministic=True)
+        return actions
+    return predict
+
+
+@dataclass
+class EvaluationReport:
+    """Result of :func:`evaluate_run`; ``to_json()`` is ``evaluate.py --json``'s object."""
+
+    track: str
+    checkpoint: str
+    laps: list[LapResult]
+
+    @property
+    def completion_rate(self) -> float:
+        """Fraction of laps completed (0..1)."""
+        return sum(lap.status == "lap_complete" for lap in self.laps) / max(len(self.laps), 1)
+
+    def to_json(self) -> dict:
+        return {
+            "track": self.track,
+            "laps": [{"progress": lap.progress, "lap_time": lap.lap_time, "status": lap.status}
+                     for lap in self.laps],
+            "completion_rate": self.completion_rate,
+        }
+
+    def table(self) -> str:
+        """A plain-text per-lap table."""
+        lines = [f"track {self.track}, checkpoint {self.checkpoint}",
+                 f"{'lap':>3}  {'progress %':>10}  {'lap time s':>10}  status"]
+        for k, lap in enumerate(self.laps, 1):
+            lines.append(f"{k:>3}  {lap.progress:>10.2f}  {lap.lap_time:>10.3f}  {lap.status}")
+        lines.append(f"completion rate {self.completion_rate:.0%}")
+        return "\n".join(lines)
+
+
+@dataclass
+class EvaluationSetup:
+    """What :func:`evaluate_run` evaluates: the run folder, the policy and the conditions."""
+
+    run_dir: Path
+    checkpoint: str
+    model: object
+    track: Track
+    action_space: ActionSpace
+    version: float
+    reward: RewardCaller
+    max_steps: int
+    reversed_direction: bool
+    started: str  # YYYYmmddHHMMSS, DeepRacer's evaluation folder stamp
+
+
+def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
+                    checkpoint: str = "best") -> EvaluationSetup:
+    """Read a training run folder for evaluation.
+
+    Raises:
+        FileNotFoundError: not a run folder, or the checkpoint is missing (message names it).
+        TrackError, ActionSpaceError, RewardFunctionError: broken run files.
+    """
+    run = RunFolder(Path(run_dir))
+    config = run.read_config()
+    space, version = read_model_metadata(run.model_metadata)
+    name = run.checkpoint_name(checkpoint)
+    model = load_policy(run.checkpoint_path(name))
+    if track is None:  # the training track: its file, or its name if the run folder moved
+        path = config.get("track_path")
+        track = path if path and Path(path).is_file() else config["track"]
+    trk = load_track(track)
+    max_steps = config.get("max_steps") or default_max_steps(trk)
+    return EvaluationSetup(run.root, name, model, trk, space, version,
+                           make_reward_caller(run.reward_file), int(max_steps),
+                           bool(config.get("reverse_direction", False)),
+                           time.strftime("%Y%m%d%H%M%S"))
+
+
+def default_evaluation_observers(setup: EvaluationSetup) -> list[EpisodeObserver]:
+    """Observers every evaluation gets (the evaluation logs)."""
+    return [EvaluationLogger(setup.run_dir, setup.started)]
+
+
+def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int = 3,
+                 checkpoint: str = "best",
+                 observers: Sequence[EpisodeObserver] = ()) -> EvaluationReport:
+    """Evaluate a training run folder: ``laps`` greedy episodes from the start line.
+
+    Args:
+        run_dir: a folder written by ``train.py``.
+        track: another track to evaluate on (default: the training track).
+        checkpoint: "best", "last" or a checkpoint name or iteration number from ``model/``.
+        observers: extra :class:`EpisodeObserver` hooks (e.g. the viewer).
+
+    Raises:
+        FileNotFoundError: not a run folder, or the checkpoint is missing (message names it).
+    """
+    setup = load_evaluation(run_dir, track, checkpoint)
+    results = run_laps(sb3_predict(setup.model), setup.track, setup.action_space,
+                       setup.version, [0.0] * laps, setup.max_steps, reward=setup.reward,
+                       observers=[*default_evaluation_observers(setup), *observers],
+                       reversed_direction=setup.reversed_direction)
+    return EvaluationReport(setup.track.name, setup.checkpoint, results)

@@ -1,0 +1,230 @@
+"""PPO training (stable-baselines3) with DeepRacer's run folder, checkpoints and best model.
+
+An *iteration* is one PPO update: ``n_steps`` steps of each of ``n_envs`` cars (the rollout),
+then ``num_epochs`` passes of minibatch updates (DeepRacer's iteration is likewise one policy
+update, after ``num_episodes_between_training`` episodes). After every iteration:
+
+* the policy is saved as ``model/<iteration>_Step-<total steps>.zip`` (DeepRacer's checkpoint
+  naming; the last 4 and the best are kept, as the simapp's ``NUM_MODELS_TO_KEEP``);
+* it drives ``eval_episodes`` greedy evaluation episodes (DeepRacer's ``MIN_EVAL_TRIALS`` = 5),
+  starting at evenly spaced points of the lap (in this deterministic simulator, repeated
+  episodes from one start point would be identical);
+* the best checkpoint is the one with the highest mean evaluation progress (as DeepRacer's
+  ``BEST_MODEL_METRIC=progress``), ties broken by the shorter mean lap time, and
+  ``model/deepracer_checkpoints.json`` points at the best and the last.
+
+A run folder (``--out``) holds: ``model/model_metadata.json``, ``ip/hyperparameters.json``
+(the effective DeepRacer values), ``reward_function.py`` (a byte copy), ``run_config.json``
+(track, version and the local settings ``evaluate.py`` needs), the checkpoints, and
+``metrics/iterations.jsonl`` (one line per iteration: wall time, training and evaluation
+results, PPO losses).
+
+Ctrl-C or a failure (e.g. a reward-function error) saves the current policy as the last
+checkpoint before stopping, so no training is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deepracer_sim.formats.hyperparameters import (
+    effective_hyperparameters,
+    ppo_kwargs,
+    read_hyperparameters,
+)
+from deepracer_sim.formats.model_metadata import write_model_metadata
+from deepracer_sim.formats.run_folder import RunFolder
+from deepracer_sim.logs.events import IterationStats, TrainingObserver
+from deepracer_sim.logs.writer import TrainingLogger
+from deepracer_sim.track import Track, load_track
+from deepracer_sim.training.checkpoints import Checkpointer
+from deepracer_sim.training.config import TrainConfig
+
+
+def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
+    """Create the run folder and write the files DeepRacer's layout has."""
+    run = RunFolder(cfg.out)
+    run.model_dir.mkdir(parents=True, exist_ok=True)
+    run.hyperparameters.parent.mkdir(parents=True, exist_ok=True)
+    write_model_metadata(run.model_metadata, cfg.action_space, cfg.version)
+    run.hyperparameters.write_text(json.dumps(effective_hyperparameters(hp), indent=2) + "\n")
+    shutil.copyfile(cfg.reward, run.reward_file)
+    config = {
+        "track": track.name,
+        "track_path": str(track.path) if track.path else None,
+        "track_sha256": track.sha256,
+        "version": cfg.version,
+        "reverse_direction": cfg.reverse_direction,
+        "alternate_direction": cfg.alternate_direction,
+        "round_robin_advance": cfg.round_robin_advance,
+        "max_steps": cfg.max_steps,
+        "n_envs": cfg.n_envs,
+        "n_steps": cfg.n_steps,
+        "net_arch": list(cfg.net_arch),
+        "seed": cfg.seed,
+        "timesteps": cfg.timesteps,
+        "reward_source": str(cfg.reward),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    run.config.write_text(json.dumps(config, indent=2) + "\n")
+    return run
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` did: the run folder, steps, wall time, whether it was interrupted,
+    and per-iteration statistics."""
+
+    run_dir: Path
+    timesteps: int
+    wall_time: float
+    interrupted: bool
+    iterations: list[IterationStats]
+    best: dict | None
+
+
+def default_observers(cfg: TrainConfig) -> list[TrainingObserver]:
+    """Observers every training run gets (the training logs)."""
+    return [TrainingLogger()]
+
+
+def make_training_env(cfg: TrainConfig, track: Track):
+    """The vectorised training env of ``cfg``."""
+    from deepracer_sim.envs.vec_env import DeepRacerVecEnv
+
+    return DeepRacerVecEnv(cfg.n_envs, track=track, reward_function=cfg.reward,
+                           action_space=cfg.action_space, version=cfg.version, training=True,
+                           round_robin_advance=cfg.round_robin_advance,
+                           alternate_direction=cfg.alternate_direction,
+                           reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps)
+
+
+def train(cfg: TrainConfig, progress_bar: bool = True,
+          observers: list[TrainingObserver] | None = None) -> TrainResult:
+    """Train a PPO policy (see the module docstring).
+
+    Raises:
+        TrackError, ActionSpaceError, HyperparameterError, RewardFunctionError: bad inputs;
+            a reward-function error during training is raised after the checkpoint is saved.
+    """
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from tqdm import tqdm
+
+    started = cfg.started_at if cfg.started_at is not None else time.time()
+    hp = read_hyperparameters(cfg.hyperparameters)
+    track = load_track(cfg.track)
+    env = make_training_env(cfg, track)
+    run = prepare_run_folder(cfg, track, hp)
+    run.iterations_log.parent.mkdir(parents=True, exist_ok=True)
+    run.iterations_log.write_text("")
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(1)
+    kwargs = ppo_kwargs(hp)
+    rollout = cfg.n_envs * cfg.n_steps
+    kwargs["batch_size"] = min(kwargs["batch_size"], rollout)
+    model = PPO("MlpPolicy", env, n_steps=cfg.n_steps, seed=cfg.seed, device="cpu", verbose=0,
+                policy_kwargs={"net_arch": {"pi": list(cfg.net_arch),
+                                            "vf": list(cfg.net_arch)}},
+                **kwargs)
+    if cfg.init_from is not None:
+        model.set_parameters(str(cfg.init_from), exact_match=True, device="cpu")
+    checkpointer = Checkpointer(run, cfg, track)
+    observers = [*default_observers(cfg), *(observers or [])]
+    iterations: list[IterationStats] = []
+    avg_score = float(hp["term_cond_avg_score"])
+    max_episodes = int(hp["term_cond_max_episodes"])
+    bar = tqdm(total=cfg.timesteps, unit="step", disable=not progress_bar, dynamic_ncols=True,
+               desc="training")
+
+    class IterationCallback(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stats = IterationStats()
+            self.episodes = 0
+            self.stop = False
+            self.updates = 0
+            self.last_steps = 0
+
+        def _on_rollout_start(self) -> None:
+            if self.updates > len(iterations):
+                self.after_update()
+
+        def after_update(self, evaluate: bool = True) -> None:
+            s = self.stats
+            s.iteration = self.updates - 1
+            s.steps = self.model.num_timesteps
+            s.losses = {k: float(v) for k, v in self.model.logger.name_to_value.items()
+                        if k.startswith("train/")}
+            s.checkpoint, s.eval_laps = checkpointer.save(self.model, s.iteration, evaluate)
+            s.wall_time = time.time() - started
+            iterations.append(s)
+            with run.iterations_log.open("a") as fh:
+                fh.write(json.dumps(s.summary()) + "\n")
+            for observer in observers:
+                observer.on_iteration(s)
+            n = len(s.rewards)
+            bar.set_postfix({
+                "iter": s.iteration,
+                "reward": f"{np.mean(s.rewards):.1f}" if n else "-",
+                "progress": f"{np.mean(s.progress):.0f}%" if n else "-",
+                "laps": f"{s.completed}/{n}",
+                "eval": f"{s.eval_progress:.0f}%",
+            }, refresh=False)
+            if n and np.mean(s.rewards) >= avg_score:
+                self.stop = True
+            if cfg.stop_when_complete and s.eval_laps and all(
+                    lap.status == "lap_complete" for lap in s.eval_laps):
+                self.stop = True
+            self.stats = IterationStats()
+
+        def _on_step(self) -> bool:
+            for info in self.locals["infos"]:
+                if "episode_status" in info:
+                    s = self.stats
+                    s.rewards.append(float(info["episode"]["r"]))
+                    s.progress.append(float(info["progress"]))
+                    s.statuses.append(info["episode_status"])
+                    if info["episode_status"] == "lap_complete":
+                        s.lap_times.append(float(info["lap_time"]))
+                    self.episodes += 1
+            if self.episodes >= max_episodes:
+                self.stop = True
+            return not self.stop
+
+        def _on_rollout_end(self) -> None:
+            self.updates += 1
+            bar.update(self.model.num_timesteps - self.last_steps)
+            self.last_steps = self.model.num_timesteps
+
+    callback = IterationCallback()
+    interrupted = False
+    for observer in observers:
+        observer.on_start(run, env, model)
+    try:
+        model.learn(total_timesteps=cfg.timesteps, callback=callback)
+        if callback.updates > len(iterations):
+            callback.after_update()
+    except KeyboardInterrupt:
+        interrupted = True
+        checkpointer.save(model, callback.updates, evaluate=False)
+    except BaseException:
+        checkpointer.save(model, callback.updates, evaluate=False)
+        for observer in observers:
+            observer.on_end(True)
+        raise
+    finally:
+        bar.close()
+    for observer in observers:
+        observer.on_end(interrupted)
+    return TrainResult(run.root, model.num_timesteps, time.time() - started, interrupted,
+                       iterations, checkpointer.best)
+
+
