@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.formats.hyperparameters import (
     effective_hyperparameters,
     ppo_kwargs,
@@ -96,8 +97,6 @@ def default_observers(cfg: TrainConfig) -> list[TrainingObserver]:
 
 def make_training_env(cfg: TrainConfig, track: Track):
     """The vectorised training env of ``cfg``."""
-    from deepracer_sim.envs.vec_env import DeepRacerVecEnv
-
     return DeepRacerVecEnv(cfg.n_envs, track=track, reward_function=cfg.reward,
                            action_space=cfg.action_space, version=cfg.version, training=True,
                            round_robin_advance=cfg.round_robin_advance,

@@ -4,7 +4,7 @@
   process (training is not slowed down by drawing).
 * :class:`EvaluationViewer` - ``evaluate.py --render`` / ``--record out.mp4|out.gif``.
 * ``DeepRacerEnv(render_mode="human" | "rgb_array")`` draws through :mod:`.envview`.
-* ``python -m deepracer_sim.drive`` - drive with the arrow keys (:mod:`deepracer_sim.drive`).
+* ``deepracer-sim drive`` - drive with the arrow keys (:mod:`.drive`).
 * :class:`Renderer`, :class:`Camera`, :class:`CarView`, :class:`TrackArt`, :func:`render_frame`
   - the drawing itself, onto any pygame Surface (:mod:`.render`).
 
@@ -17,6 +17,7 @@ import os
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
+from deepracer_sim.viewer.live import EvaluationViewer, TrainingViewer
 from deepracer_sim.viewer.record import RecordingError, VideoRecorder, check_video_path
 from deepracer_sim.viewer.render import (
     HELP,
@@ -48,11 +49,3 @@ __all__ = [
     "surface_to_array",
 ]
 
-
-def __getattr__(name: str):
-    # the observers import the training and evaluation modules: load them on first use
-    if name in ("TrainingViewer", "EvaluationViewer"):
-        from deepracer_sim.viewer import live
-
-        return getattr(live, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from deepracer_sim.constants import STEP_RATE_HZ
+from deepracer_sim.logs.events import EpisodeObserver, TrainingObserver
 from deepracer_sim.sim import layout
-from deepracer_sim.training.evaluation import EpisodeObserver
-from deepracer_sim.training.ppo import TrainingObserver
 from deepracer_sim.viewer import remote
-from deepracer_sim.viewer.render import action_space_max_speed
+from deepracer_sim.viewer.record import VideoRecorder, check_video_path
+from deepracer_sim.viewer.render import CarView, Renderer, action_space_max_speed, surface_to_array
+from deepracer_sim.viewer.window import MAX_FPS, ViewerUnavailable, Window
 
 
 def _shared_dir() -> str | None:
@@ -218,7 +219,6 @@ class EvaluationViewer(EpisodeObserver):
     def __init__(self, window: bool = True, record: str | Path | None = None, *,
                  size: tuple[int, int] = (1280, 800), speed: float = 1.0,
                  hold: float = 3.0) -> None:
-        from deepracer_sim.viewer.record import check_video_path
 
         self.window_wanted = window
         self.record = Path(record) if record is not None else None
@@ -235,9 +235,6 @@ class EvaluationViewer(EpisodeObserver):
         self.paused = False
 
     def on_start(self, simulator, track, action_space) -> None:
-        from deepracer_sim.viewer.record import VideoRecorder
-        from deepracer_sim.viewer.render import CarView, Renderer
-        from deepracer_sim.viewer.window import ViewerUnavailable, Window
 
         self.sim = simulator
         self.track = track
@@ -285,7 +282,6 @@ class EvaluationViewer(EpisodeObserver):
         if self.recorder is not None:
             import pygame
 
-            from deepracer_sim.viewer.render import surface_to_array
 
             surface = pygame.Surface(self.recorder.size)
             self._draw(self.video_renderer, surface, running)
@@ -297,7 +293,6 @@ class EvaluationViewer(EpisodeObserver):
         """Draw one step in real time (times ``speed``); loop here while paused."""
         import pygame
 
-        from deepracer_sim.viewer.window import MAX_FPS
 
         win = self.win
         while True:

@@ -9,7 +9,7 @@ reward are complete) and skips rows only if it fell more than a ring behind.
 The shared memory is a file mapped by both processes (in /dev/shm where it exists): float64
 values, ``HEAD`` header values (``H_*``), then ``n`` x 5 poses (x, y, yaw, speed, steering),
 then ``ring`` x ``ROW`` rows (car index, pose (5), the step record (``layout.NR`` values,
-``kernel.R_*``), reward), then the track's (npts, 6) waypoints.
+``layout.R_*``), reward), then the track's (npts, 6) waypoints.
 
 The window runs as a fresh interpreter (``python -c``, see ``live._CHILD``; equivalently
 ``python -m deepracer_sim.viewer.remote SPEC_JSON``): nothing of training's state, no re-import
@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from deepracer_sim.sim import layout
+from deepracer_sim.viewer import render, window
 
 HEAD = 16
 H_COUNT = 0  # rows written so far
@@ -97,8 +98,6 @@ def info_lines(head: np.ndarray, n: int, focus: int) -> list[str]:
 
 def window_main(spec: dict) -> int:
     """The window process: draw until the window closes, training stops or goes away."""
-    from deepracer_sim.viewer.render import CarView, Renderer
-    from deepracer_sim.viewer.window import MAX_FPS, ViewerUnavailable, Window
 
     lower_priority()  # again, for a window started as python -m deepracer_sim.viewer.remote
     n, ring = int(spec["n"]), int(spec["ring"])
@@ -106,16 +105,16 @@ def window_main(spec: dict) -> int:
     parent = int(spec["parent"])
     _mm, head, poses, rows, waypoints = map_shared(spec["path"], n, ring, int(spec["npts"]))
     try:
-        win = Window(f"DeepRacer training · {name}", tuple(spec["size"]))
-    except ViewerUnavailable as exc:
+        win = window.Window(f"DeepRacer training · {name}", tuple(spec["size"]))
+    except window.ViewerUnavailable as exc:
         print(f"viewer: {exc}; training continues without it", file=sys.stderr)
         return 1
-    renderer = Renderer(np.array(waypoints), float(spec["max_speed"]))
+    renderer = render.Renderer(np.array(waypoints), float(spec["max_speed"]))
     renderer.art.name = name
     focus = int(head[H_FOCUS])
-    car = CarView(auto_reset=True)
+    car = render.CarView(auto_reset=True)
     last = 0
-    fps = float(spec.get("fps", MAX_FPS))
+    fps = float(spec.get("fps", window.MAX_FPS))
     drawn_at = -1.0
     def update() -> None:
         nonlocal last, focus, car
@@ -126,7 +125,7 @@ def window_main(spec: dict) -> int:
             row = rows[k % ring].tolist()
             if int(row[0]) != focus:
                 focus = int(row[0])
-                car = CarView(auto_reset=True)
+                car = render.CarView(auto_reset=True)
             car.step(row[1:6], row[6:6 + layout.NR], row[6 + layout.NR])
         last = count
         others = [p for j, p in enumerate(poses.tolist()) if j != focus]
