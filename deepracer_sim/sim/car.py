@@ -76,8 +76,17 @@ class Dynamics:
         return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
 
 
-#: Length of :meth:`Dynamics.as_array` (``sim.step_cars`` slices this many from its config).
+#: Length of :meth:`Dynamics.as_array` (``kernel.step_cars`` slices this many from its config).
 N_DYN = len(fields(Dynamics))
+_SLOT = {f.name: i for i, f in enumerate(fields(Dynamics))}
+#: Slots of :meth:`Dynamics.as_array`, by field name (the kernels index the array by these).
+D_SPEED_TAU = _SLOT["speed_tau"]
+D_MAX_ACCEL = _SLOT["max_accel"]
+D_STEER_TAU = _SLOT["steer_tau"]
+D_YAW_GAIN = _SLOT["yaw_gain"]
+D_SPEED_GAIN = _SLOT["speed_gain"]
+D_STEER_OFFSET = _SLOT["steer_offset"]
+D_MAX_LAT_ACCEL = _SLOT["max_lat_accel"]
 
 #: The plain kinematic bicycle: speed and steering follow the command at once, no slip.
 KINEMATIC = Dynamics(speed_tau=0.0, max_accel=math.inf)
@@ -181,8 +190,8 @@ def speed_profile(v0: float, u: float, dt: float, tau: float, max_accel: float):
 def _drive(pose: np.ndarray, steer_cmd: float, speed_cmd: float, dyn: np.ndarray,
            dt: float) -> None:
     x, y, yaw, v, delta = pose[0], pose[1], pose[2], pose[3], pose[4]
-    steer_tau, yaw_gain, max_lat = dyn[2], dyn[3], dyn[6]
-    target = steer_cmd + dyn[5]
+    steer_tau, yaw_gain, max_lat = dyn[D_STEER_TAU], dyn[D_YAW_GAIN], dyn[D_MAX_LAT_ACCEL]
+    target = steer_cmd + dyn[D_STEER_OFFSET]
     # steering: exact first-order lag; its exact mean over the step sets the curvature
     gap = delta - target
     if steer_tau > 0.0:
@@ -192,7 +201,8 @@ def _drive(pose: np.ndarray, steer_cmd: float, speed_cmd: float, dyn: np.ndarray
     else:
         steer = target
         delta = target
-    v, dist = speed_profile(v, speed_cmd * dyn[4], dt, dyn[0], dyn[1])
+    v, dist = speed_profile(v, speed_cmd * dyn[D_SPEED_GAIN], dt, dyn[D_SPEED_TAU],
+                            dyn[D_MAX_ACCEL])
     k = yaw_gain * math.tan(steer) / WHEELBASE  # curvature, 1/m
     if max_lat < math.inf:  # soft cap: k0 / sqrt(1 + (k0 v^2 / a)^2), v the step's mean speed
         q = k * dist * dist / (dt * dt * max_lat)

@@ -7,8 +7,8 @@ this module names each column so that no module indexes them by bare numbers:
 * ``R_*``: the record each step writes per car, ``rec`` (N, NR), from which the params dict and
   the sim-trace row are built; ``ST_*``: its status codes
   (:data:`~deepracer_sim.constants.STATUS_CODES` order);
-* ``C_*``: the kernel configuration; the car's dynamics follow at ``C_DYN`` (``D_*`` slots of
-  :meth:`deepracer_sim.sim.car.Dynamics.as_array`);
+* ``C_*``: the kernel configuration; the car's dynamics follow at ``C_DYN`` (their ``D_*``
+  slots are defined with :class:`deepracer_sim.sim.car.Dynamics`, from its field order);
 * ``L_*``: the header of a :class:`~deepracer_sim.sim.simulator.Simulator`'s packed int buffer;
 * the track's packed arrays: ``H_*`` (int index header) and ``F_*`` (``fmeta``) are defined with
   the track (:mod:`deepracer_sim.track.model`) and re-exported here.
