@@ -31,7 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+import torch
+from stable_baselines3 import PPO
 
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.formats.hyperparameters import (
@@ -44,6 +45,14 @@ from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import IterationStats, TrainingObserver
 from deepracer_sim.logs.writer import TrainingLogger
 from deepracer_sim.track import Track, load_track
+from deepracer_sim.training.callbacks import (
+    IterationCallback,
+    IterationsLog,
+    ProgressBar,
+    StopOnAverageReward,
+    StopRule,
+    StopWhenLapsComplete,
+)
 from deepracer_sim.training.checkpoints import Checkpointer
 from deepracer_sim.training.config import TrainConfig
 
@@ -104,6 +113,33 @@ def make_training_env(cfg: TrainConfig, track: Track):
                            reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps)
 
 
+def make_model(cfg: TrainConfig, env: DeepRacerVecEnv, hp: dict):
+    """The stable-baselines3 PPO model of ``cfg`` and the DeepRacer hyperparameters ``hp``
+    (separate policy and value networks of ``cfg.net_arch``; CPU; one torch thread).
+
+    The minibatch size is capped at the rollout (``n_envs * n_steps``)."""
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(1)
+    kwargs = ppo_kwargs(hp)
+    kwargs["batch_size"] = min(kwargs["batch_size"], cfg.n_envs * cfg.n_steps)
+    model = PPO("MlpPolicy", env, n_steps=cfg.n_steps, seed=cfg.seed, device="cpu", verbose=0,
+                policy_kwargs={"net_arch": {"pi": list(cfg.net_arch),
+                                            "vf": list(cfg.net_arch)}},
+                **kwargs)
+    if cfg.init_from is not None:
+        model.set_parameters(str(cfg.init_from), exact_match=True, device="cpu")
+    return model
+
+
+def stop_rules(cfg: TrainConfig, hp: dict) -> list[StopRule]:
+    """The rules that end training early: DeepRacer's ``term_cond_avg_score`` and
+    ``--stop-when-complete``."""
+    rules: list[StopRule] = [StopOnAverageReward(float(hp["term_cond_avg_score"]))]
+    if cfg.stop_when_complete:
+        rules.append(StopWhenLapsComplete())
+    return rules
+
+
 def train(cfg: TrainConfig, progress_bar: bool = True,
           observers: list[TrainingObserver] | None = None) -> TrainResult:
     """Train a PPO policy (see the module docstring).
@@ -112,118 +148,33 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
         TrackError, ActionSpaceError, HyperparameterError, RewardFunctionError: bad inputs;
             a reward-function error during training is raised after the checkpoint is saved.
     """
-    import torch
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.callbacks import BaseCallback
-    from tqdm import tqdm
-
     started = cfg.started_at if cfg.started_at is not None else time.time()
     hp = read_hyperparameters(cfg.hyperparameters)
     track = load_track(cfg.track)
     env = make_training_env(cfg, track)
     run = prepare_run_folder(cfg, track, hp)
-    run.iterations_log.parent.mkdir(parents=True, exist_ok=True)
-    run.iterations_log.write_text("")
-    torch.manual_seed(cfg.seed)
-    torch.set_num_threads(1)
-    kwargs = ppo_kwargs(hp)
-    rollout = cfg.n_envs * cfg.n_steps
-    kwargs["batch_size"] = min(kwargs["batch_size"], rollout)
-    model = PPO("MlpPolicy", env, n_steps=cfg.n_steps, seed=cfg.seed, device="cpu", verbose=0,
-                policy_kwargs={"net_arch": {"pi": list(cfg.net_arch),
-                                            "vf": list(cfg.net_arch)}},
-                **kwargs)
-    if cfg.init_from is not None:
-        model.set_parameters(str(cfg.init_from), exact_match=True, device="cpu")
+    model = make_model(cfg, env, hp)
     checkpointer = Checkpointer(run, cfg, track)
-    observers = [*default_observers(cfg), *(observers or [])]
-    iterations: list[IterationStats] = []
-    avg_score = float(hp["term_cond_avg_score"])
-    max_episodes = int(hp["term_cond_max_episodes"])
-    bar = tqdm(total=cfg.timesteps, unit="step", disable=not progress_bar, dynamic_ncols=True,
-               desc="training")
-
-    class IterationCallback(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.stats = IterationStats()
-            self.episodes = 0
-            self.stop = False
-            self.updates = 0
-            self.last_steps = 0
-
-        def _on_rollout_start(self) -> None:
-            if self.updates > len(iterations):
-                self.after_update()
-
-        def after_update(self, evaluate: bool = True) -> None:
-            s = self.stats
-            s.iteration = self.updates - 1
-            s.steps = self.model.num_timesteps
-            s.losses = {k: float(v) for k, v in self.model.logger.name_to_value.items()
-                        if k.startswith("train/")}
-            s.checkpoint, s.eval_laps = checkpointer.save(self.model, s.iteration, evaluate)
-            s.wall_time = time.time() - started
-            iterations.append(s)
-            with run.iterations_log.open("a") as fh:
-                fh.write(json.dumps(s.summary()) + "\n")
-            for observer in observers:
-                observer.on_iteration(s)
-            n = len(s.rewards)
-            bar.set_postfix({
-                "iter": s.iteration,
-                "reward": f"{np.mean(s.rewards):.1f}" if n else "-",
-                "progress": f"{np.mean(s.progress):.0f}%" if n else "-",
-                "laps": f"{s.completed}/{n}",
-                "eval": f"{s.eval_progress:.0f}%",
-            }, refresh=False)
-            if n and np.mean(s.rewards) >= avg_score:
-                self.stop = True
-            if cfg.stop_when_complete and s.eval_laps and all(
-                    lap.status == "lap_complete" for lap in s.eval_laps):
-                self.stop = True
-            self.stats = IterationStats()
-
-        def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
-                if "episode_status" in info:
-                    s = self.stats
-                    s.rewards.append(float(info["episode"]["r"]))
-                    s.progress.append(float(info["progress"]))
-                    s.statuses.append(info["episode_status"])
-                    if info["episode_status"] == "lap_complete":
-                        s.lap_times.append(float(info["lap_time"]))
-                    self.episodes += 1
-            if self.episodes >= max_episodes:
-                self.stop = True
-            return not self.stop
-
-        def _on_rollout_end(self) -> None:
-            self.updates += 1
-            bar.update(self.model.num_timesteps - self.last_steps)
-            self.last_steps = self.model.num_timesteps
-
-    callback = IterationCallback()
-    interrupted = False
-    for observer in observers:
+    bar = ProgressBar(cfg.timesteps, enabled=progress_bar)
+    everyone = [IterationsLog(run), *default_observers(cfg), *(observers or []), bar]
+    callback = IterationCallback(checkpointer, everyone, stop_rules(cfg, hp),
+                                 int(hp["term_cond_max_episodes"]), started, bar)
+    for observer in everyone:
         observer.on_start(run, env, model)
+    interrupted = False
     try:
         model.learn(total_timesteps=cfg.timesteps, callback=callback)
-        if callback.updates > len(iterations):
-            callback.after_update()
+        if callback.pending:
+            callback.finish_iteration()
     except KeyboardInterrupt:
         interrupted = True
         checkpointer.save(model, callback.updates, evaluate=False)
     except BaseException:
         checkpointer.save(model, callback.updates, evaluate=False)
-        for observer in observers:
+        for observer in everyone:
             observer.on_end(True)
         raise
-    finally:
-        bar.close()
-    for observer in observers:
+    for observer in everyone:
         observer.on_end(interrupted)
     return TrainResult(run.root, model.num_timesteps, time.time() - started, interrupted,
-                       iterations, checkpointer.best)
-
-
+                       callback.iterations, checkpointer.best)

@@ -1,0 +1,166 @@
+"""The stable-baselines3 callback that turns PPO's rollout/update cycle into DeepRacer
+iterations, the stop rules of DeepRacer's hyperparameters, and the progress bar.
+
+SB3 calls ``_on_rollout_start`` before each rollout, ``_on_step`` after each vectorised step and
+``_on_rollout_end`` after the rollout; the PPO update follows. So an iteration (one rollout and
+its update) is finished at the next ``_on_rollout_start``, or when ``learn()`` returns.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm import tqdm
+
+from deepracer_sim.formats.run_folder import RunFolder
+from deepracer_sim.logs.events import IterationStats, TrainingObserver
+from deepracer_sim.training.checkpoints import Checkpointer
+
+#: Decides after an iteration whether training stops.
+StopRule = Callable[[IterationStats], bool]
+
+
+class StopOnAverageReward:
+    """DeepRacer's ``term_cond_avg_score``: stop once an iteration's training episodes earned this
+    mean reward (the simapp's default 350,000 is out of reach, as in DeepRacer)."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+    def __call__(self, stats: IterationStats) -> bool:
+        return bool(stats.rewards) and float(np.mean(stats.rewards)) >= self.threshold
+
+
+class StopWhenLapsComplete:
+    """``--stop-when-complete``: stop after the first iteration whose evaluation episodes all
+    complete their lap."""
+
+    def __call__(self, stats: IterationStats) -> bool:
+        return bool(stats.eval_laps) and all(lap.status == "lap_complete"
+                                             for lap in stats.eval_laps)
+
+
+class IterationsLog(TrainingObserver):
+    """Appends each iteration's summary to ``metrics/iterations.jsonl`` (our own log)."""
+
+    def __init__(self, run: RunFolder) -> None:
+        self.path = run.iterations_log
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("")
+
+    def on_iteration(self, stats: IterationStats) -> None:
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(stats.summary()) + "\n")
+
+
+class ProgressBar(TrainingObserver):
+    """A tqdm bar of the environment steps, with each iteration's mean reward, progress,
+    completed laps and mean evaluation progress."""
+
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        self.bar = tqdm(total=total, unit="step", disable=not enabled, dynamic_ncols=True,
+                        desc="training")
+
+    def advance(self, steps: int) -> None:
+        self.bar.update(steps)
+
+    def on_iteration(self, stats: IterationStats) -> None:
+        n = len(stats.rewards)
+        self.bar.set_postfix({
+            "iter": stats.iteration,
+            "reward": f"{np.mean(stats.rewards):.1f}" if n else "-",
+            "progress": f"{np.mean(stats.progress):.0f}%" if n else "-",
+            "laps": f"{stats.completed}/{n}",
+            "eval": f"{stats.eval_progress:.0f}%",
+        }, refresh=False)
+
+    def on_end(self, interrupted: bool) -> None:
+        self.bar.close()
+
+
+def add_episode(stats: IterationStats, info: dict) -> None:
+    """Record one finished training episode (a vec env info with ``episode_status``)."""
+    stats.rewards.append(float(info["episode"]["r"]))
+    stats.progress.append(float(info["progress"]))
+    stats.statuses.append(info["episode_status"])
+    if info["episode_status"] == "lap_complete":
+        stats.lap_times.append(float(info["lap_time"]))
+
+
+class IterationCallback(BaseCallback):
+    """DeepRacer iterations on top of PPO (see the module docstring).
+
+    After each PPO update the checkpointer saves and evaluates the policy, the finished
+    :class:`IterationStats` goes to every observer in order, and the stop rules decide whether
+    to go on. ``max_episodes`` is DeepRacer's ``term_cond_max_episodes``: training stops at the
+    step that ends that many episodes.
+
+    Args:
+        checkpointer: saves, evaluates and points at the checkpoints.
+        observers: receive each iteration (logs, the iterations log, the progress bar, ...).
+        stop_rules: checked after each iteration.
+        max_episodes: stop after this many training episodes.
+        started: ``time.time()`` the wall times count from.
+        bar: the progress bar, advanced after each rollout (or None).
+    """
+
+    def __init__(self, checkpointer: Checkpointer, observers: Sequence[TrainingObserver],
+                 stop_rules: Sequence[StopRule], max_episodes: int, started: float,
+                 bar: ProgressBar | None = None) -> None:
+        super().__init__()
+        self.checkpointer = checkpointer
+        self.observers = list(observers)
+        self.stop_rules = list(stop_rules)
+        self.max_episodes = max_episodes
+        self.started = started
+        self.bar = bar
+        self.stats = IterationStats()
+        self.iterations: list[IterationStats] = []
+        self.episodes = 0
+        self.updates = 0
+        self.stop = False
+        self._last_steps = 0
+
+    @property
+    def pending(self) -> bool:
+        """Whether a PPO update has run whose iteration is not finished yet."""
+        return self.updates > len(self.iterations)
+
+    def finish_iteration(self, evaluate: bool = True) -> None:
+        """Checkpoint (and evaluate) the policy after an update; hand the stats on."""
+        s = self.stats
+        s.iteration = self.updates - 1
+        s.steps = self.model.num_timesteps
+        s.losses = {k: float(v) for k, v in self.model.logger.name_to_value.items()
+                    if k.startswith("train/")}
+        s.checkpoint, s.eval_laps = self.checkpointer.save(self.model, s.iteration, evaluate)
+        s.wall_time = time.time() - self.started
+        self.iterations.append(s)
+        for observer in self.observers:
+            observer.on_iteration(s)
+        if any(rule(s) for rule in self.stop_rules):
+            self.stop = True
+        self.stats = IterationStats()
+
+    def _on_rollout_start(self) -> None:
+        if self.pending:
+            self.finish_iteration()
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "episode_status" in info:
+                add_episode(self.stats, info)
+                self.episodes += 1
+        if self.episodes >= self.max_episodes:
+            self.stop = True
+        return not self.stop
+
+    def _on_rollout_end(self) -> None:
+        self.updates += 1
+        if self.bar is not None:
+            self.bar.advance(self.model.num_timesteps - self._last_steps)
+        self._last_steps = self.model.num_timesteps
