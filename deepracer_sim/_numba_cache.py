@@ -67,4 +67,4 @@ def kernel_cache_dir(package_dir: Path = PACKAGE_DIR) -> Path:
     return Path(base) / digest.hexdigest()[:16]
 
 
-config.CACHE_DIR = str(kernel_cache_dir())
+config.CACHE_DIR = str(kernel_cache_dir())  # type: ignore[attr-defined]  # set at run time

@@ -142,7 +142,7 @@ def make_params(track: str | os.PathLike | Track = DEFAULT_TRACK, *,
     t = _track(track)
     if (x is None) != (y is None):
         raise TypeError("make_params: give both x and y, or neither")
-    if x is not None:
+    if x is not None and y is not None:
         if waypoint is not None or distance is not None or offset:
             raise TypeError("make_params: give x/y or waypoint/distance/offset, not both")
         px, py = float(x), float(y)

@@ -1,8 +1,17 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, and the rule for tests that need ``../shared``.
+
+Tests that read the official tracks, the real simulator logs or the shared docs from
+``../shared`` (beside the checkout) are marked ``shared_data`` (tests that use the
+``shared_dir`` fixture are marked automatically). Without ``../shared`` they are skipped, and
+one line at the end of the run says how many; with ``DEEPRACER_SIM_REQUIRE_SHARED=1`` (as CI
+runs) a marked test that would be skipped fails instead, so CI cannot go green on a missing
+data folder.
+"""
 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +21,9 @@ from deepracer_sim.constants import REFERENCE_POINT_X
 from deepracer_sim.sim.car import advance_car, dynamics_for_version
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+#: Set to 1 to make a shared-data test that would be skipped fail instead.
+REQUIRE_SHARED = os.environ.get("DEEPRACER_SIM_REQUIRE_SHARED", "") not in ("", "0")
+_SKIPPED_FOR_SHARED: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +32,32 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"shared data folder {SHARED_DIR} not found")
     return SHARED_DIR
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if "shared_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_data)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.skipped and item.get_closest_marker("shared_data") is not None:
+        if REQUIRE_SHARED:
+            report.outcome = "failed"
+            report.longrepr = (f"{item.nodeid} needs {SHARED_DIR} (DEEPRACER_SIM_REQUIRE_SHARED "
+                               f"is set): {report.longrepr}")
+        elif report.when != "teardown":
+            _SKIPPED_FOR_SHARED.append(item.nodeid)
+    return report
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _SKIPPED_FOR_SHARED:
+        terminalreporter.write_line(
+            f"{len(_SKIPPED_FOR_SHARED)} tests need {SHARED_DIR} (official tracks, real logs) "
+            "and were skipped; set DEEPRACER_SIM_REQUIRE_SHARED=1 to make that a failure")
 
 
 def driven_radius(steer_deg: float, speed: float, version: float = 6.0) -> float:

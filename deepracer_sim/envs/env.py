@@ -22,7 +22,7 @@ Episode flow, as DeepRacer's:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -40,7 +40,7 @@ from deepracer_sim.sim.params import copy_params, params_from_record
 from deepracer_sim.track import DEFAULT_TRACK
 
 
-class DeepRacerEnv(gym.Env):
+class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
     """A Gymnasium environment of one DeepRacer car (see the module docstring).
 
     Args:
@@ -72,7 +72,7 @@ class DeepRacerEnv(gym.Env):
         TrackError, ActionSpaceError, RewardFunctionError: bad track, action space, reward file.
     """
 
-    metadata: ClassVar[dict] = {"render_modes": ["human", "rgb_array"], "render_fps": 15}
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 15}  # noqa: RUF012
 
     def __init__(self, track: TrackLike = DEFAULT_TRACK, reward_function: RewardLike = None,
                  action_space: ActionSpaceLike = None, version: float | None = None,
@@ -89,7 +89,7 @@ class DeepRacerEnv(gym.Env):
                             reverse_direction=reverse_direction, start_position=start_position,
                             max_steps=max_steps)
         self.render_mode = render_mode
-        self._viewer = None
+        self._viewer: Any = None  # the EnvRenderer, made by the first render()
         self.track = setup.track
         self.reward_caller = setup.reward_caller
         if render_mode is not None:  # the viewer shows each step's reward

@@ -109,7 +109,7 @@ class DeepRacerVectorEnv(VectorEnv):
         terminated = sim.rec[:, layout.R_DONE] > 0.5
         truncated = sim.rec[:, layout.R_TRUNCATED] > 0.5
         infos: dict[str, Any] = {}
-        for i in np.flatnonzero(terminated | truncated):
+        for i in np.flatnonzero(terminated | truncated).tolist():
             infos = self._add_info(infos, {"final_obs": sim.terminal_obs[i].copy(),
-                                           "final_info": episode_info(rows[i])}, int(i))
+                                           "final_info": episode_info(rows[i])}, i)
         return sim.obs.copy(), rewards.copy(), terminated, truncated, infos

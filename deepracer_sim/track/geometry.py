@@ -170,7 +170,7 @@ def find_prev_next(ndists: np.ndarray, ndist: float):
     ``prev == -1 -> N-1`` and ``next == N -> 0``.
     """
     n = ndists.shape[0]
-    nxt = np.searchsorted(ndists, ndist, side="right")
+    nxt = int(np.searchsorted(ndists, ndist, side="right"))
     prv = nxt - 1
     if prv == -1:
         prv = n - 1

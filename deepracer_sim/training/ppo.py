@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +142,7 @@ def stop_rules(cfg: TrainConfig, hp: dict) -> list[StopRule]:
 
 
 def train(cfg: TrainConfig, progress_bar: bool = True,
-          observers: list[TrainingObserver] | None = None) -> TrainResult:
+          observers: Sequence[TrainingObserver] | None = None) -> TrainResult:
     """Train a PPO policy (see the module docstring).
 
     Raises:
