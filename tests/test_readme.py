@@ -1,4 +1,4 @@
-"""The README's Python examples run as written."""
+"""The Python examples of the README and of docs/*.md run as written."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _python_blocks() -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    blocks = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        blocks += re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    return blocks
+
+
+def test_readme_is_a_front_page() -> None:
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 260
 
 
 def test_readme_has_two_leading_commands() -> None:
