@@ -23,7 +23,8 @@ from deepracer_sim.cli import main as cli_main
 from deepracer_sim.errors import TrackError
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.logs.reader import read_run
-from deepracer_sim.logs.report import PLOT_NAMES, build_report, find_track, plot_track_paths
+from deepracer_sim.logs.report import PLOT_NAMES, build_report, track_of
+from deepracer_sim.logs.report.plots import plot_track_paths, png
 from deepracer_sim.training.evaluation import evaluate_run
 from deepracer_sim.training.ppo import TrainConfig, train
 
@@ -111,9 +112,7 @@ def test_plots_without_a_track(project) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from deepracer_sim.logs.report import _png
-
-    check_png(_png(plot_track_paths(read_run(project["dir"]), None), DPI))
+    check_png(png(plot_track_paths(read_run(project["dir"]), None), DPI))
 
 
 def _real(name: str) -> Path:
@@ -162,8 +161,8 @@ def test_report_of_deepracer_on_aws_logs_from_the_command_line(tmp_path: Path,
     assert f"{completed} completed laps, TrainingMetrics" in page
 
 
-def test_find_track_by_name_and_unknown(tmp_path: Path) -> None:
+def test_track_of_by_name_and_unknown(tmp_path: Path) -> None:
     logs = read_run(_real("sample-droa-solution-logs"))
-    assert find_track(logs, "reinvent_base", SHARED / "tracks").name == "reinvent_base"
+    assert track_of(logs, "reinvent_base", SHARED / "tracks").name == "reinvent_base"
     with pytest.raises(TrackError, match="no_such_track"):
-        find_track(logs, "no_such_track", tmp_path)
+        track_of(logs, "no_such_track", tmp_path)

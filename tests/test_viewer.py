@@ -16,12 +16,13 @@ import pygame
 import pytest
 from shapely.geometry import Point, Polygon
 
+from deepracer_sim import viewer as V
 from deepracer_sim.envs.env import DeepRacerEnv
 from deepracer_sim.formats.model_metadata import discrete_action_space
 from deepracer_sim.sim import layout
 from deepracer_sim.track import load_track
 from deepracer_sim.training.evaluation import run_laps
-from deepracer_sim.viewer import render as R
+from deepracer_sim.viewer import style as S
 from deepracer_sim.viewer.record import RecordingError, check_video_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ def near(surface: pygame.Surface, xy: tuple[int, int], colour, radius: int = 1) 
 # --- the world-to-screen transform -----------------------------------------------------------
 
 def test_camera_fit_transform_by_hand() -> None:
-    cam = R.Camera((0.0, 0.0, 10.0, 5.0), 420, 220, margin=10)
+    cam = V.Camera((0.0, 0.0, 10.0, 5.0), 420, 220, margin=10)
     # scale = min((420 - 20) / 10, (220 - 20) / 5) = min(40, 40) = 40 px/m, centre (5, 2.5)
     assert cam.scale == 40.0
     assert cam.world_to_screen(5.0, 2.5) == (210.0, 110.0)
@@ -76,7 +77,7 @@ def test_camera_fit_transform_by_hand() -> None:
 
 def test_ring_track_pixels_by_hand() -> None:
     """A ring of radius 2 m, 0.6 m wide, on 500 x 500 px: scale (500 - 2 * 16) / 4.6 m."""
-    renderer = R.Renderer(circle_track())
+    renderer = V.Renderer(circle_track())
     renderer.show_hud = False
     surface = pygame.Surface((500, 500))
     cam = renderer.draw(surface)
@@ -85,19 +86,19 @@ def test_ring_track_pixels_by_hand() -> None:
     q = math.cos(math.pi / 4)
     assert 1.85 * q * s == pytest.approx(133.09, abs=0.01)
     # road at radius 1.85, 45 degrees: (1.3081, 1.3081) m -> (250 + 133.09, 250 - 133.09)
-    assert pixel(surface, (383, 116)) == R.ROAD
+    assert pixel(surface, (383, 116)) == S.ROAD
     # outer border, radius 2.3: 2.3 * q * s = 165.46 -> (415.46, 84.54); 5 px wide line
-    assert near(surface, (415, 84), R.BORDER)
+    assert near(surface, (415, 84), S.BORDER)
     # inner border, radius 1.7: 1.7 * q * s = 122.30 -> (372.30, 127.70)
-    assert near(surface, (372, 127), R.BORDER)
+    assert near(surface, (372, 127), S.BORDER)
     # the hole and the field outside (radius 2.6: 187.07 px -> (437, 62)) are background
-    assert pixel(surface, (250, 250)) == R.BACKGROUND
-    assert pixel(surface, (437, 62)) == R.BACKGROUND
+    assert pixel(surface, (250, 250)) == S.BACKGROUND
+    assert pixel(surface, (437, 62)) == S.BACKGROUND
     # the centre line is dashed: along the ring at radius 2 both dash and road pixels occur
     angles = np.linspace(0.3, 1.2, 200)
     cols = {pixel(surface, (int(250 + 2 * s * math.cos(a)), int(250 - 2 * s * math.sin(a))))
             for a in angles}
-    assert R.CENTRE_LINE in cols and R.ROAD in cols
+    assert S.CENTRE_LINE in cols and S.ROAD in cols
 
 
 def test_track_pixels_agree_with_shapely() -> None:
@@ -106,16 +107,16 @@ def test_track_pixels_agree_with_shapely() -> None:
     track = load_track("dr_sim_default")
     wp = track.waypoints
     road = Polygon(wp[:, 4:6], [wp[:, 2:4]])
-    renderer = R.Renderer(track)
+    renderer = V.Renderer(track)
     renderer.show_hud = False
     surface = pygame.Surface((900, 900))
     cam = renderer.draw(surface)
     # clear of the border lines: half their width (0.05 m, at least 2 px) plus 2.5 px for
     # rasterising and the cached layer's whole-pixel offset
-    margin = (max(2, round(R.BORDER_WIDTH * cam.scale)) / 2 + 2.5) / cam.scale
+    margin = (max(2, round(S.BORDER_WIDTH * cam.scale)) / 2 + 2.5) / cam.scale
     rng = np.random.default_rng(7)
-    x0, y0, x1, y1 = R.TrackArt(track).bounds
-    on_road = {R.ROAD, R.CENTRE_LINE, R.START_DARK, R.START_LIGHT}
+    x0, y0, x1, y1 = V.TrackArt(track).bounds
+    on_road = {S.ROAD, S.CENTRE_LINE, S.START_DARK, S.START_LIGHT}
     inside = outside = 0
     for x, y in zip(rng.uniform(x0, x1, 600), rng.uniform(y0, y1, 600), strict=True):
         p = Point(x, y)
@@ -128,17 +129,17 @@ def test_track_pixels_agree_with_shapely() -> None:
             assert colour in on_road, (x, y, colour)
             inside += 1
         else:
-            assert colour == R.BACKGROUND, (x, y, colour)
+            assert colour == S.BACKGROUND, (x, y, colour)
             outside += 1
     assert inside > 50 and outside > 200
     # both borders at a few waypoints
     for i in (10, 40, 70, 100):
-        assert near(surface, cam.pixel(*wp[i, 2:4]), R.BORDER), i
-        assert near(surface, cam.pixel(*wp[i, 4:6]), R.BORDER), i
+        assert near(surface, cam.pixel(*wp[i, 2:4]), S.BORDER), i
+        assert near(surface, cam.pixel(*wp[i, 4:6]), S.BORDER), i
 
 
 def test_waypoint_labels_toggle() -> None:
-    renderer = R.Renderer(circle_track())
+    renderer = V.Renderer(circle_track())
     renderer.show_hud = False
     plain = pygame.Surface((500, 500))
     renderer.draw(plain)
@@ -146,8 +147,8 @@ def test_waypoint_labels_toggle() -> None:
     labelled = pygame.Surface((500, 500))
     renderer.draw(labelled)
     a = pygame.surfarray.array3d(labelled)
-    assert (a == np.array(R.WAYPOINT)).all(axis=-1).sum() > 100
-    assert not (pygame.surfarray.array3d(plain) == np.array(R.WAYPOINT)).all(axis=-1).any()
+    assert (a == np.array(S.WAYPOINT)).all(axis=-1).sum() > 100
+    assert not (pygame.surfarray.array3d(plain) == np.array(S.WAYPOINT)).all(axis=-1).any()
 
 
 # --- the car ---------------------------------------------------------------------------------
@@ -155,9 +156,9 @@ def test_waypoint_labels_toggle() -> None:
 def test_car_footprint_and_heading() -> None:
     """Following the car on 800 x 800 px: scale 800 / 4 = 200 px/m, the car origin at (400, 400).
     Its body is 0.32352 m long and 0.1961 m wide (spec §3.1), yaw 30 degrees."""
-    renderer = R.Renderer(circle_track(), follow=True)
+    renderer = V.Renderer(circle_track(), follow=True)
     renderer.show_hud = False
-    car = R.CarView()
+    car = V.CarView()
     yaw = math.radians(30.0)
     car.start((0.0, 2.0, yaw, 0.0, 0.0))
     surface = pygame.Surface((800, 800))
@@ -171,16 +172,16 @@ def test_car_footprint_and_heading() -> None:
         dy = fwd * math.sin(yaw) + left * math.cos(yaw)
         return pixel(surface, (int(400 + 200 * dx), int(400 - 200 * dy)))
 
-    assert at(0.0, 0.0) == R.CAR_BODY
+    assert at(0.0, 0.0) == S.CAR_BODY
     # 0.13 m behind the origin: (-0.1126, -0.065) m -> (377.5, 413.0): inside (half length 0.162)
-    assert at(-0.13, 0.0) == R.CAR_BODY
-    assert pixel(surface, (377, 413)) == R.CAR_BODY
-    assert at(0.0, 0.06) == R.CAR_BODY
+    assert at(-0.13, 0.0) == S.CAR_BODY
+    assert pixel(surface, (377, 413)) == S.CAR_BODY
+    assert at(0.0, 0.06) == S.CAR_BODY
     # 0.13 m to the side is outside (half width 0.098): the footprint is oriented along yaw
     for fwd, left in ((0.0, 0.13), (0.0, -0.13), (0.25, 0.0), (-0.25, 0.0)):
-        assert at(fwd, left) not in (R.CAR_BODY, R.CAR_OUTLINE), (fwd, left)
+        assert at(fwd, left) not in (S.CAR_BODY, S.CAR_OUTLINE), (fwd, left)
     # the params' reference point, 0.14 m ahead, is marked
-    assert at(0.14, 0.0) == R.REFERENCE_DOT
+    assert at(0.14, 0.0) == S.REFERENCE_DOT
 
 
 # --- env render modes, trail, HUD --------------------------------------------------------------
@@ -231,7 +232,7 @@ def test_rgb_array_frame_and_trail_follows_the_path() -> None:
     env, frame0, frame, poses = straight_run(20)
     assert frame.shape == (720, 960, 3) and frame.dtype == np.uint8
     cam = env._viewer.renderer.camera
-    ramp = {tuple(c) for c in R._RAMP_TABLE}
+    ramp = {tuple(c) for c in S.RAMP_TABLE}
     # the car started on the start straight heading +x; 20 steps at up to 1 m/s < 1.33 m
     assert poses[-1, 0] - poses[0, 0] > 1.0
     checked = 0
@@ -241,9 +242,9 @@ def test_rgb_array_frame_and_trail_follows_the_path() -> None:
         assert tuple(frame[y, x]) in ramp, k
         # 0.2 m to the side of the path (the road is 0.762 m wide) there is no trail
         sx, sy = cam.pixel(mid[0], mid[1] + 0.2)
-        assert tuple(frame[sy, sx]) == R.ROAD, k
+        assert tuple(frame[sy, sx]) == S.ROAD, k
         # before any step the same pixel was road or the centre line's dash
-        assert tuple(frame0[y, x]) in (R.ROAD, R.CENTRE_LINE)
+        assert tuple(frame0[y, x]) in (S.ROAD, S.CENTRE_LINE)
         checked += 1
     assert checked == 9
     # trail coloured by speed: near 1.0 m/s of a 1.0 m/s space the end of the ramp (red)
@@ -277,7 +278,7 @@ def test_hud_values_and_pixels_change_between_frames() -> None:
         env.step(STRAIGHT_FAST)
     f5 = env.render()
     f5_again = env.render()
-    rows = dict(R.hud_lines(env._viewer.car))
+    rows = dict(V.hud_lines(env._viewer.car))
     # step 5 = PREPARE + 4 RUN steps; lap time (5 - 1) / 15 = 0.2667 s; reward 1.0 on the centre
     # line (distance 0 <= 0.1 * width), episode 4 * 1.0 (the PREPARE step pays 0)
     assert rows["step"] == "5"
@@ -290,14 +291,14 @@ def test_hud_values_and_pixels_change_between_frames() -> None:
     assert np.array_equal(f5, f5_again)  # rendering twice does not count the step twice
     env.step(STRAIGHT_FAST)
     f6 = env.render()
-    assert dict(R.hud_lines(env._viewer.car))["step"] == "6"
+    assert dict(V.hud_lines(env._viewer.car))["step"] == "6"
     hud = (slice(0, 200), slice(0, 300))
     assert not np.array_equal(f5[hud], f6[hud])
-    assert (f6[hud] == np.array(R.HUD_TEXT)).all(axis=-1).any()
+    assert (f6[hud] == np.array(S.HUD_TEXT)).all(axis=-1).any()
 
 
 def test_best_lap_and_status_of_an_ended_episode() -> None:
-    car = R.CarView()
+    car = V.CarView()
     row = [0.0] * layout.NR
     row[layout.R_STEPS] = 151.0
     row[layout.R_STATUS] = 2  # lap_complete
@@ -308,8 +309,8 @@ def test_best_lap_and_status_of_an_ended_episode() -> None:
     # 151 steps: (151 - 1) / 15 = 10.0 s
     assert car.best_lap == pytest.approx(10.0)
     assert car.last_end == ("lap_complete", 100.0, pytest.approx(10.0))
-    assert dict(R.hud_lines(car))["best lap"] == "10.00 s"
-    assert dict(R.hud_lines(car, best_lap=9.5))["best lap"] == "9.50 s"
+    assert dict(V.hud_lines(car))["best lap"] == "10.00 s"
+    assert dict(V.hud_lines(car, best_lap=9.5))["best lap"] == "9.50 s"
 
 
 # --- recording ---------------------------------------------------------------------------------
@@ -339,9 +340,9 @@ def test_record_video_has_one_frame_per_step(tmp_path: Path, ext: str) -> None:
     h, w = (720, 1280) if ext == ".mp4" else (360, 640)
     assert frames.shape[1:3] == (h, w)
     # the first frame shows the track: a road pixel (lossy video: colours within a tolerance)
-    cam = R.Renderer(track).prepare_camera(w, h)  # the video's camera (fit, clear of the HUD)
+    cam = V.Renderer(track).prepare_camera(w, h)  # the video's camera (fit, clear of the HUD)
     x, y = cam.pixel(*((track.waypoints[40, 0:2] + track.waypoints[40, 2:4]) / 2.0))
-    assert np.abs(frames[0][y, x, :3].astype(int) - np.array(R.ROAD)).max() <= 24
+    assert np.abs(frames[0][y, x, :3].astype(int) - np.array(S.ROAD)).max() <= 24
 
 
 def test_record_rejects_other_types_and_missing_ffmpeg(tmp_path: Path, monkeypatch) -> None:
@@ -428,12 +429,12 @@ def test_training_viewer_window_process(tmp_path: Path) -> None:
     image = pygame.image.load(str(shot))
     assert image.get_size() == (1280, 800)
     track = load_track("dr_sim_default")
-    cam = R.Renderer(track).prepare_camera(1280, 800)  # the window's camera
+    cam = V.Renderer(track).prepare_camera(1280, 800)  # the window's camera
     wp = track.waypoints
     mid = (wp[70, 0:2] + wp[70, 4:6]) / 2.0
-    assert pixel(image, cam.pixel(*mid)) == R.ROAD
+    assert pixel(image, cam.pixel(*mid)) == S.ROAD
     body = pygame.surfarray.array3d(image)
-    assert (body == np.array(R.CAR_BODY)).all(axis=-1).sum() > 20  # the watched car
+    assert (body == np.array(S.CAR_BODY)).all(axis=-1).sum() > 20  # the watched car
 
 
 def test_closing_the_training_window_does_not_stop_training(tmp_path: Path, capfd) -> None:

@@ -16,10 +16,17 @@ HELP = "write an HTML report of a training run (plots of progress, paths, reward
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim analyze``."""
-    p.add_argument("run_dir", help="the run folder")
-    p.add_argument("--out", help="report folder (default RUN_DIR/report)")
-    p.add_argument("--track", help="track name or .npy path (default: detected)")
-    p.add_argument("--tracks-dir", help="folder of track .npy files to detect the track in")
+    p.add_argument("run_dir", metavar="RUN_DIR",
+                   help="the run folder (this project's, deepracer-for-cloud's or a cloud "
+                        "download)")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="report folder; RUN_DIR/report when not given")
+    p.add_argument("--track", metavar="NAME|PATH", default=None,
+                   help="track name or .npy path; detected from the logs when not given")
+    p.add_argument("--tracks-dir", metavar="DIR", default=None,
+                   help="folder of track .npy files searched first for the track; only the "
+                        "track folders (tracks/, DEEPRACER_TRACKS_PATH, the download cache) "
+                        "when not given")
     p.add_argument("--dpi", type=int, default=DPI, help="PNG resolution, dots per inch")
 
 

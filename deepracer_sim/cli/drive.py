@@ -14,6 +14,7 @@ from pathlib import Path
 from deepracer_sim.envs.env import DeepRacerEnv
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION
+from deepracer_sim.formats.run_folder import MODEL_METADATA
 from deepracer_sim.track import DEFAULT_TRACK
 from deepracer_sim.viewer.drive import DriveApp, run_app, save_screenshot
 from deepracer_sim.viewer.window import Window
@@ -23,24 +24,28 @@ HELP = "drive the car with the keyboard and watch your reward function's params 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim drive``."""
-    p.add_argument("--track", default=DEFAULT_TRACK, help="track name or .npy path")
-    p.add_argument("--reward", required=True, type=Path,
-                   help="reward file defining reward_function(params)")
-    p.add_argument("--action-space", type=Path, default=None,
-                   help="model_metadata.json with the action space (default: DeepRacer's "
-                        "10 actions, 30 degrees x 5, 1 m/s x 2)")
+    p.add_argument("--track", metavar="NAME|PATH", default=DEFAULT_TRACK,
+                   help="track name or .npy path")
+    p.add_argument("--reward", metavar="FILE", required=True, type=Path,
+                   help="reward file (.py) defining reward_function(params); required")
+    p.add_argument("--action-space", metavar="FILE", type=Path, default=None,
+                   help=f"{MODEL_METADATA} with the action space; DeepRacer's 10 actions "
+                        "(steering -30..30 degrees x 5, speed 0.5 and 1 m/s) when not given")
     p.add_argument("--version", type=float, default=None,
-                   help=f"model_metadata version (default: the metadata's, else "
-                        f"{DEFAULT_VERSION:g})")
+                   help=f"{MODEL_METADATA} version (simapp physics); the metadata's, else "
+                        f"{DEFAULT_VERSION:g}, when not given")
     p.add_argument("--reverse-direction", action="store_true",
                    help="drive against the track's waypoint order")
     p.add_argument("--start", type=float, default=0.0,
-                   help="start point, fraction of a lap from waypoint 0")
-    p.add_argument("--size", default="1440x860", help="window size WIDTHxHEIGHT, pixels")
+                   help="start point, fraction of a lap from waypoint 0 (0..1)")
+    p.add_argument("--size", metavar="WIDTHxHEIGHT", default="1440x860",
+                   help="window size, pixels")
     p.add_argument("--frames", type=int, default=None,
-                   help="quit after this many frames (scripted runs)")
-    p.add_argument("--screenshot", type=Path, default=None,
-                   help="save the last frame to this PNG when quitting")
+                   help="quit after this many frames (scripted runs); run until the window "
+                        "is closed when not given")
+    p.add_argument("--screenshot", metavar="PNG", type=Path, default=None,
+                   help="PNG file the last frame is saved to when quitting; none when not "
+                        "given")
 
 
 def run(args: argparse.Namespace) -> int:

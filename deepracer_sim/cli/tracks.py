@@ -87,22 +87,31 @@ HELP = "the official tracks: list, download into the user cache, draw"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The subcommands of ``deepracer-sim tracks``: list, get, show."""
     sub = parser.add_subparsers(dest="tracks_command", required=True)
-    p = sub.add_parser("list", help="the official tracks and where they are found locally")
+    fmt = parser.formatter_class  # each subcommand's --help shows the defaults too
+    p = sub.add_parser("list", help="the official tracks and where they are found locally",
+                       formatter_class=fmt)
     p.add_argument("--local", action="store_true", help="only tracks present locally")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=_cmd_list)
-    p = sub.add_parser("get", help="download official tracks into the user cache")
-    p.add_argument("names", nargs="*", metavar="NAME", help="simapp track names")
+    p = sub.add_parser("get", help="download official tracks into the user cache",
+                       formatter_class=fmt)
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="simapp track names (see `list`); none with --all")
     p.add_argument("--all", action="store_true", help="every track of the catalog")
     p.add_argument("--force", action="store_true", help="download even if cached")
-    p.add_argument("--dest", help=f"target folder (default {cache_dir()})")
-    p.add_argument("--url", help=f"base URL (default ${BASE_URL_ENV} or the simapp repository "
-                                 "at the pinned commit)")
+    p.add_argument("--dest", metavar="DIR", default=None,
+                   help=f"target folder; the user cache {cache_dir()} when not given")
+    p.add_argument("--url", default=None,
+                   help=f"base URL of the NAME.npy files; ${BASE_URL_ENV}, else the simapp "
+                        "repository at the pinned commit, when not given")
     p.set_defaults(func=_cmd_get)
-    p = sub.add_parser("show", help="draw a track with its waypoint indices (PNG)")
-    p.add_argument("name", metavar="NAME", help="track name or .npy path")
-    p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--every", type=int, help="label every k-th waypoint (default: auto)")
+    p = sub.add_parser("show", help="draw a track with its waypoint indices (PNG)",
+                       formatter_class=fmt)
+    p.add_argument("name", metavar="NAME|PATH", help="track name or .npy path")
+    p.add_argument("--out", metavar="PNG", required=True, help="PNG file to write; required")
+    p.add_argument("--every", type=int, default=None,
+                   help="label every k-th waypoint (k waypoints); chosen from the track's "
+                        "size when not given")
     p.add_argument("--reversed", action="store_true",
                    help="number the waypoints of the reversed direction")
     p.set_defaults(func=_cmd_show)

@@ -48,6 +48,13 @@ LOGS_DIR = "logs"
 TRAINING_LOG = "training.log"
 TRAINING_PARAMS = "training_params.yaml"
 CAR_ARCHIVE = "model.tar.gz"
+#: ``<iteration>-iteration.csv``, the sim-trace files of a ``*-simtrace/`` folder
+SIMTRACE_SUFFIX = "-iteration.csv"
+#: Cloud downloads (console, DeepRacer-on-AWS): ``sim-trace/<training|evaluation>/<job>/``,
+#: ``metrics/<training|evaluation>/*.json``, ``logs/<training|evaluation>/*.log``
+CLOUD_SIMTRACE_DIR = "sim-trace"
+TRAINING_SUBDIR = "training"
+EVALUATION_SUBDIR = "evaluation"
 
 
 class RunFolder:

@@ -14,6 +14,20 @@ from pathlib import Path
 import numpy as np
 
 from deepracer_sim.errors import RunFolderError
+from deepracer_sim.formats.run_folder import (
+    CLOUD_SIMTRACE_DIR,
+    EVALUATION_DIR_PREFIX,
+    EVALUATION_METRICS_PREFIX,
+    EVALUATION_SIMTRACE_DIR,
+    EVALUATION_SUBDIR,
+    LOGS_DIR,
+    METRICS_DIR,
+    SIMTRACE_SUFFIX,
+    TRAINING_METRICS,
+    TRAINING_SIMTRACE_DIR,
+    TRAINING_SUBDIR,
+    RunFolder,
+)
 from deepracer_sim.formats.simtrace import read_simtrace
 
 
@@ -65,7 +79,10 @@ class RunLogs:
     world_name: str | None
 
 
-_ITER_RE = re.compile(r"^(\d+)-iteration\.csv$")
+_ITER_RE = re.compile(rf"^(\d+){re.escape(SIMTRACE_SUFFIX)}$")
+#: ``TrainingMetrics_<worker>.json`` (deepracer-for-cloud, several workers)
+_METRICS_STEM = TRAINING_METRICS.removesuffix(".json")
+_WORKER_METRICS_RE = re.compile(rf"{_METRICS_STEM}_(\d+)\.json$")
 
 
 def _iteration_of(path: Path) -> int:
@@ -165,50 +182,52 @@ def _json(path: Path):
 def _training_files(root: Path) -> tuple[str, list[tuple[Path, int, int, str]]]:
     def files_in(folder: Path, worker: int) -> list[tuple[Path, int, int, str]]:
         return [(p, _iteration_of(p), worker, "training")
-                for p in sorted(folder.glob("*-iteration.csv"), key=_iteration_of)]
+                for p in sorted(folder.glob(f"*{SIMTRACE_SUFFIX}"), key=_iteration_of)]
 
-    if (root / "sim-trace" / "training" / "training-simtrace").is_dir():
-        return "console", files_in(root / "sim-trace" / "training" / "training-simtrace", 0)
-    if (root / "sim-trace").is_dir():
+    cloud = root / CLOUD_SIMTRACE_DIR
+    if (cloud / TRAINING_SUBDIR / TRAINING_SIMTRACE_DIR).is_dir():
+        return "console", files_in(cloud / TRAINING_SUBDIR / TRAINING_SIMTRACE_DIR, 0)
+    if cloud.is_dir():
         out = []
-        for job in sorted((root / "sim-trace" / "training").glob("*/training-simtrace")):
+        for job in sorted((cloud / TRAINING_SUBDIR).glob(f"*/{TRAINING_SIMTRACE_DIR}")):
             out += files_in(job, 0)
         return "droa", out
-    if (root / "training-simtrace").is_dir():
-        return "drfc-single", files_in(root / "training-simtrace", 0)
+    if (root / TRAINING_SIMTRACE_DIR).is_dir():
+        return "drfc-single", files_in(root / TRAINING_SIMTRACE_DIR, 0)
     workers = sorted((p for p in root.iterdir() if p.name.isdigit()
-                      and (p / "training-simtrace").is_dir()), key=lambda p: int(p.name)) \
+                      and (p / TRAINING_SIMTRACE_DIR).is_dir()), key=lambda p: int(p.name)) \
         if root.is_dir() else []
     if workers:
         out = []
         for w in workers:
-            out += files_in(w / "training-simtrace", int(w.name))
+            out += files_in(w / TRAINING_SIMTRACE_DIR, int(w.name))
         return "drfc-multi", out
     return "none", []
 
 
 def _evaluation_files(root: Path) -> list[tuple[str, list[tuple[Path, int, int, str]]]]:
     runs = []
-    for folder in sorted(root.glob("evaluation-*/evaluation-simtrace")):
+    for folder in sorted(root.glob(f"{EVALUATION_DIR_PREFIX}*/{EVALUATION_SIMTRACE_DIR}")):
         runs.append(folder.parent.name)
-    for folder in sorted(root.glob("sim-trace/evaluation/*/evaluation-simtrace")):
+    cloud = root / CLOUD_SIMTRACE_DIR / EVALUATION_SUBDIR
+    for folder in sorted(cloud.glob(f"*/{EVALUATION_SIMTRACE_DIR}")):
         runs.append(str(folder.parent.relative_to(root)))
     out = []
     for name in runs:
-        folder = root / name / "evaluation-simtrace"
+        folder = root / name / EVALUATION_SIMTRACE_DIR
         files = [(p, _iteration_of(p), 0, name)
-                 for p in sorted(folder.glob("*-iteration.csv"), key=_iteration_of)]
+                 for p in sorted(folder.glob(f"*{SIMTRACE_SUFFIX}"), key=_iteration_of)]
         if files:
             out.append((Path(name).name, files))
     return out
 
 
 def _training_metrics(root: Path) -> list[dict]:
-    files = sorted((root / "metrics").glob("TrainingMetrics*.json"))
-    files += sorted((root / "metrics" / "training").glob("*.json"))
+    files = sorted((root / METRICS_DIR).glob(f"{_METRICS_STEM}*.json"))
+    files += sorted((root / METRICS_DIR / TRAINING_SUBDIR).glob("*.json"))
     entries = []
     for path in files:
-        m = re.match(r"TrainingMetrics_(\d+)\.json$", path.name)
+        m = _WORKER_METRICS_RE.match(path.name)
         worker = int(m.group(1)) if m else 0
         data = _json(path)
         metrics = data.get("metrics") if isinstance(data, dict) else None
@@ -223,12 +242,12 @@ def _training_metrics(root: Path) -> list[dict]:
 
 def _evaluation_metrics(root: Path) -> dict[str, list[dict]]:
     out = {}
-    paths = sorted((root / "metrics").glob("EvaluationMetrics-*.json"))
-    paths += sorted((root / "metrics" / "evaluation").glob("*.json"))
+    paths = sorted((root / METRICS_DIR).glob(f"{EVALUATION_METRICS_PREFIX}*.json"))
+    paths += sorted((root / METRICS_DIR / EVALUATION_SUBDIR).glob("*.json"))
     for path in paths:
         data = _json(path)
         if isinstance(data, dict) and isinstance(data.get("metrics"), list):
-            name = path.stem.replace("EvaluationMetrics-", "evaluation-")
+            name = path.stem.replace(EVALUATION_METRICS_PREFIX, EVALUATION_DIR_PREFIX)
             out[name] = data["metrics"]
     return out
 
@@ -243,7 +262,8 @@ _WORLD_RES = (re.compile(r"'WORLD_NAME': '([^']+)'"), re.compile(r"\* /WORLD_NAM
 def _text_logs(root: Path) -> tuple[list[dict], str | None]:
     """Per-iteration mean of the "Policy training>" values, and the WORLD_NAME, from the text
     logs of the run (ours: logs/training.log; console/DRoA: logs/training/*.log)."""
-    paths = [root / "logs" / "training.log", *sorted((root / "logs" / "training").glob("*.log"))]
+    paths = [RunFolder(root).training_log,
+             *sorted((root / LOGS_DIR / TRAINING_SUBDIR).glob("*.log"))]
     world = None
     policy: dict[int, list[tuple[float, float, float]]] = {}
     for path in paths:
@@ -264,7 +284,7 @@ def _text_logs(root: Path) -> tuple[list[dict], str | None]:
                     continue
                 m = _POLICY_RE.search(line)
                 if m:
-                    vals = tuple(float(m.group(k)) for k in (1, 2, 3))
+                    vals = (float(m.group(1)), float(m.group(2)), float(m.group(3)))
                     policy.setdefault(iteration, []).append(vals)
     rows = [{"iteration": it, "surrogate": float(np.mean([v[0] for v in vals])),
              "kl": float(np.mean([v[1] for v in vals])),
@@ -279,7 +299,7 @@ def read_run(folder: str | Path) -> RunLogs:
     columns).
 
     Raises:
-        FileNotFoundError: ``folder`` is not a directory.
+        RunFolderError: ``folder`` is not a directory.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -289,7 +309,8 @@ def read_run(folder: str | Path) -> RunLogs:
     evaluations = [t for name, ef in _evaluation_files(root)
                    if (t := _read_trace(name, ef)) is not None]
     iterations = []
-    jsonl = root / "metrics" / "iterations.jsonl"
+    run = RunFolder(root)
+    jsonl = run.iterations_log
     if jsonl.is_file():
         for line in jsonl.read_text().splitlines():
             if line.strip():
@@ -304,9 +325,9 @@ def read_run(folder: str | Path) -> RunLogs:
     return RunLogs(
         root=root, layout=layout, training=training, evaluations=evaluations,
         training_metrics=_training_metrics(root), evaluation_metrics=_evaluation_metrics(root),
-        hyperparameters=_json(root / "ip" / "hyperparameters.json"),
-        model_metadata=_json(root / "model" / "model_metadata.json"),
-        run_config=_json(root / "run_config.json"),
-        checkpoints=_json(root / "model" / "deepracer_checkpoints.json"),
+        hyperparameters=_json(run.hyperparameters),
+        model_metadata=_json(run.model_metadata),
+        run_config=_json(run.config),
+        checkpoints=_json(run.checkpoints_json),
         iterations=iterations, policy=policy, world_name=world)
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from deepracer_sim.errors import RunFolderError
+from deepracer_sim.formats.run_folder import TRAINING_SIMTRACE_DIR
 from deepracer_sim.formats.simtrace import SIMTRACE_COLUMNS
 from deepracer_sim.logs.reader import read_run
 
@@ -31,11 +32,11 @@ def write_robomaker_log(run_dir: str | Path, out: str | Path) -> Path:
     deepracer-utils' ``SimulationLogsIO``.
 
     Raises:
-        FileNotFoundError: no training trace in ``run_dir``.
+        RunFolderError: no training trace in ``run_dir``.
     """
     logs = read_run(run_dir)
     if logs.training is None or not len(logs.training):
-        raise RunFolderError(f"{run_dir}: no training-simtrace files")
+        raise RunFolderError(f"{run_dir}: no {TRAINING_SIMTRACE_DIR} files")
     cols = logs.training.columns
     ep = logs.training.episodes
     per_iteration = int(ep["episode"][ep["iteration"] == 0].max()) + 1 \

@@ -156,10 +156,10 @@ def split_episodes(rows: StepRows, flush_all: bool = False) -> tuple[EpisodeBloc
     end_keys = key[terminal]
     if flush_all:  # unfinished episodes end at their last buffered row, after the finished ones
         rest = ~np.isin(key, end_keys)
-        last = {}
-        for pos in np.flatnonzero(rest):
-            last[key[pos]] = pos
-        extra = sorted(last, key=last.get)
+        last: dict[int, int] = {}
+        for row in np.flatnonzero(rest).tolist():
+            last[int(key[row])] = row
+        extra = sorted(last, key=lambda k: last[k])
         end_keys = np.concatenate([end_keys, np.array(extra, dtype=np.int64)])
     order = np.argsort(end_keys, kind="stable")
     sorted_keys = end_keys[order]

@@ -84,7 +84,7 @@ import numpy as np
 
 from deepracer_sim.constants import STATUS_CODES, STATUS_LABELS, STEP_DT
 from deepracer_sim.formats.files import atomic_write_text
-from deepracer_sim.formats.run_folder import RunFolder
+from deepracer_sim.formats.run_folder import EVALUATION_SIMTRACE_DIR, SIMTRACE_SUFFIX, RunFolder
 from deepracer_sim.formats.simtrace import SIMTRACE_HEADER
 from deepracer_sim.logs.events import EpisodeObserver, IterationStats, TrainingObserver
 from deepracer_sim.logs.rows import (
@@ -127,16 +127,27 @@ class TrainingLogger(TrainingObserver):
 
     # paths
     @property
+    def folder(self) -> RunFolder:
+        """The run folder (:meth:`on_start` sets it).
+
+        Raises:
+            RuntimeError: before :meth:`on_start`.
+        """
+        if self.root is None:
+            raise RuntimeError("TrainingLogger: on_start has not been called")
+        return RunFolder(self.root)
+
+    @property
     def simtrace_dir(self) -> Path:
-        return self.root / "training-simtrace"
+        return self.folder.training_simtrace_dir
 
     @property
     def metrics_path(self) -> Path:
-        return self.root / "metrics" / "TrainingMetrics.json"
+        return self.folder.training_metrics
 
     @property
     def text_log(self) -> Path:
-        return self.root / "logs" / "training.log"
+        return self.folder.training_log
 
     def on_start(self, run: RunFolder, env, model) -> None:
         self.root = Path(run.root)
@@ -144,7 +155,7 @@ class TrainingLogger(TrainingObserver):
         self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
         self.text_log.parent.mkdir(parents=True, exist_ok=True)
         # files of an earlier run in the same folder would be read as part of this one
-        for old in self.simtrace_dir.glob("*-iteration.csv"):
+        for old in self.simtrace_dir.glob(f"*{SIMTRACE_SUFFIX}"):
             old.unlink()
         self.metrics_path.unlink(missing_ok=True)
         self.text_log.write_text("")
@@ -166,6 +177,8 @@ class TrainingLogger(TrainingObserver):
 
     # ---------------------------------------------------------------------------------------
     def _write_iteration(self, stats: IterationStats | None, flush_all: bool) -> None:
+        if self.recorder is None:
+            raise RuntimeError("TrainingLogger: on_start has not been called")
         rows = StepRows.concat(self.leftover, self.recorder.drain())
         block, self.leftover = split_episodes(rows, flush_all)
         if flush_all:
@@ -186,7 +199,7 @@ class TrainingLogger(TrainingObserver):
             block.rows.rec, row_ids, block.rows.rewards,
             action_strings(block.rows.rec, block.rows.actions, self.continuous),
             block.rows.wall, self.track_len)
-        atomic_write_text(self.simtrace_dir / f"{i}-iteration.csv", text)
+        atomic_write_text(self.simtrace_dir / f"{i}{SIMTRACE_SUFFIX}", text)
         if len(rows):
             self.clock = max(self.clock, float(rows.rec[:, layout.R_TSTAMP].max()) + STEP_DT)
         entries = [
@@ -212,7 +225,7 @@ class TrainingLogger(TrainingObserver):
             old = episode_numbers(it, count, old_k)
             new = episode_numbers(it, count, new_k)
             mapping = {str(a): str(b) for a, b in zip(old.tolist(), new.tolist(), strict=True)}
-            path = self.simtrace_dir / f"{it}-iteration.csv"
+            path = self.simtrace_dir / f"{it}{SIMTRACE_SUFFIX}"
             lines = path.read_text().splitlines()
             out = [lines[0]]
             for line in lines[1:]:
@@ -294,12 +307,12 @@ class EvaluationLogger(EpisodeObserver):
 
     @property
     def simtrace_path(self) -> Path:
-        return (self.run_dir / f"evaluation-{self.stamp}" / "evaluation-simtrace"
-                / "0-iteration.csv")
+        return (RunFolder(self.run_dir).evaluation_dir(self.stamp) / EVALUATION_SIMTRACE_DIR
+                / f"0{SIMTRACE_SUFFIX}")
 
     @property
     def metrics_path(self) -> Path:
-        return self.run_dir / "metrics" / f"EvaluationMetrics-{self.stamp}.json"
+        return RunFolder(self.run_dir).evaluation_metrics(self.stamp)
 
     def on_start(self, simulator, track, action_space) -> None:
         self.chunks = []

@@ -1,9 +1,9 @@
-"""``python -m deepracer_sim.reward replay``: re-score logged driving with another reward function.
+"""``deepracer-sim reward replay``: re-score logged driving with another reward function.
 
 Reads the sim-trace CSVs of a local run folder or of logs downloaded from the cloud (spec §7;
-:func:`deepracer_sim.simtrace.find_simtrace_files`), rebuilds the params dict of every step
-whose reward DeepRacer computed (every row but ``prepare``), calls the new reward function on
-it, and reports per episode and per track section how the new reward would have paid that same
+:func:`deepracer_sim.formats.simtrace.find_simtrace_files`), rebuilds the params dict of every
+step whose reward DeepRacer computed (every row but ``prepare``), calls the new reward function
+on it, and reports per episode and per track section how the new reward would have paid that same
 driving, next to the logged reward.
 
 The params dict of a row: ``x``, ``y``, ``heading``, ``speed`` (``throttle``),
@@ -30,10 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from deepracer_sim.errors import ReplayError
+from deepracer_sim.formats.run_folder import SIMTRACE_SUFFIX, RunFolder
 from deepracer_sim.formats.simtrace import SimtraceError, find_simtrace_files, read_simtrace
 from deepracer_sim.reward import RewardCaller, RewardFunctionError, make_reward_caller
 from deepracer_sim.sim.params import reward_params
-from deepracer_sim.track import Track, TrackError, load_track, search_dirs
+from deepracer_sim.track import Track, TrackError
+from deepracer_sim.track.lookup import track_for_logs
 
 #: Statuses of rows whose reward DeepRacer did not compute.
 NOT_CALLED = ("prepare", "pause", "park")
@@ -156,9 +158,11 @@ class ReplayReport:
 # ---------------------------------------------------------------------------------------------
 
 
-def _find_run_config(folder: Path) -> dict | None:
+def _find_run_config(source: Path) -> dict | None:
+    """The ``run_config.json`` of the logs' folder or of one of the 3 folders above it."""
+    folder = source if source.is_dir() else source.parent
     for d in [folder, *folder.parents][:4]:
-        cfg = d / "run_config.json"
+        cfg = RunFolder(d).config
         if cfg.is_file():
             try:
                 return json.loads(cfg.read_text())
@@ -167,61 +171,29 @@ def _find_run_config(folder: Path) -> dict | None:
     return None
 
 
-def resolve_track(track: str | os.PathLike | Track | None, source: Path,
-                  track_len: float | None) -> Track:
-    """The track of the logs: ``track`` if given, else the run folder's ``run_config.json``,
-    else the local track (or official one) whose length equals the logged ``track_len``.
+def logs_track(track: str | os.PathLike | Track | None, source: Path,
+               tables: list[tuple[Path, dict]]) -> Track:
+    """The track of the logs: :func:`deepracer_sim.track.lookup.track_for_logs` with ``track``,
+    the run folder's ``run_config.json``, the logged ``track_len`` (first row) and the logged
+    X, Y and ``closest_waypoint`` of every table.
 
     Raises:
+        TrackError: an explicit ``track`` that is not found or not valid.
         ReplayError: no track can be determined.
     """
-    if isinstance(track, Track):
-        return track
-    if track is not None:
-        return load_track(track)
-    folder = source if source.is_dir() else source.parent
-    cfg = _find_run_config(folder)
-    if cfg:
-        for key in ("track_path", "track"):
-            value = cfg.get(key)
-            if value:
-                try:
-                    return load_track(value)
-                except TrackError:
-                    continue
-    if track_len is None or not math.isfinite(track_len):
-        raise ReplayError(f"{source}: cannot tell the track; give --track NAME|PATH")
-    matches = []
-    for d in search_dirs():
-        if d.is_dir():
-            for p in sorted(d.glob("*.npy")):
-                try:
-                    w = np.load(p, allow_pickle=False)
-                    length = float(np.sum(np.hypot(*np.diff(w[:, 0:2], axis=0).T)))
-                except Exception:
-                    continue
-                if abs(length - track_len) < 1e-6:
-                    matches.append(p)
-    if len(matches) >= 1 and len({_sha(p) for p in matches}) == 1:
-        return load_track(matches[0])
-    from deepracer_sim.track.catalog import CATALOG
-
-    official = [t.name for t in CATALOG.values() if abs(t.length - track_len) < 6e-5]
-    hint = ""
-    if official:
-        hint = (f" The logged track_len {track_len:.4f} m matches the official "
-                f"track(s) {', '.join(official)}: download one with python -m "
-                f"deepracer_sim.tracks get NAME, then pass --track NAME.")
-    if len(matches) > 1:
-        hint = f" Several local tracks match: {', '.join(str(m) for m in matches)}." + hint
-    raise ReplayError(f"{source}: cannot tell the track (track_len {track_len:.4f} m); give "
-                      f"--track NAME|PATH.{hint}")
-
-
-def _sha(path: Path) -> bytes:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).digest()
+    first = tables[0][1]
+    track_len = float(first["track_len"][0]) if "track_len" in first else None
+    positions = np.concatenate([np.stack([c["X"], c["Y"]], 1) for _, c in tables])
+    closest = np.concatenate([c["closest_waypoint"] for _, c in tables])
+    try:
+        found = track_for_logs(track, config=_find_run_config(source), track_len=track_len,
+                               positions=positions, closest_waypoint=closest)
+    except TrackError as exc:
+        if track is not None:
+            raise
+        raise ReplayError(f"{source}: {exc}") from None
+    assert found is not None  # required=True: None is never returned
+    return found
 
 
 def _exact_pose(track: Track, x: float, y: float, heading: float, reversed: bool,
@@ -303,9 +275,94 @@ def _files(source: Path, kind: str) -> list[Path]:
                           "logs, or a sim-trace CSV file")
     files = find_simtrace_files(source, kind)
     if not files:
-        raise ReplayError(f"no {kind}-simtrace/*-iteration.csv files under {source} (for "
+        raise ReplayError(f"no {kind}-simtrace/*{SIMTRACE_SUFFIX} files under {source} (for "
                           "evaluation logs pass --kind evaluation)")
     return files
+
+
+@dataclass
+class _Tally:
+    """What the replay collects, row by row and episode by episode."""
+
+    track: Track
+    caller: RewardCaller
+    sections: int
+    logged: list[float] = field(default_factory=list)
+    new: list[float] = field(default_factory=list)
+    episode_ids: list[int] = field(default_factory=list)
+    section_ids: list[int] = field(default_factory=list)
+    episodes: list[EpisodeResult] = field(default_factory=list)
+    errors: int = 0
+    first_error: str | None = None
+    skipped: int = 0
+    matches: int = 0
+
+    def row(self, cols: dict, i: int, rev: bool) -> tuple[float, float]:
+        """Replay row ``i`` (driven against the row order: ``rev``); (logged, new) reward,
+        new = nan where the function failed."""
+        trk, length, n_sec = self.track, self.track.length, self.sections
+        status = str(cols["episode_status"][i])
+        params = params_at(
+            trk, float(cols["X"][i]), float(cols["Y"][i]), float(cols["yaw"][i]),
+            speed=float(cols["throttle"][i]), steering=float(cols["steer"][i]),
+            steps=float(cols["steps"][i]), progress=float(cols["progress"][i]),
+            all_wheels=bool(cols["all_wheels_on_track"][i]),
+            offtrack=status == "off_track", reversed=rev)
+        if _nearer_waypoint(trk, params, rev) == int(cols["closest_waypoint"][i]):
+            self.matches += 1
+        forward = params["projection_distance"]
+        if rev:
+            forward = (length - forward) % length
+        try:
+            value = self.caller(params)
+        except RewardFunctionError as exc:
+            self.errors += 1
+            if self.first_error is None:
+                self.first_error = str(exc).splitlines()[0]
+            value = math.nan
+        old = float(cols["reward"][i])
+        self.logged.append(old)
+        self.new.append(value)
+        self.episode_ids.append(int(cols["episode"][i]))
+        self.section_ids.append(min(int(forward / length * n_sec), n_sec - 1))
+        return old, value
+
+    def episode(self, label: str, cols: dict, idx: np.ndarray) -> None:
+        """Replay the rows ``idx`` of one episode."""
+        rows = [{k: cols[k][i] for k in ("X", "Y", "yaw", "closest_waypoint")}
+                for i in idx if cols["episode_status"][i] not in NOT_CALLED]
+        rev = _episode_direction(self.track, rows) if rows else False
+        ep_logged = ep_new = 0.0
+        count = 0
+        for i in idx.tolist():
+            if str(cols["episode_status"][i]) in NOT_CALLED:
+                self.skipped += 1
+                continue
+            old, value = self.row(cols, i, rev)
+            ep_logged += old
+            ep_new += 0.0 if math.isnan(value) else value
+            count += 1
+        last = idx[-1]
+        self.episodes.append(EpisodeResult(
+            label, int(cols["episode"][last]), count, str(cols["episode_status"][last]),
+            float(cols["progress"][last]), rev, ep_logged, ep_new))
+
+    def section_results(self) -> list[SectionResult]:
+        """Steps and reward totals of each of the equal-length track sections."""
+        length, n_sec, cum = self.track.length, self.sections, self.track.arrays.cum[0]
+        logged = np.asarray(self.logged, dtype=np.float64)
+        new = np.asarray(self.new, dtype=np.float64)
+        sec = np.asarray(self.section_ids, dtype=np.int64)
+        results = []
+        for k in range(n_sec):
+            lo, hi = k * length / n_sec, (k + 1) * length / n_sec
+            wps = np.flatnonzero((cum >= lo) & (cum < hi))
+            first = int(wps[0]) if len(wps) else int(np.searchsorted(cum, lo))
+            last = int(wps[-1]) if len(wps) else first
+            sel = sec == k
+            results.append(SectionResult(k, lo, hi, first, last, int(sel.sum()),
+                                         float(logged[sel].sum()), float(np.nansum(new[sel]))))
+        return results
 
 
 def replay(reward: str | os.PathLike | RewardCaller, source: str | os.PathLike, *,
@@ -316,7 +373,7 @@ def replay(reward: str | os.PathLike | RewardCaller, source: str | os.PathLike, 
     Args:
         reward: reward file path (or a :class:`RewardCaller`).
         source: a run folder, a folder of downloaded logs, or one sim-trace CSV.
-        track: the track (default: from ``run_config.json`` or the logged ``track_len``).
+        track: the track (default: :func:`logs_track`).
         kind: "training" or "evaluation" sim-traces.
         sections: number of equal-length track sections in the report.
 
@@ -325,88 +382,26 @@ def replay(reward: str | os.PathLike | RewardCaller, source: str | os.PathLike, 
     """
     caller = reward if isinstance(reward, RewardCaller) else make_reward_caller(reward)
     source = Path(source)
-    files = _files(source, kind)
     tables = []
-    for f in files:
+    for f in _files(source, kind):
         cols = read_simtrace(f)
         if len(cols.get("episode", ())) == 0:
             continue
         tables.append((f, cols))
     if not tables:
         raise SimtraceError(f"{source}: the sim-trace files have no rows")
-    track_len = float(tables[0][1]["track_len"][0]) if "track_len" in tables[0][1] else None
-    trk = resolve_track(track, source, track_len)
-    length = trk.length
-    n_sec = max(1, int(sections))
-    cum = trk.arrays.cum[0]
-    logged, new, episode_ids, section_ids = [], [], [], []
-    episodes: list[EpisodeResult] = []
-    errors = 0
-    first_error = None
-    skipped = 0
-    matches = 0
+    tally = _Tally(logs_track(track, source, tables), caller, max(1, int(sections)))
     for f, cols in tables:
         label = str(f.relative_to(source)) if source.is_dir() else f.name
         ep_col = cols["episode"]
         order = np.argsort(ep_col, kind="stable")
         bounds = np.flatnonzero(np.diff(ep_col[order])) + 1
         for idx in np.split(order, bounds):
-            rows = [{k: cols[k][i] for k in ("X", "Y", "yaw", "closest_waypoint")}
-                    for i in idx if cols["episode_status"][i] not in NOT_CALLED]
-            rev = _episode_direction(trk, rows) if rows else False
-            ep_logged = ep_new = 0.0
-            count = 0
-            for i in idx.tolist():
-                status = str(cols["episode_status"][i])
-                if status in NOT_CALLED:
-                    skipped += 1
-                    continue
-                params = params_at(
-                    trk, float(cols["X"][i]), float(cols["Y"][i]), float(cols["yaw"][i]),
-                    speed=float(cols["throttle"][i]), steering=float(cols["steer"][i]),
-                    steps=float(cols["steps"][i]), progress=float(cols["progress"][i]),
-                    all_wheels=bool(cols["all_wheels_on_track"][i]),
-                    offtrack=status == "off_track", reversed=rev)
-                if _nearer_waypoint(trk, params, rev) == int(cols["closest_waypoint"][i]):
-                    matches += 1
-                forward = params["projection_distance"]
-                if rev:
-                    forward = (length - forward) % length
-                sec = min(int(forward / length * n_sec), n_sec - 1)
-                try:
-                    value = caller(params)
-                except RewardFunctionError as exc:
-                    errors += 1
-                    if first_error is None:
-                        first_error = str(exc).splitlines()[0]
-                    value = math.nan
-                old = float(cols["reward"][i])
-                logged.append(old)
-                new.append(value)
-                episode_ids.append(int(ep_col[i]))
-                section_ids.append(sec)
-                ep_logged += old
-                ep_new += 0.0 if math.isnan(value) else value
-                count += 1
-            last = idx[-1]
-            episodes.append(EpisodeResult(
-                label, int(ep_col[last]), count,
-                str(cols["episode_status"][last]), float(cols["progress"][last]), rev,
-                ep_logged, ep_new))
-    logged_a = np.asarray(logged, dtype=np.float64)
-    new_a = np.asarray(new, dtype=np.float64)
-    sec_a = np.asarray(section_ids, dtype=np.int64)
-    results = []
-    for k in range(n_sec):
-        lo, hi = k * length / n_sec, (k + 1) * length / n_sec
-        wps = np.flatnonzero((cum >= lo) & (cum < hi))
-        first = int(wps[0]) if len(wps) else int(np.searchsorted(cum, lo))
-        last = int(wps[-1]) if len(wps) else first
-        sel = sec_a == k
-        results.append(SectionResult(k, lo, hi, first, last, int(sel.sum()),
-                                     float(logged_a[sel].sum()),
-                                     float(np.nansum(new_a[sel]))))
-    return ReplayReport(str(getattr(caller, "source", None) or caller.where), trk.name,
-                        [f for f, _ in tables], logged_a, new_a,
-                        np.asarray(episode_ids, dtype=np.int64), sec_a, episodes, results,
-                        errors, first_error, skipped, matches)
+            tally.episode(label, cols, idx)
+    return ReplayReport(str(getattr(caller, "source", None) or caller.where), tally.track.name,
+                        [f for f, _ in tables], np.asarray(tally.logged, dtype=np.float64),
+                        np.asarray(tally.new, dtype=np.float64),
+                        np.asarray(tally.episode_ids, dtype=np.int64),
+                        np.asarray(tally.section_ids, dtype=np.int64), tally.episodes,
+                        tally.section_results(), tally.errors, tally.first_error,
+                        tally.skipped, tally.matches)

@@ -31,15 +31,14 @@ import pygame
 
 from deepracer_sim.constants import STEP_DT
 from deepracer_sim.sim.params import PARAM_KEYS
-from deepracer_sim.viewer.render import (
+from deepracer_sim.viewer.carview import CarView
+from deepracer_sim.viewer.render import Renderer, action_space_max_speed
+from deepracer_sim.viewer.style import (
     BACKGROUND,
     CENTRE_LINE,
     HUD_DIM,
     HUD_TEXT,
     STATUS_COLOURS,
-    CarView,
-    Renderer,
-    action_space_max_speed,
     font,
 )
 from deepracer_sim.viewer.window import MAX_FPS, Window

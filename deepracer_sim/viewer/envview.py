@@ -17,7 +17,8 @@ import pygame
 
 from deepracer_sim.reward import RewardCaller
 from deepracer_sim.sim import layout
-from deepracer_sim.viewer.render import CarView, Renderer, action_space_max_speed, surface_to_array
+from deepracer_sim.viewer.carview import CarView
+from deepracer_sim.viewer.render import Renderer, action_space_max_speed, surface_to_array
 from deepracer_sim.viewer.window import ViewerUnavailable, Window
 
 DEFAULT_SIZE = (960, 720)

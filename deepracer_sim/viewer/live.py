@@ -23,13 +23,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pygame
 
 from deepracer_sim.constants import STEP_RATE_HZ
 from deepracer_sim.logs.events import EpisodeObserver, TrainingObserver
 from deepracer_sim.sim import layout
 from deepracer_sim.viewer import remote
+from deepracer_sim.viewer.carview import CarView
 from deepracer_sim.viewer.record import VideoRecorder, check_video_path
-from deepracer_sim.viewer.render import CarView, Renderer, action_space_max_speed, surface_to_array
+from deepracer_sim.viewer.render import Renderer, action_space_max_speed, surface_to_array
 from deepracer_sim.viewer.window import MAX_FPS, ViewerUnavailable, Window
 
 
@@ -227,8 +229,8 @@ class EvaluationViewer(EpisodeObserver):
         self.size = size
         self.speed = speed
         self.hold = hold
-        self.win = None
-        self.recorder = None
+        self.win: Window | None = None
+        self.recorder: VideoRecorder | None = None
         self.cars: list = []
         self.focus = 0
         self.steps = 0
@@ -280,21 +282,14 @@ class EvaluationViewer(EpisodeObserver):
         self.steps += 1
         running = int(np.count_nonzero(active))
         if self.recorder is not None:
-            import pygame
-
-
             surface = pygame.Surface(self.recorder.size)
             self._draw(self.video_renderer, surface, running)
             self.recorder.append(surface_to_array(surface))
         if self.win is not None and self.win.open:
-            self._show(running)
+            self._show(self.win, running)
 
-    def _show(self, running: int) -> None:
+    def _show(self, win: Window, running: int) -> None:
         """Draw one step in real time (times ``speed``); loop here while paused."""
-        import pygame
-
-
-        win = self.win
         while True:
             step_once = False
             for event in win.events():
@@ -329,8 +324,6 @@ class EvaluationViewer(EpisodeObserver):
         win = self.win
         if win is None or not win.open:
             return
-        import pygame
-
         end = time.perf_counter() + self.hold
         while win.open and time.perf_counter() < end:
             for event in win.events():

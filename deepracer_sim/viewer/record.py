@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,22 +67,22 @@ class VideoRecorder:
         self.fps = float(fps)
         self.size = MP4_SIZE if self.format == ".mp4" else GIF_SIZE
         self.frames = 0
-        self._writer = None
+        self._writer: Any = None  # imageio's v2 (mp4) or v3 (gif) writer
         self._closed = False
         atexit.register(self.close)
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.format == ".mp4":
-            import imageio.v2 as iio
+            import imageio.v2 as iio2
 
-            self._writer = iio.get_writer(self.path, format="FFMPEG", mode="I", fps=self.fps,
+            self._writer = iio2.get_writer(self.path, format="FFMPEG", mode="I", fps=self.fps,
                                           codec="libx264", quality=8, macro_block_size=16,
                                           pixelformat="yuv420p", ffmpeg_log_level="error")
         else:
-            import imageio.v3 as iio
+            import imageio.v3 as iio3
 
-            self._writer = iio.imopen(self.path, "w", plugin="pillow")
+            self._writer = iio3.imopen(self.path, "w", plugin="pillow")
 
     def append(self, frame: np.ndarray) -> None:
         """Add one frame (H, W, 3) uint8."""

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from deepracer_sim.sim import layout
-from deepracer_sim.viewer import render, window
+from deepracer_sim.viewer import carview, render, window
 
 HEAD = 16
 H_COUNT = 0  # rows written so far
@@ -112,7 +112,7 @@ def window_main(spec: dict) -> int:
     renderer = render.Renderer(np.array(waypoints), float(spec["max_speed"]))
     renderer.art.name = name
     focus = int(head[H_FOCUS])
-    car = render.CarView(auto_reset=True)
+    car = carview.CarView(auto_reset=True)
     last = 0
     fps = float(spec.get("fps", window.MAX_FPS))
     drawn_at = -1.0
@@ -125,7 +125,7 @@ def window_main(spec: dict) -> int:
             row = rows[k % ring].tolist()
             if int(row[0]) != focus:
                 focus = int(row[0])
-                car = render.CarView(auto_reset=True)
+                car = carview.CarView(auto_reset=True)
             car.step(row[1:6], row[6:6 + layout.NR], row[6 + layout.NR])
         last = count
         others = [p for j, p in enumerate(poses.tolist()) if j != focus]

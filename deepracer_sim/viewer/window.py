@@ -63,7 +63,9 @@ class Window:
                 self.open = False
             elif event.type in (pygame.VIDEORESIZE, pygame.WINDOWRESIZED,
                                 pygame.WINDOWSIZECHANGED):
-                self.surface = pygame.display.get_surface()
+                surface = pygame.display.get_surface()
+                if surface is not None:
+                    self.surface = surface
         return events
 
     def present(self, fps: float = MAX_FPS) -> float:
