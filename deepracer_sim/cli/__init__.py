@@ -46,7 +46,13 @@ COMMANDS: dict[str, ModuleType] = {
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows each option's default and keeps the descriptions' line breaks."""
+    """Shows each option's default (unless it is None or a flag's False: the help text then
+    says what happens) and keeps the descriptions' line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
