@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from deepracer_sim.cli import main as cli_main
 from deepracer_sim.constants import CAR_WIDTH, STEP_DT, WHEEL_POSITIONS, WHEELBASE
 from deepracer_sim.formats.model_metadata import read_model_metadata
-from deepracer_sim.raceline.core import (
+from deepracer_sim.raceline import (
     RULES_MARGIN,
     SAFETY_MARGIN,
     STEER_RESERVE_DEG,

@@ -17,7 +17,7 @@ import numpy as np
 
 from deepracer_sim.errors import RacelineError, UsageError
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, write_model_metadata
-from deepracer_sim.raceline.core import (
+from deepracer_sim.raceline import (
     RULES_MARGIN,
     SAFETY_MARGIN,
     TABLE_HEADER,
