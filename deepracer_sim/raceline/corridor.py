@@ -87,7 +87,9 @@ class Road:
     def clearance(self, xy: np.ndarray) -> np.ndarray:
         """Signed distance to the border, m (+ on the road), within ~0.1 mm."""
         d, _ = self.tree.query(xy)
-        return np.where(_on_road(*self.grid, np.ascontiguousarray(xy)), d, -d)
+        meta, edges, cell_start, cell_edges, inside = self.grid
+        on = _on_road(meta, edges, cell_start, cell_edges, inside, np.ascontiguousarray(xy))
+        return np.where(on, d, -d)
 
     def corridor(self, p: np.ndarray, n: np.ndarray, radius: float,
                  step: float = 0.005) -> tuple[np.ndarray, np.ndarray]:

@@ -64,7 +64,7 @@ def rear_axle(kappa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def smooth_slope(y: np.ndarray, s: np.ndarray, window: float, closed: bool) -> np.ndarray:
     """dy/ds as a central difference over ~``window`` m (about a step of driving)."""
-    k = max(round(0.5 * window / max(np.mean(np.diff(s)), 1e-9)), 1)
+    k = max(round(0.5 * window / max(float(np.mean(np.diff(s))), 1e-9)), 1)
     if closed:
         yy = y[:-1]
         m = len(yy)

@@ -136,11 +136,24 @@ class RacingLine:
     def closed(self) -> bool:
         return self.track.is_loop
 
+    def lap_speed(self, flying: bool = False) -> np.ndarray:
+        """(K,) the car's speed along the line, m/s: of the standing-start lap, or with
+        ``flying`` of a lap entered at speed.
+
+        Raises:
+            RacelineError: ``flying`` and the line has no ``flying_speed``.
+        """
+        if not flying:
+            return self.speed
+        if self.flying_speed is None:
+            raise RacelineError(f"{self.track.name}: the line has no flying-lap speeds")
+        return self.flying_speed
+
     def steering(self, flying: bool = False) -> np.ndarray:
         """(K,) wheel angle the line needs at its speed, degrees (+ = left)."""
         k_rear, _ = rear_axle(self.kappa)
         lim = self.limits.as_array()
-        speed = self.flying_speed if flying else self.speed
+        speed = self.lap_speed(flying)
         return np.degrees([wheel_angle(k, v, lim) for k, v in zip(k_rear, speed, strict=True)])
 
     def commands(self, flying: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +161,7 @@ class RacingLine:
         (m/s; ``speed / speed_gain``, within [0.1, 4]) along the line: of the standing-start
         lap, or with ``flying`` of a lap entered at speed."""
         lim = self.limits
-        speed = self.flying_speed if flying else self.speed
+        speed = self.lap_speed(flying)
         delta = np.radians(self.steering(flying))
         ddelta = smooth_slope(delta, self.s, lim.v_max * STEP_DT, self.closed)
         cmd = delta + lim.steer_tau * speed * ddelta - lim.steer_offset

@@ -154,9 +154,9 @@ def plot_line(line: RacingLine, path: str | Path) -> None:
     ax.plot(w[:, 4], w[:, 5], color="0.2", lw=1.2)
     ax.plot(w[:, 0], w[:, 1], color="0.6", lw=0.8, ls="--")
     seg = np.stack([line.xy[:-1], line.xy[1:]], axis=1)
-    lc = LineCollection(seg, cmap="plasma", linewidths=2.5)
+    lc = LineCollection(list(seg), cmap="plasma", linewidths=2.5)
     lc.set_array(0.5 * (line.speed[:-1] + line.speed[1:]))
-    lc.set_clim(min(float(np.min(line.flying_speed)), float(np.max(line.speed)) - 0.1),
+    lc.set_clim(min(float(np.min(line.lap_speed(flying=True))), float(np.max(line.speed)) - 0.1),
                 float(np.max(line.speed)))
     ax.add_collection(lc)
     fig.colorbar(lc, ax=ax, label="speed (m/s)", shrink=0.8)
