@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     s = result["single_env"]
     print(f"machine: {result['machine']}")
-    print(f"start-up (import to first step): cold {result['startup_s']['cold']:.2f} s, "
-          f"warm {result['startup_s']['warm']:.2f} s")
+    if result["startup_s"] is not None:
+        print(f"start-up (import to first step): cold {result['startup_s']['cold']:.2f} s, "
+              f"warm {result['startup_s']['warm']:.2f} s")
     print(f"1. gym.make DeepRacer-v0 + center.py: {s['deepracer_steps_per_s']:,.0f} steps/s; "
           f"CartPole-v1: {s['cartpole_steps_per_s']:,.0f} steps/s")
     for n, r in result["vec_env_steps_per_s"].items():
