@@ -17,7 +17,7 @@ HELP = "measure the simulator's speed (steps/s, kernel car-steps/s, time to a la
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim bench``."""
     p.add_argument("--track", default=DEFAULT_TRACK,
-                   help="track for the time-to-3/3-laps run, name or .npy path")
+                   help="track name or .npy path of the time-to-3/3-laps run (item 5)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--skip-train", action="store_true",
                    help="skip the PPO and time-to-laps items")
