@@ -197,6 +197,16 @@ def test_a_car_with_less_grip_is_no_faster(default_line) -> None:
     assert np.max(slower.speed[5:] ** 2 * np.abs(slower.kappa[5:])) < 2.0 * 1.1
 
 
+def test_commands_from_rest_under_a_lateral_cap(default_line) -> None:
+    # the v4 car caps the lateral acceleration; the standing-start lap begins at rest on a
+    # curved line, where the cap does not bind (the wheel angle is the kinematic one)
+    line = compute_raceline(default_line.track, dynamics=dynamics_for_version(4),
+                            lams=(0.3, 3.0), refine=0)
+    assert line.speed[0] == 0.0 and line.kappa[0] != 0.0
+    steer, speed = line.commands()
+    assert np.all(np.isfinite(steer)) and np.all(np.isfinite(speed))
+
+
 # --- the limit is physical: drive it, replay it, try to beat it -----------------------------------
 
 

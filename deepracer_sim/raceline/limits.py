@@ -117,14 +117,16 @@ def _max_speed_for_curvature(k_abs: float, lim: np.ndarray) -> float:
 
 @njit(cache=True)
 def wheel_angle(k: float, v: float, lim: np.ndarray) -> float:
-    """Wheel angle (rad, signed) that gives rear-axle curvature ``k`` at speed ``v``."""
+    """Wheel angle (rad, signed) that gives rear-axle curvature ``k`` at speed ``v``: the
+    kinematic angle of ``k0`` with ``k = (a / v^2) tanh(k0 v^2 / a)`` (``k0 = k`` at rest)."""
     a = lim[L_LAT_ACCEL]
     k0 = k
     if a != np.inf and abs(k) > 1e-12:
         q = abs(k) * v * v / a
         if q >= 0.999999:
             q = 0.999999
-        k0 = k * math.atanh(q) / q
+        if q > 0.0:  # at rest the cap does not bind: k0 = k
+            k0 = k * math.atanh(q) / q
     return math.atan(k0 * WHEELBASE / lim[L_YAW_GAIN])
 
 
