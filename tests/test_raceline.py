@@ -34,6 +34,8 @@ from deepracer_sim.raceline import (
     reward_source,
     speed_profile,
 )
+from deepracer_sim.reward import load_reward_function
+from deepracer_sim.reward_lab.check import check_reward
 from deepracer_sim.sim.car import Dynamics, dynamics_for_version
 from deepracer_sim.testing import make_params
 
@@ -271,9 +273,6 @@ def _ideal_commands(line) -> np.ndarray:
 
 
 def test_reward_file_passes_the_check_and_rewards_the_line(default_line, tmp_path) -> None:
-    from deepracer_sim.reward import load_reward_function
-    from deepracer_sim.reward_lab.check import check_reward
-
     path = tmp_path / "line_reward.py"
     path.write_text(reward_source(default_line))
     tree = ast.parse(path.read_text())

@@ -194,7 +194,7 @@ def _profile(ds: np.ndarray, k_rear: np.ndarray, ratio: np.ndarray, dkds: np.nda
     cap = np.empty(m)
     for i in range(m):
         cap[i] = _max_speed_for_curvature(abs(k_rear[i]), lim)
-    if stau > 0.0:
+    if stau > 0.0:  # the steering lag
         for i in range(m):
             cap[i] = _lag_cap(k_rear[i], dkds[i], cap[i], cmd, stau, lim)
     v = cap.copy()
