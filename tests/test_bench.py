@@ -1,16 +1,30 @@
-"""The benchmark's measurements run (small sizes; the numbers themselves are not asserted)."""
+"""The benchmark runs every measured item and reports it in the shape the command prints
+(a tiny run; the rates themselves depend on the machine and are not asserted)."""
 
 from __future__ import annotations
+
+import json
+import math
+
+import torch
 
 from deepracer_sim.bench import rates as bench
 
 
-def test_kernel_and_vec_env_measurements_run() -> None:
-    assert bench.kernel_rate(n=8, calls=50) > 0
-    rates = bench.vec_env_rates(sizes=(1, 4), steps=400)
-    assert set(rates) == {"1", "4"} and all(r > 0 for r in rates.values())
-
-
-def test_single_env_measurement_runs() -> None:
-    r = bench.single_env_rates(n=2000)
-    assert r["ratio"] == r["deepracer_steps_per_s"] / r["cartpole_steps_per_s"]
+def test_tiny_benchmark_reports_each_item_as_a_positive_finite_rate() -> None:
+    threads = torch.get_num_threads()
+    try:
+        result = bench.run_benchmark(skip_train=True, sizes=bench.TINY)
+    finally:
+        torch.set_num_threads(threads)  # run_benchmark pins torch to one thread
+    assert set(result) == {"machine", "startup_s", "single_env", "vec_env_steps_per_s",
+                           "vector_env_steps_per_s", "kernel_car_steps_per_s"}
+    assert result["startup_s"] is None  # not measured in a tiny run
+    assert set(result["single_env"]) == {"deepracer_steps_per_s", "cartpole_steps_per_s",
+                                         "ratio"}
+    assert set(result["vec_env_steps_per_s"]) == {"1", "4"}
+    assert set(result["vector_env_steps_per_s"]) == {"4"}
+    rates = [result["kernel_car_steps_per_s"], *result["single_env"].values(),
+             *result["vec_env_steps_per_s"].values(), *result["vector_env_steps_per_s"].values()]
+    assert all(isinstance(r, float) and math.isfinite(r) and r > 0 for r in rates)
+    json.dumps(result)  # --json prints it as is

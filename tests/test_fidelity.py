@@ -21,6 +21,7 @@ import pytest
 from deepracer_sim.cli import main as cli_main
 from deepracer_sim.constants import REAR_AXLE_X, REFERENCE_POINT_X, WHEELBASE
 from deepracer_sim.fidelity import replay as fidelity
+from deepracer_sim.fidelity.calibrate import fit_cost
 from deepracer_sim.fidelity.replay import Estimator
 from deepracer_sim.formats.simtrace import SIMTRACE_COLUMNS, read_simtrace
 from deepracer_sim.sim.car import (
@@ -85,8 +86,6 @@ def test_calibrated_constants_are_a_fit_optimum(which, v4_log, v6_log):
     """The checked-in constants minimise the calibration's objective on the fitted episodes:
     a 30% change of any fitted value raises it (``calibration.fit_cost``: mean soft-L1 loss,
     scale 10 cm, of the position errors and 0.2 m/rad x heading errors, horizons 1..15)."""
-    from deepracer_sim.fidelity.calibrate import fit_cost
-
     log, version = (v4_log, 4) if which == "v4" else (v6_log, 6)
     dyn = dynamics_for_version(version)
     names = (("speed_tau", "max_accel", "steer_tau", "yaw_gain", "speed_gain", "max_lat_accel")

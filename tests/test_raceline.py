@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from deepracer_sim.cli import main as cli_main
 from deepracer_sim.constants import CAR_WIDTH, STEP_DT, WHEEL_POSITIONS, WHEELBASE
 from deepracer_sim.formats.model_metadata import read_model_metadata
-from deepracer_sim.raceline.core import (
+from deepracer_sim.raceline import (
     RULES_MARGIN,
     SAFETY_MARGIN,
     STEER_RESERVE_DEG,
@@ -34,6 +34,8 @@ from deepracer_sim.raceline.core import (
     reward_source,
     speed_profile,
 )
+from deepracer_sim.reward import load_reward_function
+from deepracer_sim.reward_lab.check import check_reward
 from deepracer_sim.sim.car import Dynamics, dynamics_for_version
 from deepracer_sim.testing import make_params
 
@@ -197,6 +199,16 @@ def test_a_car_with_less_grip_is_no_faster(default_line) -> None:
     assert np.max(slower.speed[5:] ** 2 * np.abs(slower.kappa[5:])) < 2.0 * 1.1
 
 
+def test_commands_from_rest_under_a_lateral_cap(default_line) -> None:
+    # the v4 car caps the lateral acceleration; the standing-start lap begins at rest on a
+    # curved line, where the cap does not bind (the wheel angle is the kinematic one)
+    line = compute_raceline(default_line.track, dynamics=dynamics_for_version(4),
+                            lams=(0.3, 3.0), refine=0)
+    assert line.speed[0] == 0.0 and line.kappa[0] != 0.0
+    steer, speed = line.commands()
+    assert np.all(np.isfinite(steer)) and np.all(np.isfinite(speed))
+
+
 # --- the limit is physical: drive it, replay it, try to beat it -----------------------------------
 
 
@@ -261,9 +273,6 @@ def _ideal_commands(line) -> np.ndarray:
 
 
 def test_reward_file_passes_the_check_and_rewards_the_line(default_line, tmp_path) -> None:
-    from deepracer_sim.reward import load_reward_function
-    from deepracer_sim.reward_lab.check import check_reward
-
     path = tmp_path / "line_reward.py"
     path.write_text(reward_source(default_line))
     tree = ast.parse(path.read_text())

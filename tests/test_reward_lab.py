@@ -10,6 +10,7 @@ within [-1e5, 1e5] on its five params dicts within 5 s.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from deepracer_sim.reward_lab.lint import builtin_lint, flake8_available, lint
 from deepracer_sim.reward_lab.map import compute_reward_map, render_reward_map
 from deepracer_sim.reward_lab.replay import replay
 from deepracer_sim.track import load_track
+from deepracer_sim.training.ppo import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
 REWARD_FILES = sorted((REPO / "rewards").glob("*.py"))
@@ -306,8 +308,6 @@ def test_cli_exit_status_and_json(tmp_path):
                            "--samples", "100", "--lint", "builtin", "--json"],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 1, proc.stderr
-    import json
-
     data = json.loads(proc.stdout)
     assert data["exit_code"] == 1
     assert any(f["code"] == "illegal-import" and f["line"] == 1 for f in data["findings"])
@@ -499,8 +499,6 @@ def test_map_cli(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """A short real training run of rewards/speed.py (both directions)."""
-    from deepracer_sim.training.ppo import TrainConfig, train
-
     out = tmp_path_factory.mktemp("run") / "run"
     cfg = TrainConfig(reward=REPO / "rewards" / "speed.py", track="dr_sim_default",
                       action_space=SPACE, version=6.0, out=out, timesteps=384, n_envs=2,

@@ -16,7 +16,8 @@ Prints, in one run on the current machine:
 6. numba start-up: seconds from ``import deepracer_sim`` to the first step with an empty kernel
    cache (cold) and with the cache present (warm).
 
-Steps/s are measured on one core (torch and the kernels are single-threaded).
+Steps/s are measured on one core (torch and the kernels are single-threaded). :class:`Sizes`
+sets how much each item measures; the command runs :data:`FULL`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -52,6 +54,38 @@ ROOT = Path(__file__).resolve().parents[2]
 CENTER = ROOT / "rewards" / "center.py"
 #: The time-to-laps track: the official reinvent_base from the workspace's shared data.
 DEFAULT_TRACK = str(ROOT.parent / "shared" / "tracks" / "reinvent_base.npy")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each item measures (the defaults: the full benchmark).
+
+    Attributes:
+        single_env_steps: env steps of item 1, per env.
+        vec_env_cars, vec_env_steps: the N of item 2 and the car-steps per N.
+        vector_env_cars, vector_env_steps: the N of item 2b and the car-steps per N.
+        kernel_cars, kernel_calls: N and kernel calls of item 3.
+        ppo_timesteps: env steps of item 4.
+        startup: measure item 6 (two fresh processes, one compiling every kernel).
+    """
+
+    single_env_steps: int = 100_000
+    vec_env_cars: tuple[int, ...] = (1, 16, 256)
+    vec_env_steps: int = 200_000
+    vector_env_cars: tuple[int, ...] = (16, 64, 256)
+    vector_env_steps: int = 200_000
+    kernel_cars: int = 256
+    kernel_calls: int = 4000
+    ppo_timesteps: int = 3 * 16 * 256
+    startup: bool = True
+
+
+#: The benchmark the command runs.
+FULL = Sizes()
+#: A run of a few seconds that exercises every measured item but the start-up (for tests).
+TINY = Sizes(single_env_steps=2000, vec_env_cars=(1, 4), vec_env_steps=400,
+             vector_env_cars=(4,), vector_env_steps=400, kernel_cars=8, kernel_calls=50,
+             ppo_timesteps=256, startup=False)
 
 
 def _rate(step, n: int) -> float:
@@ -120,8 +154,7 @@ def kernel_rate(n: int = 256, calls: int = 4000) -> float:
     """Item 3: the batched kernel alone, car-steps/s (auto-reset on, fixed random commands)."""
     track = load_track()
     cfg = make_config(0.05, True, False, 10_000, 0.0)
-    simulator = Simulator(track, n, dynamics_for_version(6).as_array(), cfg,
-                              np.arange(n) / n)
+    simulator = Simulator(track, n, dynamics_for_version(6).as_array(), cfg, np.arange(n) / n)
     rng = np.random.default_rng(0)
     simulator.steer[:] = rng.uniform(-30, 30, n)
     simulator.speed[:] = rng.uniform(0.5, 2.0, n)
@@ -190,18 +223,25 @@ def startup_times() -> dict:
     return times
 
 
-def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False) -> dict:
-    """Every item of the module docstring, as one JSON-able dict."""
+def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False,
+                  sizes: Sizes = FULL) -> dict:
+    """Every item of the module docstring, as one JSON-able dict: ``machine`` (text),
+    ``startup_s`` ({"cold", "warm"} s; None when ``sizes.startup`` is off), ``single_env``
+    (item 1, steps/s and their ratio), ``vec_env_steps_per_s`` and ``vector_env_steps_per_s``
+    ({str(N): steps/s}), ``kernel_car_steps_per_s``; unless ``skip_train``:
+    ``ppo_learn_steps_per_s`` and ``time_to_3_of_3_laps`` (item 5's dict, or why it was
+    skipped). Sets torch to one thread."""
     torch.set_num_threads(1)
     result: dict = {"machine": f"{platform.processor() or platform.machine()}, "
                                f"{os.cpu_count()} cores, Python {platform.python_version()}"}
-    result["startup_s"] = startup_times()
-    result["single_env"] = single_env_rates()
-    result["vec_env_steps_per_s"] = vec_env_rates()
-    result["vector_env_steps_per_s"] = vector_env_rates()
-    result["kernel_car_steps_per_s"] = kernel_rate()
+    result["startup_s"] = startup_times() if sizes.startup else None
+    result["single_env"] = single_env_rates(sizes.single_env_steps)
+    result["vec_env_steps_per_s"] = vec_env_rates(sizes.vec_env_cars, sizes.vec_env_steps)
+    result["vector_env_steps_per_s"] = vector_env_rates(sizes.vector_env_cars,
+                                                        sizes.vector_env_steps)
+    result["kernel_car_steps_per_s"] = kernel_rate(sizes.kernel_cars, sizes.kernel_calls)
     if not skip_train:
-        result["ppo_learn_steps_per_s"] = ppo_rate()
+        result["ppo_learn_steps_per_s"] = ppo_rate(sizes.ppo_timesteps)
         try:
             result["time_to_3_of_3_laps"] = time_to_laps(resolve_track_path(track))
         except TrackError as exc:

@@ -17,7 +17,7 @@ HELP = "measure the simulator's speed (steps/s, kernel car-steps/s, time to a la
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim bench``."""
     p.add_argument("--track", default=DEFAULT_TRACK,
-                   help="track for the time-to-3/3-laps run, name or .npy path")
+                   help="track name or .npy path of the time-to-3/3-laps run (item 5)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--skip-train", action="store_true",
                    help="skip the PPO and time-to-laps items")
@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     s = result["single_env"]
     print(f"machine: {result['machine']}")
-    print(f"start-up (import to first step): cold {result['startup_s']['cold']:.2f} s, "
-          f"warm {result['startup_s']['warm']:.2f} s")
+    if result["startup_s"] is not None:
+        print(f"start-up (import to first step): cold {result['startup_s']['cold']:.2f} s, "
+              f"warm {result['startup_s']['warm']:.2f} s")
     print(f"1. gym.make DeepRacer-v0 + center.py: {s['deepracer_steps_per_s']:,.0f} steps/s; "
           f"CartPole-v1: {s['cartpole_steps_per_s']:,.0f} steps/s")
     for n, r in result["vec_env_steps_per_s"].items():

@@ -20,10 +20,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--logs", type=Path, default=LOGS,
                    help=f"folder holding {SAMPLES[4]}/ and {SAMPLES[6]}/")
     p.add_argument("--version", type=int, choices=(4, 6), action="append",
-                   help="fit only this version (repeatable; default both)")
-    p.add_argument("--stride", type=int, help="use every n-th fitted window (default 3 when "
-                   "there are more than 5000, else 1)")
-    p.add_argument("--folds", action="store_true", help="refit on each episode fold")
+                   help="fit only this physics version (repeatable); if not given: 4 and 6")
+    p.add_argument("--stride", type=int, help="use every n-th fitted 15-step window; if not "
+                   "given: 3 when there are more than 5000 windows, else 1")
+    p.add_argument("--folds", action="store_true",
+                   help="refit with each fifth of the episodes held out in turn")
     p.add_argument("--ablation", action="store_true", help="refit reduced / extended models")
 
 

@@ -33,9 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--track", metavar="NAME|PATH", help="the logs' track: its length is "
                    "checked against the logged track_len")
     p.add_argument("--version", type=float, choices=(3.0, 4.0, 5.0, 6.0), help="physics "
-                   "version (default: model_metadata.json or the simapp log under LOG_DIR)")
-    p.add_argument("--timing", choices=("fixed", "logged"), help="step duration: 1/15 s or "
-                   "the logged tstamp differences (default: per version)")
+                   "version; if not given: model_metadata.json's or the simapp log's under "
+                   "LOG_DIR")
+    p.add_argument("--timing", choices=("fixed", "logged"), help="step duration: fixed 1/15 s "
+                   "or the logged tstamp differences, s; if not given: the version's choice")
     p.add_argument("--episodes", choices=("all", "fit", "held-out"), default="all",
                    help="replay all episodes, or those the calibration fitted / held out")
     p.add_argument("--json", action="store_true", help="print one JSON object")

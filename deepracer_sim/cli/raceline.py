@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from deepracer_sim.constants import MAX_DISCRETE_ACTIONS, MIN_DISCRETE_ACTIONS
 from deepracer_sim.errors import RacelineError, UsageError
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, write_model_metadata
-from deepracer_sim.raceline.core import (
+from deepracer_sim.raceline import (
     RULES_MARGIN,
     SAFETY_MARGIN,
     TABLE_HEADER,
@@ -34,17 +35,24 @@ HELP = "racing line and limit lap time of a track; reward and action-space files
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim raceline``."""
-    p.add_argument("track", nargs="+", help="track name or .npy path (several: table only)")
+    p.add_argument("track", nargs="+", help="track name or .npy path (several: the table only)")
     p.add_argument("--version", type=float, default=DEFAULT_VERSION,
-                   help="model_metadata version whose car is used")
+                   help="model_metadata.json version whose calibrated car drives the line "
+                        "(< 5: the version-4 car, >= 5: the version-5 car)")
     p.add_argument("--margin", type=float, default=SAFETY_MARGIN,
                    help="clearance kept beyond half the car's width, m")
-    p.add_argument("--out", type=Path, help="save the line: (K, 4) [x, y, speed, time] .npy")
-    p.add_argument("--plot", type=Path, help="PNG of the line coloured by speed")
-    p.add_argument("--reward-file", type=Path, help="write a reward file following the line")
-    p.add_argument("--action-space", type=Path,
-                   help="write a model_metadata.json with an action space for the line")
-    p.add_argument("--actions", type=int, default=15, help="number of discrete actions")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="write the line as a (K, 4) .npy of [x m, y m, speed m/s, time s], a "
+                        "row every 2 cm")
+    p.add_argument("--plot", type=Path, metavar="FILE",
+                   help="write a PNG of the line coloured by speed")
+    p.add_argument("--reward-file", type=Path, metavar="FILE",
+                   help="write a DeepRacer reward file (Python) that follows the line")
+    p.add_argument("--action-space", type=Path, metavar="FILE",
+                   help="write a model_metadata.json with a discrete action space for the line")
+    p.add_argument("--actions", type=int, default=15,
+                   help=f"number of discrete actions in --action-space's file "
+                        f"({MIN_DISCRETE_ACTIONS}-{MAX_DISCRETE_ACTIONS})")
     p.add_argument("--drive", action="store_true",
                    help="also drive the line in the simulator and report the lap")
     p.add_argument("--no-rules", action="store_true",

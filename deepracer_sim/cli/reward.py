@@ -24,7 +24,7 @@ from deepracer_sim.formats.model_metadata import (
     read_model_metadata,
 )
 from deepracer_sim.reward import load_reward_function
-from deepracer_sim.reward_lab.check import check_reward
+from deepracer_sim.reward_lab.check import DEFAULT_SAMPLES, check_reward
 from deepracer_sim.reward_lab.map import compute_reward_map, render_reward_map
 from deepracer_sim.reward_lab.replay import replay
 from deepracer_sim.track import DEFAULT_TRACK, load_track
@@ -123,50 +123,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("check", help="validate as DeepRacer does, then run on sampled params",
                        description="Static checks as DeepRacer's validator, the validator's own "
                        "run, then a sampled run. Exit status 0 only when nothing would fail "
-                       "in the cloud.")
+                       "in the cloud.", formatter_class=parser.formatter_class)
     p.add_argument("file", help="reward file (.py)")
-    p.add_argument("--track", default=DEFAULT_TRACK, help="track name or .npy path "
-                   f"(default {DEFAULT_TRACK})")
-    p.add_argument("--action-space", help="model_metadata.json or a run folder (default: "
-                   "DeepRacer-on-AWS's 10 discrete actions)")
-    p.add_argument("--samples", type=int, default=3000, help="sampled params dicts "
-                   "(default 3000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--track", default=DEFAULT_TRACK, help="track name or .npy path")
+    p.add_argument("--action-space", metavar="FILE_OR_RUN_DIR", help="model_metadata.json or a "
+                   "run folder; if not given: DeepRacer-on-AWS's 10 discrete actions")
+    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+                   help="number of sampled params dicts")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled params dicts")
     p.add_argument("--lint", choices=("auto", "flake8", "builtin"), default="auto",
                    help="flake8 (the validator's, if installed) or the built-in subset")
-    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="also show info findings")
     p.set_defaults(func=_cmd_check)
 
-    p = sub.add_parser("map", help="paint the reward over the track (PNG)")
+    p = sub.add_parser("map", help="paint the reward over the track (PNG)",
+                       description="The reward painted over the track: every cell gets the "
+                       "reward of the params dict of a car there, heading along the track.",
+                       formatter_class=parser.formatter_class)
     p.add_argument("file", help="reward file (.py)")
     p.add_argument("--track", default=DEFAULT_TRACK, help="track name or .npy path")
-    p.add_argument("--speed", type=float, default=1.0, help="params speed, m/s (default 1)")
+    p.add_argument("--speed", type=float, default=1.0, help="params speed, m/s")
     p.add_argument("--steering", type=float, default=0.0,
-                   help="params steering_angle, degrees (default 0)")
+                   help="params steering_angle, degrees (+ = left)")
     p.add_argument("--heading-offset", type=float, default=0.0,
                    help="car heading relative to the track direction, degrees (+ = left)")
     p.add_argument("--reversed", action="store_true", help="drive against the row order")
-    p.add_argument("--steps", type=float, help="params steps everywhere (default: the steps "
-                   "a car at --speed needs to get there from the start)")
-    p.add_argument("--resolution", type=float, default=0.05, help="cell size, m")
-    p.add_argument("--margin", type=float, default=0.1, help="paint this far off the road, m")
-    p.add_argument("--vmin", type=float, help="colour scale minimum")
-    p.add_argument("--vmax", type=float, help="colour scale maximum")
+    p.add_argument("--steps", type=float, help="params steps everywhere, steps; if not given: "
+                   "the steps a car at --speed needs to get there from the start")
+    p.add_argument("--resolution", type=float, default=0.05, help="grid cell size, m")
+    p.add_argument("--margin", type=float, default=0.1,
+                   help="also paint this far beyond the borders, m")
+    p.add_argument("--vmin", type=float, help="colour scale minimum, reward; if not given: "
+                   "the map's minimum")
+    p.add_argument("--vmax", type=float, help="colour scale maximum, reward; if not given: "
+                   "the map's maximum")
     p.add_argument("--cmap", default="viridis", help="matplotlib colour map")
-    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--out", required=True, metavar="PNG", help="PNG file to write")
     p.set_defaults(func=_cmd_map)
 
-    p = sub.add_parser("replay", help="re-score logged sim-traces with a reward function")
+    p = sub.add_parser("replay", help="re-score logged sim-traces with a reward function",
+                       description="Re-score logged driving with a reward function: the logged "
+                       "rewards against the new ones, per track section.",
+                       formatter_class=parser.formatter_class)
     p.add_argument("file", help="reward file (.py)")
     p.add_argument("logs", metavar="RUN_OR_LOG_DIR",
                    help="run folder, folder of downloaded logs, or one sim-trace CSV")
-    p.add_argument("--track", help="track name or .npy path (default: from run_config.json "
-                   "or the logged track_len)")
-    p.add_argument("--kind", choices=("training", "evaluation"), default="training")
-    p.add_argument("--sections", type=int, default=10, help="track sections (default 10)")
-    p.add_argument("--json", action="store_true", help="JSON output")
-    p.add_argument("--steps-out", help="also write the per-step rewards to this CSV")
+    p.add_argument("--track", help="track name or .npy path; if not given: from "
+                   "run_config.json or the logged track_len")
+    p.add_argument("--kind", choices=("training", "evaluation"), default="training",
+                   help="which sim-traces to re-score")
+    p.add_argument("--sections", type=int, default=10,
+                   help="number of track sections in the report")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--steps-out", metavar="CSV",
+                   help="also write the per-step rewards to this CSV")
     p.set_defaults(func=_cmd_replay)
 
 

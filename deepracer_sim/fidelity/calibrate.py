@@ -1,29 +1,32 @@
 """Fit the car's dynamics to the real simulator's sim-traces (re-runnable; needs scipy).
 
-``python -m deepracer_sim.calibration [--logs DIR] [--version 4|6] [--folds] [--ablation]``
+``deepracer-sim calibrate [--logs DIR] [--version 4|6] [--folds] [--ablation]``
 
 Data (``../shared/real-logs``, spec §3.2): ``sample-drfc-3-logs`` for version 4 (the
 effort-controlled car) and ``sample-droa-solution-logs`` for version 6 (the "kinematics" car used
-for every version >= 5). Each folder is replayed as :mod:`deepracer_sim.fidelity` does: windows of
-15 logged steps, the starting speed/steering estimated from the run's earlier rows, the car driven
-by :func:`~deepracer_sim.car.advance_car_dt` (the simulator's own kernel) under the logged actions.
+for every version >= 5). Each folder is replayed as :mod:`deepracer_sim.fidelity.replay` does:
+windows of 15 logged steps, the starting speed/steering estimated from the run's earlier rows,
+the car driven by :func:`~deepracer_sim.sim.car.advance_car_dt` (the simulator's own kernel)
+under the logged actions.
 
 Fit: least squares (``scipy.optimize.least_squares``, soft-L1 loss with a 10 cm scale, so a few
 wild windows do not steer the fit) over the multi-step predictions: for every window and every
 horizon 1..15 the position error of the reference point (m) and 0.2 m/rad times the heading error.
-Every fifth episode (:func:`~deepracer_sim.fidelity.episode_masks`) is held out of the fit; the
-figures reported for it are out-of-sample. Both step timings (fixed 1/15 s, logged ``tstamp``
-differences) are fitted; the one with the lower 15-step median on the fitted episodes is kept.
+Every fifth episode (:func:`~deepracer_sim.fidelity.replay.episode_masks`) is held out of the
+fit; the figures reported for it are out-of-sample. Both step timings (fixed 1/15 s, logged
+``tstamp`` differences) are fitted; the one with the lower 15-step median on the fitted episodes
+is kept.
 
-Free parameters per version (``FREE``): the :class:`~deepracer_sim.car.Dynamics` fields the
+Free parameters per version (``FREE``): the :class:`~deepracer_sim.sim.car.Dynamics` fields the
 data identify, plus the observer's steering gain. For version 6 (about 1,400 windows, one track,
 one policy) the acceleration limit, the lateral-acceleration cap and the steering offset are not
 identified (``--ablation`` shows them buying nothing on the held-out episodes) and stay at none.
 
 ``--folds`` refits with each of the five episode folds held out in turn and prints the spread of
 every parameter (how far to trust it) and each fold's held-out error. ``--ablation`` refits
-reduced models. The fitted values are then copied by hand into ``car.py`` (``DYNAMICS_V4``,
-``DYNAMICS_V5``) and ``fidelity.py`` (``ESTIMATORS``) with the printed errors as provenance.
+reduced models. The fitted values are then copied by hand into :mod:`deepracer_sim.sim.car`
+(``DYNAMICS_V4``, ``DYNAMICS_V5``) and :mod:`deepracer_sim.fidelity.replay` (``ESTIMATORS``),
+the printed errors into ``docs/fidelity.md``.
 
 scipy is needed here only (the simulator does not import this module); tested with scipy 1.17.1.
 """
@@ -162,16 +165,16 @@ def calibrate(version: int, logs: Path, stride: int | None, folds: bool, ablatio
           f"({len(fit_s)} fitted (every {stride}th used), {len(held_s)} held out)")
     start = {f.name: getattr(START[version], f.name) for f in fields(Dynamics)}
     start["steer_gain"] = START_GAIN
-    best = None
+    fits = []
     for timing in ("fixed", "logged"):
         values, res = fit(log, fit_s[::stride], FREE[version], start, timing)
         ev_fit = evaluate(log, fit_s, values, timing)
         print(f"  timing {timing}: {_values_line(values, FREE[version])} "
               f"({res.nfev} evaluations)")
         _print_eval("fitted", ev_fit)
-        if best is None or ev_fit["model"]["15"]["median_cm"] < best[2]["model"]["15"]["median_cm"]:
-            best = (timing, values, ev_fit)
-    timing, values, ev_fit = best
+        fits.append((timing, values, ev_fit))
+    # the lower 15-step median on the fitted episodes (the first of equals)
+    timing, values, ev_fit = min(fits, key=lambda f: f[2]["model"]["15"]["median_cm"])
     ev_held = evaluate(log, held_s, values, timing)
     print(f"  chosen timing: {timing}")
     _print_eval("held-out", ev_held)

@@ -1,14 +1,14 @@
 """How closely our car follows the real simulator: replay real sim-traces and measure.
 
-``python -m deepracer_sim.fidelity LOG_DIR [--track NAME|PATH] [--version 4|6] [--json]``
+``deepracer-sim fidelity LOG_DIR [--track NAME|PATH] [--version 4|6] [--json]``
 
 Every sim-trace under ``LOG_DIR`` (training and evaluation, any layout
-:func:`~deepracer_sim.simtrace.find_simtrace_files` handles) is replayed: from each logged state
-the car is driven with the logged actions, and its pose after 1, 5 and 15 steps is compared with
-the logged pose. Printed: the median and 90th percentile of the position error of the reference
-point (params ``x``/``y``, cm) and the median absolute heading error (degrees), for our model
-(:func:`~deepracer_sim.car.dynamics_for_version`) and for the plain kinematic bicycle
-(:data:`~deepracer_sim.car.KINEMATIC`) side by side. ``--json`` prints
+:func:`~deepracer_sim.formats.simtrace.find_simtrace_files` handles) is replayed: from each
+logged state the car is driven with the logged actions, and its pose after 1, 5 and 15 steps is
+compared with the logged pose. Printed: the median and 90th percentile of the position error
+of the reference point (params ``x``/``y``, cm) and the median absolute heading error (degrees),
+for our model (:func:`~deepracer_sim.sim.car.dynamics_for_version`) and for the plain kinematic
+bicycle (:data:`~deepracer_sim.sim.car.KINEMATIC`) side by side. ``--json`` prints
 ``{"horizons": {"1": H, "5": H, "15": H}}`` with ``H = {"model": E, "kinematic": E}`` and
 ``E = {"median_cm": float, "p90_cm": float, "median_heading_deg": float}``.
 
@@ -21,11 +21,9 @@ in it lasts outside 0.005..0.2 s, row k+15 is a real pose of the same episode (`
 starting state needs one). All horizons use the same windows.
 
 Step duration: the logged ``tstamp`` of row k is the simulation time *after* action k's motion,
-so the motion of step k lasts ``tstamp[k] - tstamp[k-1]``. In the version-6 logs this is the
-real step time (1-step errors 1.1 cm with it, 1.5 cm with 1/15 s); in the 2022 version-4
-(deepracer-for-cloud, 3 workers) logs the tstamp jitter is not motion (1.1 cm with 1/15 s,
-1.4 cm with it). :data:`ESTIMATORS` holds the better choice per version (``--timing``
-overrides it).
+so the motion of step k lasts ``tstamp[k] - tstamp[k-1]``: either the real step time or jitter
+that is not motion, depending on the logs; :data:`ESTIMATORS` holds the better choice per
+version (``--timing`` overrides it; the measured comparison: ``docs/fidelity.md``).
 
 Starting state: the pose (x, y, yaw) is logged; the car's speed and steering are not. They are
 estimated by running the model through the run's earlier rows from rest (the car is held in the
@@ -57,7 +55,13 @@ from deepracer_sim.constants import (
 )
 from deepracer_sim.errors import FidelityError
 from deepracer_sim.formats.simtrace import find_simtrace_files, read_simtrace
-from deepracer_sim.sim.car import KINEMATIC, Dynamics, advance_car_dt, dynamics_for_version
+from deepracer_sim.sim.car import (
+    D_YAW_GAIN,
+    KINEMATIC,
+    Dynamics,
+    advance_car_dt,
+    dynamics_for_version,
+)
 
 #: Horizons (steps) reported.
 HORIZONS = (1, 5, 15)
@@ -83,12 +87,10 @@ class Estimator:
     steer_gain: float
 
 
-#: Per physics version, fitted with the car by ``python -m deepracer_sim.calibration`` (same
-#: data as :data:`~deepracer_sim.car.DYNAMICS_V4` / ``DYNAMICS_V5``). Version 4: fixed steps
-#: (the fit with logged step times is worse: 15-step median 10.2 cm against 9.3 cm), observer
-#: gain 0.33 (0.31-0.33 across folds; held-out 15-step median 10.4 cm without it, 9.4 cm with
-#: it); version 6: logged step times (8.7 cm against 11.1 cm with fixed steps), gain 0 (fitted
-#: 0.0001-0.0015: no use).
+#: Per physics version, fitted with the car by ``deepracer-sim calibrate`` (same data as
+#: :data:`~deepracer_sim.sim.car.DYNAMICS_V4` / ``DYNAMICS_V5``): version 4 with fixed steps
+#: and an observer gain, version 6 with the logged step times and no observer (the fits and
+#: their errors: ``docs/fidelity.md``).
 ESTIMATORS = {4: Estimator(timing="fixed", steer_gain=0.33),
               6: Estimator(timing="logged", steer_gain=0.0)}
 
@@ -274,7 +276,7 @@ def _estimate(run_start, act_ok, pose_ok, ox, oy, yaw, steer, speed, dur, dyn, f
             miss = yaw[j + 1] - pose[2]
             miss = (miss + math.pi) % (2.0 * math.pi) - math.pi
             dist = max(math.hypot(ox[j + 1] - ox[j], oy[j + 1] - oy[j]), 0.03)
-            d += steer_gain * miss * WHEELBASE / (dyn[3] * dist)
+            d += steer_gain * miss * WHEELBASE / (dyn[D_YAW_GAIN] * dist)
             d = min(max(d, -0.6), 0.6)
     return out
 

@@ -27,6 +27,7 @@ import symtable
 import sys
 import tokenize
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,7 +141,8 @@ def _expand_indent(text: str) -> int:
     return width
 
 
-def _logical_lines(tokens):
+def _logical_lines(tokens: list[tokenize.TokenInfo]
+                   ) -> Iterator[tuple[int, list[tokenize.TokenInfo], bool]]:
     """Yield (first line number, token list, is comment-only) per logical line."""
     current: list[tokenize.TokenInfo] = []
     for tok in tokens:
@@ -176,7 +178,7 @@ def _indentation(source: str, tokens) -> list[LintMessage]:
             indent_char = m.group(1)[0]
             break
     for n, text in enumerate(lines, 1):
-        indent = re.match(r"([ \t]*)", text).group(1)
+        indent = text[:len(text) - len(text.lstrip(" \t"))]
         if indent_char and text.strip() and any(ch != indent_char for ch in indent):
             out.append(LintMessage("E101", n, "indentation contains mixed spaces and tabs"))
     previous_level = 0
@@ -256,92 +258,147 @@ def _is_literal(node: ast.AST) -> bool:
     return isinstance(node, (ast.Tuple, ast.List, ast.Dict, ast.Set, ast.JoinedStr))
 
 
+def _target_names(node: ast.AST | None) -> Iterator[ast.Name]:
+    """The names an assignment target binds (through tuples, lists and starred targets)."""
+    if isinstance(node, ast.Name):
+        yield node
+    elif isinstance(node, (ast.Tuple, ast.List)):
+        for elt in node.elts:
+            yield from _target_names(elt)
+    elif isinstance(node, ast.Starred):
+        yield from _target_names(node.value)
+
+
+class _AstRules(ast.NodeVisitor):
+    """The AST rules of :func:`_ast_checks`, one ``visit_*`` method per kind of node."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.out: list[LintMessage] = []
+        # f-strings nested in an f-string's format spec: not reported by F541
+        self.in_fstring = {id(child) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+                           for child in ast.walk(node)
+                           if child is not node and isinstance(child, ast.JoinedStr)}
+
+    def add(self, code: str, node: ast.AST, text: str) -> None:
+        self.out.append(LintMessage(code, getattr(node, "lineno", 1), text))
+
+    def ambiguous_targets(self, *targets: ast.AST | None) -> None:
+        """E741 for each ambiguous name bound by ``targets``."""
+        for target in targets:
+            for name in _target_names(target):
+                if name.id in _AMBIGUOUS:
+                    self.add("E741", name, f"ambiguous variable name '{name.id}'")
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        """E711, E712, E721 (``==``/``!=`` with None, a bool, ``type()``) and F632 (``is``
+        with a literal)."""
+        left = node.left
+        for op, right in zip(node.ops, node.comparators, strict=False):
+            if isinstance(op, (ast.Eq, ast.NotEq)):
+                for side in (left, right):
+                    if isinstance(side, ast.Constant) and side.value is None:
+                        self.add("E711", node, "comparison to None should be 'if cond is None:'")
+                    elif isinstance(side, ast.Constant) and isinstance(side.value, bool):
+                        self.add("E712", node, f"comparison to {side.value} should be "
+                                               f"'if cond is {side.value}:' or 'if cond:'")
+                if any(isinstance(s, ast.Call) and isinstance(s.func, ast.Name)
+                       and s.func.id == "type" for s in (left, right)):
+                    self.add("E721", node, "do not compare types, for exact checks use `is` / "
+                                           "`is not`, for instance checks use `isinstance()`")
+            if isinstance(op, (ast.Is, ast.IsNot)) and (_is_literal(left) or _is_literal(right)):
+                self.add("F632", node, "use ==/!= to compare constant literals (str, bytes, int, "
+                                       "float, tuple)")
+            left = right
+        self.generic_visit(node)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
+        """E713 (``not x in y``), E714 (``not x is y``)."""
+        if isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Compare) and len(
+                node.operand.ops) == 1:
+            if isinstance(node.operand.ops[0], ast.In):
+                self.add("E713", node, "test for membership should be 'not in'")
+            elif isinstance(node.operand.ops[0], ast.Is):
+                self.add("E714", node, "test for object identity should be 'is not'")
+        self.generic_visit(node)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        """E722 (bare ``except:``)."""
+        if node.type is None:
+            self.add("E722", node, "do not use bare 'except'")
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        """E731 (a lambda assigned to a name), E741."""
+        if isinstance(node.value, ast.Lambda) and all(isinstance(t, ast.Name)
+                                                      for t in node.targets):
+            self.add("E731", node, "do not assign a lambda expression, use a def")
+        self.ambiguous_targets(*node.targets)
+        self.generic_visit(node)
+
+    def visit_target(self, node: ast.AugAssign | ast.AnnAssign | ast.For | ast.AsyncFor
+                     | ast.comprehension | ast.NamedExpr) -> None:
+        """E741 for the one target of an augmented, annotated, loop, comprehension or walrus
+        assignment."""
+        self.ambiguous_targets(node.target)
+        self.generic_visit(node)
+
+    visit_AugAssign = visit_AnnAssign = visit_For = visit_AsyncFor = visit_target
+    visit_comprehension = visit_NamedExpr = visit_target
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        """E741 for ``with ... as name``."""
+        self.ambiguous_targets(node.optional_vars)
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        """F403 (``from x import *``)."""
+        if any(a.name == "*" for a in node.names):
+            self.add("F403", node, f"'from {node.module} import *' used; unable to detect "
+                                   "undefined names")
+        self.generic_visit(node)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        """F541 (an f-string without placeholders)."""
+        if id(node) not in self.in_fstring and not any(
+                isinstance(v, ast.FormattedValue) for v in node.values):
+            self.add("F541", node, "f-string is missing placeholders")
+        self.generic_visit(node)
+
+    def visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        """E741 (an ambiguous parameter), E743 (an ambiguous function name)."""
+        args = node.args
+        for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                  *([args.vararg] if args.vararg else []),
+                  *([args.kwarg] if args.kwarg else [])]:
+            if a.arg in _AMBIGUOUS:
+                self.add("E741", a, f"ambiguous variable name '{a.arg}'")
+        if not isinstance(node, ast.Lambda) and node.name in _AMBIGUOUS:
+            self.add("E743", node, f"ambiguous function definition '{node.name}'")
+        self.generic_visit(node)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_function
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        """E742 (an ambiguous class name)."""
+        if node.name in _AMBIGUOUS:
+            self.add("E742", node, f"ambiguous class definition '{node.name}'")
+        self.generic_visit(node)
+
+    def visit_scope(self, node: ast.Global | ast.Nonlocal) -> None:
+        """E741 for ``global l`` / ``nonlocal l``."""
+        for name in node.names:
+            if name in _AMBIGUOUS:
+                self.add("E741", node, f"ambiguous variable name '{name}'")
+        self.generic_visit(node)
+
+    visit_Global = visit_Nonlocal = visit_scope
+
+
 def _ast_checks(tree: ast.Module) -> list[LintMessage]:
     """E711-E714, E721, E722, E731, E741-E743, F403, F541, F632, F706, F811."""
-    out = []
-
-    def add(code: str, node: ast.AST, text: str) -> None:
-        out.append(LintMessage(code, getattr(node, "lineno", 1), text))
-
-    def targets(node: ast.AST):
-        if isinstance(node, ast.Name):
-            yield node
-        elif isinstance(node, (ast.Tuple, ast.List)):
-            for elt in node.elts:
-                yield from targets(elt)
-        elif isinstance(node, ast.Starred):
-            yield from targets(node.value)
-
-    in_fstring: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.JoinedStr):
-            for child in ast.walk(node):
-                if child is not node and isinstance(child, ast.JoinedStr):
-                    in_fstring.add(id(child))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare):
-            left = node.left
-            for op, right in zip(node.ops, node.comparators, strict=False):
-                if isinstance(op, (ast.Eq, ast.NotEq)):
-                    for side in (left, right):
-                        if isinstance(side, ast.Constant) and side.value is None:
-                            add("E711", node, "comparison to None should be 'if cond is None:'")
-                        elif isinstance(side, ast.Constant) and isinstance(side.value, bool):
-                            add("E712", node, f"comparison to {side.value} should be "
-                                              f"'if cond is {side.value}:' or 'if cond:'")
-                    if any(isinstance(s, ast.Call) and isinstance(s.func, ast.Name)
-                           and s.func.id == "type" for s in (left, right)):
-                        add("E721", node, "do not compare types, for exact checks use `is` / "
-                                          "`is not`, for instance checks use `isinstance()`")
-                if isinstance(op, (ast.Is, ast.IsNot)) and (_is_literal(left)
-                                                            or _is_literal(right)):
-                    add("F632", node, "use ==/!= to compare constant literals (str, bytes, int, "
-                                      "float, tuple)")
-                left = right
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) and isinstance(
-                node.operand, ast.Compare) and len(node.operand.ops) == 1:
-            if isinstance(node.operand.ops[0], ast.In):
-                add("E713", node, "test for membership should be 'not in'")
-            elif isinstance(node.operand.ops[0], ast.Is):
-                add("E714", node, "test for object identity should be 'is not'")
-        elif isinstance(node, ast.ExceptHandler) and node.type is None:
-            add("E722", node, "do not use bare 'except'")
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and all(
-                isinstance(t, ast.Name) for t in node.targets):
-            add("E731", node, "do not assign a lambda expression, use a def")
-        elif isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
-            add("F403", node, f"'from {node.module} import *' used; unable to detect undefined "
-                              "names")
-        elif isinstance(node, ast.JoinedStr) and id(node) not in in_fstring and not any(
-                isinstance(v, ast.FormattedValue) for v in node.values):
-            add("F541", node, "f-string is missing placeholders")
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor,
-                             ast.comprehension, ast.withitem, ast.NamedExpr)):
-            tgts = (node.targets if isinstance(node, ast.Assign)
-                    else [node.optional_vars] if isinstance(node, ast.withitem)
-                    else [node.target])
-            for tgt in tgts:
-                for name in targets(tgt) if tgt is not None else ():
-                    if name.id in _AMBIGUOUS:
-                        add("E741", name, f"ambiguous variable name '{name.id}'")
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            args = node.args
-            for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
-                      *([args.vararg] if args.vararg else []),
-                      *([args.kwarg] if args.kwarg else [])]:
-                if a.arg in _AMBIGUOUS:
-                    add("E741", a, f"ambiguous variable name '{a.arg}'")
-            if not isinstance(node, ast.Lambda) and node.name in _AMBIGUOUS:
-                add("E743", node, f"ambiguous function definition '{node.name}'")
-        elif isinstance(node, ast.ClassDef) and node.name in _AMBIGUOUS:
-            add("E742", node, f"ambiguous class definition '{node.name}'")
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            for name in node.names:
-                if name in _AMBIGUOUS:
-                    add("E741", node, f"ambiguous variable name '{name}'")
-    out += _returns_outside_function(tree)
-    out += _redefinitions(tree)
-    return out
+    rules = _AstRules(tree)
+    rules.visit(tree)
+    return rules.out + _returns_outside_function(tree) + _redefinitions(tree)
 
 
 def _returns_outside_function(tree: ast.Module) -> list[LintMessage]:

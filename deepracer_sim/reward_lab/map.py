@@ -1,14 +1,14 @@
-"""``python -m deepracer_sim.reward map``: the reward painted over the track surface.
+"""``deepracer-sim reward map``: the reward painted over the track surface.
 
 Every cell of a regular grid over the track (``resolution`` m, default 5 cm) that lies on the
 road or within ``margin`` of it gets the reward of the params dict DeepRacer would pass with the
-car's reference point (params ``x``/``y``) there (:func:`deepracer_sim.reward_params`): the car
-heads along the track direction at that point (the direction of the nearest centre-line
-segment, in the driving direction), turned by ``heading_offset`` degrees; the action is
-(``steering``, ``speed``); the episode started at waypoint 0 (so ``progress`` grows along the
-track) and ``steps`` is what a car at ``speed`` needed to get there (``2 + 15 * distance /
-speed``) unless given. The PNG shows the grid with a colour bar and the track borders, so what
-the function pays for is visible at a glance.
+car's reference point (params ``x``/``y``) there
+(:func:`deepracer_sim.sim.params.reward_params`): the car heads along the track direction at
+that point (the direction of the nearest centre-line segment, in the driving direction), turned
+by ``heading_offset`` degrees; the action is (``steering``, ``speed``); the episode started at
+waypoint 0 (so ``progress`` grows along the track) and ``steps`` is what a car at ``speed``
+needed to get there (``2 + 15 * distance / speed``) unless given. The PNG shows the grid with a
+colour bar and the track borders, so what the function pays for is visible at a glance.
 """
 
 from __future__ import annotations
@@ -142,6 +142,23 @@ def compute_reward_map(fn, track: Track, *, resolution: float = 0.05, margin: fl
                      first_error)
 
 
+def _pyplot():
+    """matplotlib.pyplot with the non-interactive Agg backend (imported on first use: only the
+    PNG needs it).
+
+    Raises:
+        RuntimeError: matplotlib is not installed.
+    """
+    try:
+        import matplotlib
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise RuntimeError("drawing needs matplotlib: pip install matplotlib") from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 @dataclass
 class MapImage:
     """A written PNG and the affine map from world metres to its pixels."""
@@ -165,8 +182,6 @@ def render_reward_map(rmap: RewardMap, out: str | os.PathLike, *, title: str = "
     Raises:
         RuntimeError: matplotlib is not installed.
     """
-    from deepracer_sim.track.draw import _pyplot
-
     plt = _pyplot()
     track = rmap.track
     reversed_dir = bool(rmap.settings.get("reversed"))
