@@ -46,6 +46,7 @@ from deepracer_sim.logs.writer import TrainingLogger
 from deepracer_sim.track import Track, load_track
 from deepracer_sim.training.checkpoints import Checkpointer
 from deepracer_sim.training.config import TrainConfig
+from deepracer_sim.training.policy import load_checkpoint_into
 
 
 def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
@@ -134,7 +135,7 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
                                             "vf": list(cfg.net_arch)}},
                 **kwargs)
     if cfg.init_from is not None:
-        model.set_parameters(str(cfg.init_from), exact_match=True, device="cpu")
+        load_checkpoint_into(model, cfg.init_from)
     checkpointer = Checkpointer(run, cfg, track)
     observers = [*default_observers(cfg), *(observers or [])]
     iterations: list[IterationStats] = []
