@@ -104,8 +104,8 @@ def test_action_count_outside_2_to_30_is_rejected():
 def test_lowest_generated_speed_must_be_0_1():
     # speeds max/levels .. max: 0.3 / 3 = 0.1 is the lowest DeepRacer accepts (DiscreteSpeed)
     assert discrete_action_space(30, 2, 0.3, 3).speed.min() == pytest.approx(0.1)
-    with pytest.raises(ActionSpaceError, match="max speed / speed levels = 0.05 m/s, is below "
-                                               "0.1 m/s"):
+    with pytest.raises(ActionSpaceError, match=r"max speed / speed levels = 0\.05 m/s, is "
+                                               r"below 0\.1 m/s"):
         discrete_action_space(30, 2, 0.1, 2, source="command line")
 
 

@@ -53,6 +53,7 @@ from deepracer_sim.formats.problems import (
     raise_errors,
     read_json,
 )
+from deepracer_sim.formats.run_folder import HYPERPARAMETERS
 
 #: The simapp's defaults for a missing key (``sagemaker_graph_manager.py``).
 DEEPRACER_DEFAULTS: dict[str, object] = {
@@ -127,7 +128,8 @@ def _check_number(key: str, value: object, where: str) -> Problem | None:
                        field=key)
     v = float(value)
     if not lo <= v <= hi:
-        return Problem(where, f"{key} = {value!r} is outside [{lo:g}, {hi:g}]",
+        bounds = f"[{lo}, {hi}]" if integer else f"[{lo:g}, {hi:g}]"
+        return Problem(where, f"{key} = {value!r} is outside {bounds}",
                        f"give {'an integer' if integer else 'a number'} in that range", field=key)
     if key in DROA_FORM_RANGES and not DROA_FORM_RANGES[key][0] <= v <= DROA_FORM_RANGES[key][1]:
         lo, hi = DROA_FORM_RANGES[key]
@@ -152,7 +154,7 @@ def _check_key(key: str, value: object, where: str, training: bool) -> Problem |
     return _check_number(key, value, where)
 
 
-def check_hyperparameters_dict(hp: object, where: str = "hyperparameters.json",
+def check_hyperparameters_dict(hp: object, where: str = HYPERPARAMETERS,
                                training: bool = False) -> list[Problem]:
     """Every problem of a ``hyperparameters.json`` object (spec §5 keys, types and the module's
     ranges); ``training``: what deepracer-sim cannot train (:data:`LOCAL_UNSUPPORTED`) is an

@@ -16,7 +16,8 @@ export read a file with :func:`read_model_metadata` (strict: its errors raise
 ``deepracer-sim export --check`` lists every problem of the same file
 (:func:`check_model_metadata`).
 
-Accepted ranges, decided once (inclusive bounds; constants in :mod:`deepracer_sim.constants`):
+Accepted ranges, decided once (inclusive bounds, give or take :data:`LIMIT_TOLERANCE` of float
+rounding; constants in :mod:`deepracer_sim.constants`):
 
 * steering angle: [-30, 30] degrees (:data:`~deepracer_sim.constants.MAX_STEERING_ANGLE`) for
   every discrete entry and for a continuous ``low`` and ``high``;
@@ -67,6 +68,7 @@ from deepracer_sim.formats.problems import (
     raise_errors,
     read_json,
 )
+from deepracer_sim.formats.run_folder import MODEL_METADATA
 
 #: ``version`` written to model_metadata.json and used for the dynamics by default
 #: (DeepRacer-on-AWS writes 6).
@@ -306,7 +308,7 @@ def _check_version(meta: dict, out: _Findings) -> None:
                 field="version")
 
 
-def check_metadata_dict(meta: object, where: str = "model_metadata.json") -> list[Problem]:
+def check_metadata_dict(meta: object, where: str = MODEL_METADATA) -> list[Problem]:
     """Every problem of a ``model_metadata.json`` object (spec §4.1 schema, the limits of the
     module docstring); ``where`` names the file in each :class:`Problem`."""
     out = _Findings(where)
@@ -369,7 +371,7 @@ def entries_action_space(meta: object) -> ActionSpace | None:
     return space if space.continuous or len(space) else None
 
 
-def action_space_from_metadata(meta: object, source: str = "model_metadata.json") -> ActionSpace:
+def action_space_from_metadata(meta: object, source: str = MODEL_METADATA) -> ActionSpace:
     """The action space of a ``model_metadata.json`` dict (strict mode of
     :func:`check_metadata_dict`).
 

@@ -13,6 +13,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 from deepracer_sim.errors import DeepRacerSimError
 
@@ -63,7 +64,7 @@ def raise_errors(problems: list[Problem], error: type[DeepRacerSimError], source
     raise error(f"{source}: {len(lines)} problems:\n" + "\n".join(f"  - {t}" for t in lines))
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """Whether ``value`` is a finite JSON number (``bool`` is not)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) \
         and math.isfinite(float(value))

@@ -16,6 +16,12 @@ our own (``run_config.json``, ``metrics/iterations.jsonl``)::
     logs/training.log                    the trainer's text log
     evaluation-<stamp>/evaluation-simtrace/0-iteration.csv, metrics/EvaluationMetrics-<stamp>.json
 
+An exported model folder (``deepracer-sim export``, :mod:`deepracer_sim.export.write`) has
+the same names at DeepRacer's places, plus ``training_params.yaml``, ``model/.coach_checkpoint``,
+``model/<name>.ckpt.zip|.pt``, ``model/model_<N>.onnx``, ``model/policy_network.json``,
+``model.tar.gz`` (``agent/model.onnx``) and ``deepracer-for-cloud/custom_files/``,
+``deepracer-for-cloud/run.env``.
+
 The names below are the only place these file names are written; every reader and writer
 (training, evaluation, logs, export, the reward lab, fidelity) uses them.
 """

@@ -69,7 +69,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         simulator.step(steer, speed, False)
         rows = simulator.rec.tolist()
         rewards[:] = 0.0
-        running = np.flatnonzero(active)
+        running = np.flatnonzero(active).tolist()
         for i in running:
             if reward is not None and rows[i][layout.R_CALL_REWARD] > 0.5:
                 rewards[i] = reward(params_from_record(rows[i], track))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def make_training_env(cfg: TrainConfig, track: Track):
 
 
 def train(cfg: TrainConfig, progress_bar: bool = True,
-          observers: list[TrainingObserver] | None = None) -> TrainResult:
+          observers: Sequence[TrainingObserver] | None = None) -> TrainResult:
     """Train a PPO policy (see the module docstring).
 
     Raises:
@@ -137,7 +138,7 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
     if cfg.init_from is not None:
         load_checkpoint_into(model, cfg.init_from)
     checkpointer = Checkpointer(run, cfg, track)
-    observers = [*default_observers(cfg), *(observers or [])]
+    watchers = [*default_observers(cfg), *(observers or [])]
     iterations: list[IterationStats] = []
     avg_score = float(hp["term_cond_avg_score"])
     max_episodes = int(hp["term_cond_max_episodes"])
@@ -168,7 +169,7 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
             iterations.append(s)
             with run.iterations_log.open("a") as fh:
                 fh.write(json.dumps(s.summary()) + "\n")
-            for observer in observers:
+            for observer in watchers:
                 observer.on_iteration(s)
             n = len(s.rewards)
             bar.set_postfix({
@@ -206,7 +207,7 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
 
     callback = IterationCallback()
     interrupted = False
-    for observer in observers:
+    for observer in watchers:
         observer.on_start(run, env, model)
     try:
         model.learn(total_timesteps=cfg.timesteps, callback=callback)
@@ -217,12 +218,12 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
         checkpointer.save(model, callback.updates, evaluate=False)
     except BaseException:
         checkpointer.save(model, callback.updates, evaluate=False)
-        for observer in observers:
+        for observer in watchers:
             observer.on_end(True)
         raise
     finally:
         bar.close()
-    for observer in observers:
+    for observer in watchers:
         observer.on_end(interrupted)
     return TrainResult(run.root, model.num_timesteps, time.time() - started, interrupted,
                        iterations, checkpointer.best)
