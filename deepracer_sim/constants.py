@@ -40,12 +40,22 @@ CAR_WIDTH = 0.1961
 CAR_LENGTH = 0.32352
 
 # --- action limits (spec §3.1, agent_ctrl/constants.py) ------------------------------------
+#: Steering limit, degrees: the simapp's clip, and DeepRacer-on-AWS's ``DiscreteSteeringAngle``
+#: [-30, 30] (``source/libs/model/src/main/smithy/types/model.smithy``).
 MAX_STEERING_ANGLE = 30.0
+#: The simapp's speed clip when driving (``MIN_SPEED``, ``MAX_SPEED``), m/s; also
+#: DeepRacer-on-AWS's ``DiscreteSpeed`` range [0.1, 4.0] (model.smithy).
 MIN_SPEED = 0.1
 MAX_SPEED = 4.0
+#: DeepRacer-on-AWS's ``ContinuousSpeedValue`` minimum (model.smithy: [0.5, 4.0]), m/s: the
+#: lowest ``speed.low`` of a continuous action space.
+MIN_CONTINUOUS_SPEED = 0.5
 #: DeepRacer-on-AWS discrete action-count limits (spec §3.2).
 MIN_DISCRETE_ACTIONS = 2
 MAX_DISCRETE_ACTIONS = 30
+#: DeepRacer-on-AWS's longest reward function, characters (model.smithy ``RewardFunctionCode``
+#: @length(max: 140000)).
+MAX_REWARD_FUNCTION_CHARS = 140_000
 
 # --- episode rules (spec §2) ---------------------------------------------------------------
 #: ``NUMBER_OF_REVERSE_COUNTS``: consecutive RUN steps with decreasing progress => reversed.

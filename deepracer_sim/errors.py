@@ -63,6 +63,16 @@ class ExportError(DeepRacerSimError, ValueError):
     """A run or model folder that cannot be exported, cloned or read."""
 
 
+class CheckpointError(ExportError, RunFolderError):
+    """A checkpoint that cannot be used: a missing or damaged checkpoint file, a
+    ``deepracer_checkpoints.json`` or ``.coach_checkpoint`` that names none, or weights that do
+    not fit the action space (both an :class:`ExportError` and a :class:`RunFolderError`)."""
+
+
+class MetricsError(DeepRacerSimError, ValueError):
+    """A TrainingMetrics / EvaluationMetrics JSON file that does not follow DeepRacer's schema."""
+
+
 class RacelineError(DeepRacerSimError, ValueError):
     """No racing line: the track is too narrow for the car, or not driveable."""
 

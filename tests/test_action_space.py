@@ -89,15 +89,24 @@ def test_single_steering_level_is_straight():
     assert pairs(space) == [(0.0, 1.0), (0.0, 2.0)]
 
 
-def test_action_count_outside_2_to_30_warns():
-    with pytest.warns(UserWarning, match="1 actions"):
-        space = discrete_action_space(30, 1, 1, 1)
-    assert pairs(space) == [(0.0, 1.0)]
-    with pytest.warns(UserWarning, match="36 actions"):
-        assert len(discrete_action_space(30, 6, 3, 6)) == 36
+def test_action_count_outside_2_to_30_is_rejected():
+    # DeepRacer-on-AWS's DiscreteActionSpace @length(2, 30); export --check rejects the same
+    with pytest.raises(ActionSpaceError, match="1 discrete actions; fix: give 2 to 30 actions"):
+        discrete_action_space(30, 1, 1, 1)
+    with pytest.raises(ActionSpaceError, match="36 discrete actions"):
+        discrete_action_space(30, 6, 3, 6)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(discrete_action_space(30, 15, 2, 2)) == 30  # 15 x 2 = 30 is allowed
+        assert len(discrete_action_space(30, 1, 2, 2)) == 2
+
+
+def test_lowest_generated_speed_must_be_0_1():
+    # speeds max/levels .. max: 0.3 / 3 = 0.1 is the lowest DeepRacer accepts (DiscreteSpeed)
+    assert discrete_action_space(30, 2, 0.3, 3).speed.min() == pytest.approx(0.1)
+    with pytest.raises(ActionSpaceError, match=r"max speed / speed levels = 0\.05 m/s, is "
+                                               r"below 0\.1 m/s"):
+        discrete_action_space(30, 2, 0.1, 2, source="command line")
 
 
 @pytest.mark.parametrize("value", [31, -1, 30.0001, float("nan"), "30", True])
@@ -223,7 +232,7 @@ def test_metadata_steering_35_names_the_entry(tmp_path):
     assert "action_space[2].steering_angle" in _meta_error(tmp_path, {"action_space": entries})
 
 
-@pytest.mark.parametrize("speed", [0, 0.0, -1, 5, 4.01, "fast", None])
+@pytest.mark.parametrize("speed", [0, 0.0, -1, 0.05, 5, 4.01, "fast", None])
 def test_metadata_bad_speed(tmp_path, speed):
     entries = _entries()
     entries[1]["speed"] = speed
@@ -233,8 +242,12 @@ def test_metadata_bad_speed(tmp_path, speed):
 
 def test_metadata_limits_are_inclusive(tmp_path):
     meta = {"action_space": [{"steering_angle": -30, "speed": 4}, {"steering_angle": 30,
-                                                                    "speed": 0.01}]}
-    assert pairs(action_space_from_metadata(meta)) == [(-30.0, 4.0), (30.0, 0.01)]
+                                                                    "speed": 0.1}]}
+    assert pairs(action_space_from_metadata(meta)) == [(-30.0, 4.0), (30.0, 0.1)]
+    meta["action_space"][1]["speed"] = 0.0999
+    with pytest.raises(ActionSpaceError, match=r"action_space\[1\].speed = 0.0999 is outside "
+                                               r"\[0.1, 4\]"):
+        action_space_from_metadata(meta)
 
 
 def test_metadata_missing_keys(tmp_path):
@@ -258,7 +271,8 @@ def test_metadata_missing_keys(tmp_path):
 def test_metadata_continuous_errors(tmp_path):
     meta = json.loads(DRFC_CONTINUOUS)
     meta["action_space"]["speed"] = {"low": 2, "high": 1}
-    assert "low 2.0 > high 1.0" in _meta_error(tmp_path, meta)
+    assert "action_space.speed: low 2 > high 1; fix: swap low and high" in _meta_error(
+        tmp_path, meta)
     meta = json.loads(DRFC_CONTINUOUS)
     meta["action_space"]["steering_angle"]["high"] = 45
     assert "action_space.steering_angle.high" in _meta_error(tmp_path, meta)

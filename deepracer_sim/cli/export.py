@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from deepracer_sim.errors import ExportError
-from deepracer_sim.export.core import check_path, export_run
+from deepracer_sim.export import check_path, export_run
 
 HELP = "export a run as a DeepRacer model folder, or --check a folder"
 

@@ -27,16 +27,33 @@ advantages normalised per minibatch, and separate policy and value networks.
 
 The file holds DeepRacer's keys only, so it goes to the cloud unchanged; the local-only settings
 (``n_envs``, ``n_steps``, network size) are ``train.py`` options.
+
+One set of rules serves training (:func:`read_hyperparameters`, strict: the errors raise
+:class:`~deepracer_sim.errors.HyperparameterError`) and ``deepracer-sim export --check``
+(:func:`check_hyperparameters`, every problem): an unknown key, a value of the wrong type or
+outside :data:`RANGES`, or a value not in :data:`CHOICES` is an error; a value outside
+DeepRacer-on-AWS's create-model form (:data:`DROA_FORM_RANGES`, :data:`DROA_BATCH_SIZES`) is a
+warning; ``exploration_type: e-greedy``, valid in DeepRacer, is an error for training only.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
 
 from deepracer_sim.errors import HyperparameterError
+from deepracer_sim.formats.problems import (
+    ERROR,
+    UNREADABLE,
+    WARNING,
+    Problem,
+    is_number,
+    load_json,
+    raise_errors,
+    read_json,
+)
+from deepracer_sim.formats.run_folder import HYPERPARAMETERS
 
 #: The simapp's defaults for a missing key (``sagemaker_graph_manager.py``).
 DEEPRACER_DEFAULTS: dict[str, object] = {
@@ -65,7 +82,8 @@ TRAIN_DEFAULTS: dict[str, object] = {
     "num_epochs": 5,
 }
 
-_NUMERIC = {
+#: key -> (type, low, high): the values deepracer-sim accepts (inclusive; errors in both modes).
+RANGES: dict[str, tuple[type, float, float]] = {
     "batch_size": (int, 1, 1 << 20),
     "beta_entropy": (float, 0.0, 1.0),
     "discount_factor": (float, 0.0, 1.0),
@@ -79,46 +97,104 @@ _NUMERIC = {
     "term_cond_max_episodes": (int, 1, 1 << 40),
     "sac_alpha": (float, 0.0, 1e6),
 }
-_CHOICES = {
+#: key -> the values DeepRacer accepts.
+CHOICES = {
     "exploration_type": ("categorical", "e-greedy"),
     "loss_type": ("mean squared error", "huber"),
 }
+#: Valid for DeepRacer but not trainable here (stable-baselines3's PPO samples its policy):
+#: an error when training reads the file, a warning for ``--check``.
+LOCAL_UNSUPPORTED = {("exploration_type", "e-greedy"): (
+    "exploration_type 'e-greedy' is not supported locally (PPO samples its policy)",
+    "use 'categorical'")}
+#: DeepRacer-on-AWS's create-model form ranges (PPO; model.smithy ``Hyperparameters``): outside
+#: them a model cannot be edited or cloned there (warnings).
+DROA_FORM_RANGES = {"num_epochs": (3, 10), "lr": (1e-8, 1e-3), "beta_entropy": (0.0, 1.0),
+                    "discount_factor": (0.0, 1.0), "num_episodes_between_training": (5, 100),
+                    "sac_alpha": (0.0, 1.0)}
+#: DeepRacer-on-AWS's batch size choices (warnings).
+DROA_BATCH_SIZES = (32, 64, 128, 256, 512)
+#: Every key a hyperparameters.json may have.
+KNOWN_KEYS = (*DEEPRACER_DEFAULTS, "sac_alpha")
 
 
-def validate_hyperparameters(hp: dict, source: str) -> dict:
-    """Check DeepRacer hyperparameters and return them with missing keys from
-    :data:`TRAIN_DEFAULTS`.
+def _check_number(key: str, value: object, where: str) -> Problem | None:
+    kind, lo, hi = RANGES[key]
+    integer = kind is int
+    if not isinstance(value, (int, float)) or not is_number(value) \
+            or (integer and not float(value).is_integer()):
+        return Problem(where, f"{key} = {value!r} is not "
+                       f"{'an integer' if integer else 'a number'}", "write a JSON number",
+                       field=key)
+    v = float(value)
+    if not lo <= v <= hi:
+        bounds = f"[{lo}, {hi}]" if integer else f"[{lo:g}, {hi:g}]"
+        return Problem(where, f"{key} = {value!r} is outside {bounds}",
+                       f"give {'an integer' if integer else 'a number'} in that range", field=key)
+    if key in DROA_FORM_RANGES and not DROA_FORM_RANGES[key][0] <= v <= DROA_FORM_RANGES[key][1]:
+        lo, hi = DROA_FORM_RANGES[key]
+        return Problem(where, f"{key} = {value} is outside DeepRacer-on-AWS's form range "
+                       f"[{lo:g}, {hi:g}]", "keep it in range to edit or clone the model there",
+                       WARNING, key)
+    return None
+
+
+def _check_key(key: str, value: object, where: str, training: bool) -> Problem | None:
+    if key not in KNOWN_KEYS:
+        return Problem(where, f"unknown key {key!r}",
+                       f"remove it (DeepRacer's keys: {', '.join(sorted(KNOWN_KEYS))})",
+                       field=key)
+    if key in CHOICES:
+        if value not in CHOICES[key]:
+            return Problem(where, f"{key} = {value!r}", f"use one of {CHOICES[key]}", field=key)
+        if (key, value) in LOCAL_UNSUPPORTED:
+            message, fix = LOCAL_UNSUPPORTED[(key, value)]
+            return Problem(where, message, fix, ERROR if training else WARNING, key)
+        return None
+    return _check_number(key, value, where)
+
+
+def check_hyperparameters_dict(hp: object, where: str = HYPERPARAMETERS,
+                               training: bool = False) -> list[Problem]:
+    """Every problem of a ``hyperparameters.json`` object (spec §5 keys, types and the module's
+    ranges); ``training``: what deepracer-sim cannot train (:data:`LOCAL_UNSUPPORTED`) is an
+    error rather than a warning."""
+    if not isinstance(hp, dict):
+        return [Problem(where, "not a JSON object", 'write {"batch_size": 64, ...}')]
+    out = [p for key, value in hp.items()
+           if (p := _check_key(str(key), value, where, training)) is not None]
+    batch = hp.get("batch_size")
+    if isinstance(batch, int) and batch not in DROA_BATCH_SIZES:
+        out.append(Problem(where, f"batch_size = {batch} is not one of DeepRacer-on-AWS's "
+                           f"choices {'/'.join(map(str, DROA_BATCH_SIZES))}",
+                           "pick one of those to edit or clone the model there", WARNING,
+                           "batch_size"))
+    return out
+
+
+def check_hyperparameters(path: str | os.PathLike, where: str | None = None) -> list[Problem]:
+    """Every problem of a ``hyperparameters.json`` file (:func:`check_hyperparameters_dict`),
+    or the one that it is not valid JSON."""
+    where = where or str(path)
+    hp, problems = load_json(Path(path), where)
+    return problems if hp is UNREADABLE else check_hyperparameters_dict(hp, where)
+
+
+def validate_hyperparameters(hp: object, source: str) -> dict:
+    """Check DeepRacer hyperparameters (strict mode of :func:`check_hyperparameters_dict`, for
+    training) and return them with missing keys from :data:`TRAIN_DEFAULTS`, integers as
+    ``int`` and numbers as ``float``.
 
     Raises:
-        HyperparameterError: unknown key, wrong type, out-of-range or unsupported value.
+        HyperparameterError: unknown key, wrong type, out-of-range or unsupported value (the
+            message names ``source``, the key and the fix).
     """
-    if not isinstance(hp, dict):
-        raise HyperparameterError(f"{source}: expected a JSON object of DeepRacer "
-                                  "hyperparameters")
+    raise_errors(check_hyperparameters_dict(hp, source, training=True), HyperparameterError,
+                 source)
+    assert isinstance(hp, dict)  # a non-dict is an error above
     out = dict(TRAIN_DEFAULTS)
     for key, value in hp.items():
-        if key in _NUMERIC:
-            kind, lo, hi = _NUMERIC[key]
-            ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if kind is int and ok_type and float(value).is_integer():
-                value = int(value)
-            elif kind is int:
-                ok_type = False
-            if not ok_type or not (lo <= float(value) <= hi):
-                raise HyperparameterError(
-                    f"{source}: {key} = {value!r}; expected {kind.__name__} in [{lo}, {hi}]")
-            out[key] = kind(value)
-        elif key in _CHOICES:
-            if value not in _CHOICES[key]:
-                raise HyperparameterError(f"{source}: {key} = {value!r}; expected one of "
-                                          f"{', '.join(_CHOICES[key])}")
-            out[key] = value
-        else:
-            raise HyperparameterError(f"{source}: unknown key {key!r}; DeepRacer's keys are "
-                                      f"{', '.join(sorted(DEEPRACER_DEFAULTS))}")
-    if out["exploration_type"] == "e-greedy":
-        raise HyperparameterError(f"{source}: exploration_type 'e-greedy' is not supported "
-                                  "locally (PPO samples its policy: use 'categorical')")
+        out[key] = value if key in CHOICES else RANGES[key][0](value)
     return out
 
 
@@ -131,13 +207,7 @@ def read_hyperparameters(path: str | os.PathLike | None) -> dict:
     if path is None:
         return dict(TRAIN_DEFAULTS)
     path = Path(path)
-    if not path.is_file():
-        raise HyperparameterError(f"{path}: file not found (expected a DeepRacer "
-                                  "hyperparameters.json)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise HyperparameterError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    data = read_json(path, HyperparameterError, " (expected a DeepRacer hyperparameters.json)")
     return validate_hyperparameters(data, str(path))
 
 

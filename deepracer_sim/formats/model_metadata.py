@@ -1,4 +1,4 @@
-"""DeepRacer action spaces and ``model_metadata.json`` (spec §4).
+"""DeepRacer action spaces and ``model_metadata.json`` (spec §4): one reader, one validator.
 
 A discrete action space is a list of (steering_angle degrees, speed m/s); the policy's output
 index selects the entry by list position (``index`` keys are ignored, as the simapp does).
@@ -10,9 +10,33 @@ it yields 0, the only sensible single level.)
 A continuous space (``action_space_type: continuous``) is a box: the policy acts in [-1, 1]^2 and
 the action is scaled linearly to [low, high] of steering and speed (``multi_agent_coach``).
 
-Limits (DeepRacer-on-AWS's UI, spec §3.2): |steering| <= 30 degrees, 0 < speed <= 4 m/s; a
-discrete space has 2 to 30 actions (fewer or more are accepted locally with a warning, since the
-simapp itself only needs one).
+The rules (:func:`check_metadata_dict`) are the same for every use: training, evaluation and
+export read a file with :func:`read_model_metadata` (strict: its errors raise
+:class:`~deepracer_sim.errors.ActionSpaceError` naming the file, each field and its fix), and
+``deepracer-sim export --check`` lists every problem of the same file
+(:func:`check_model_metadata`).
+
+Accepted ranges, decided once (inclusive bounds, give or take :data:`LIMIT_TOLERANCE` of float
+rounding; constants in :mod:`deepracer_sim.constants`):
+
+* steering angle: [-30, 30] degrees (:data:`~deepracer_sim.constants.MAX_STEERING_ANGLE`) for
+  every discrete entry and for a continuous ``low`` and ``high``;
+* discrete speed: [0.1, 4.0] m/s (:data:`~deepracer_sim.constants.MIN_SPEED`,
+  :data:`~deepracer_sim.constants.MAX_SPEED`);
+* continuous ``speed.low`` and ``speed.high``: [0.5, 4.0] m/s
+  (:data:`~deepracer_sim.constants.MIN_CONTINUOUS_SPEED`, ``MAX_SPEED``), ``low <= high``;
+* 2 to 30 discrete actions (:data:`~deepracer_sim.constants.MIN_DISCRETE_ACTIONS`,
+  :data:`~deepracer_sim.constants.MAX_DISCRETE_ACTIONS`).
+
+Source: DeepRacer-on-AWS's API model (aws-solutions/deepracer-on-aws,
+``source/libs/model/src/main/smithy/types/model.smithy``): ``DiscreteSpeed`` @range(0.1, 4.0),
+``ContinuousSpeedValue`` @range(0.5, 4.0), ``DiscreteSteeringAngle`` @range(-30, 30),
+``DiscreteActionSpace`` @length(2, 30). The simapp itself rejects none of these values: it clips
+the speed it drives to [0.1, 4] m/s (``agent_ctrl/constants.py`` ``MIN_SPEED``/``MAX_SPEED``,
+spec §3.1) and the steering to +-30 degrees, so a speed below 0.1 m/s would be trained as written
+but driven at 0.1 m/s. The stricter of the two is taken, so that a model trained here is one
+DeepRacer-on-AWS accepts. (DeepRacer-on-AWS also asks a continuous steering ``low`` <= 0 <=
+``high``; that rule is not applied here.)
 """
 
 from __future__ import annotations
@@ -20,7 +44,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +53,46 @@ from deepracer_sim.constants import (
     MAX_DISCRETE_ACTIONS,
     MAX_SPEED,
     MAX_STEERING_ANGLE,
+    MIN_CONTINUOUS_SPEED,
     MIN_DISCRETE_ACTIONS,
+    MIN_SPEED,
 )
 from deepracer_sim.errors import ActionSpaceError
+from deepracer_sim.formats.problems import (
+    ERROR,
+    UNREADABLE,
+    WARNING,
+    Problem,
+    is_number,
+    load_json,
+    raise_errors,
+    read_json,
+)
+from deepracer_sim.formats.run_folder import MODEL_METADATA
 
 #: ``version`` written to model_metadata.json and used for the dynamics by default
 #: (DeepRacer-on-AWS writes 6).
 DEFAULT_VERSION = 6.0
+#: (low, high) accepted for a steering angle, degrees.
+STEERING_LIMITS = (-MAX_STEERING_ANGLE, MAX_STEERING_ANGLE)
+#: (low, high) accepted for a discrete action's speed, m/s.
+DISCRETE_SPEED_LIMITS = (MIN_SPEED, MAX_SPEED)
+#: (low, high) accepted for a continuous space's speed.low and speed.high, m/s.
+CONTINUOUS_SPEED_LIMITS = (MIN_CONTINUOUS_SPEED, MAX_SPEED)
+#: Slack of every limit check, for float rounding of generated values (0.3 / 3 m/s is
+#: 0.09999999999999999): a value within it of a bound is accepted.
+LIMIT_TOLERANCE = 1e-9
+#: The keys of a model_metadata.json (spec §4.1).
+METADATA_KEYS = ("action_space", "sensor", "neural_network", "version", "training_algorithm",
+                 "action_space_type", "lidar_config")
+CAMERA_SENSORS = ("FRONT_FACING_CAMERA", "LEFT_CAMERA", "STEREO_CAMERAS", "observation")
+LIDAR_SENSORS = ("LIDAR", "SECTOR_LIDAR", "DISCRETIZED_SECTOR_LIDAR")
+NEURAL_NETWORKS = ("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW", "DEEP_CONVOLUTIONAL_NETWORK",
+                   "DEEP_CONVOLUTIONAL_NETWORK_DEEP")
+ACTION_SPACE_TYPES = ("discrete", "continuous")
+#: The field of the action-count problem.
+COUNT_FIELD = "len(action_space)"
+TRAINING_ALGORITHMS = ("clipped_ppo", "sac")
 
 
 @dataclass(frozen=True)
@@ -102,6 +158,270 @@ class ActionSpace:
         }
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# the validator (report mode)
+
+class _Findings:
+    """Collects the problems of one file."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.problems: list[Problem] = []
+
+    def add(self, message: str, fix: str, level: str = "error", field: str = "") -> None:
+        self.problems.append(Problem(self.where, message, fix, level, field))
+
+
+def _limits_text(continuous: bool) -> str:
+    lo, hi = CONTINUOUS_SPEED_LIMITS if continuous else DISCRETE_SPEED_LIMITS
+    return (f"steering_angle within +-{MAX_STEERING_ANGLE:g} degrees, speed "
+            f"{lo:g}-{hi:g} m/s")
+
+
+def _within(value: float, lo: float, hi: float) -> bool:
+    return lo - LIMIT_TOLERANCE <= value <= hi + LIMIT_TOLERANCE
+
+
+def _space_kind(meta: dict, out: _Findings) -> str:
+    """``action_space_type`` ("discrete" when missing or invalid, with the problem)."""
+    kind = meta.get("action_space_type", "discrete")
+    if "action_space_type" not in meta:
+        out.add("no action_space_type (read as 'discrete')", 'add "action_space_type": '
+                '"discrete" or "continuous"', WARNING, "action_space_type")
+    if not isinstance(kind, str) or kind.strip().lower() not in ACTION_SPACE_TYPES:
+        out.add(f"action_space_type = {kind!r}", 'use "discrete" or "continuous"',
+                field="action_space_type")
+        return "discrete"
+    return kind.strip().lower()
+
+
+def _check_algorithm(meta: dict, kind: str, out: _Findings) -> None:
+    algo = meta.get("training_algorithm", "clipped_ppo")
+    if not isinstance(algo, str) or algo.strip().lower() not in TRAINING_ALGORITHMS:
+        out.add(f"training_algorithm = {algo!r}", 'use "clipped_ppo" (or "sac" for continuous)',
+                field="training_algorithm")
+    elif algo.strip().lower() == "sac" and kind != "continuous":
+        out.add("training_algorithm 'sac' needs a continuous action space",
+                'use "clipped_ppo", or make the action space continuous',
+                field="training_algorithm")
+
+
+def _check_continuous(space: object, out: _Findings) -> None:
+    lim = _limits_text(True)
+    if not isinstance(space, dict):
+        out.add("a continuous action_space must be an object", 'write {"steering_angle": '
+                '{"low": -30, "high": 30}, "speed": {"low": 0.5, "high": 4}}',
+                field="action_space")
+        return
+    for key, (lo, hi) in (("steering_angle", STEERING_LIMITS),
+                          ("speed", CONTINUOUS_SPEED_LIMITS)):
+        entry = space.get(key)
+        field = f"action_space.{key}"
+        if not isinstance(entry, dict) or not all(is_number(entry.get(k))
+                                                  for k in ("low", "high")):
+            out.add(f"{field} must be {{\"low\": number, \"high\": number}}",
+                    f"give numeric low and high ({lim})", field=field)
+            continue
+        for k in ("low", "high"):
+            if not _within(float(entry[k]), lo, hi):
+                out.add(f"{field}.{k} = {entry[k]} is outside [{lo:g}, {hi:g}]", f"keep {lim}",
+                        field=f"{field}.{k}")
+        if float(entry["low"]) > float(entry["high"]):
+            out.add(f"{field}: low {entry['low']} > high {entry['high']}", "swap low and high",
+                    field=field)
+
+
+def _check_action(i: int, entry: object, out: _Findings) -> None:
+    lim = _limits_text(False)
+    w = f"action_space[{i}]"
+    if not isinstance(entry, dict):
+        out.add(f"{w} is not an object", 'write {"steering_angle": deg, "speed": m/s}', field=w)
+        return
+    for key, (lo, hi) in (("steering_angle", STEERING_LIMITS),
+                          ("speed", DISCRETE_SPEED_LIMITS)):
+        value = entry.get(key)
+        if not is_number(value):
+            out.add(f"{w}.{key} = {value!r} is not a number", f"give a number ({lim})",
+                    field=f"{w}.{key}")
+        elif not _within(float(value), lo, hi):
+            out.add(f"{w}.{key} = {value} is outside [{lo:g}, {hi:g}]", f"keep {lim}",
+                    field=f"{w}.{key}")
+    if "index" in entry and entry["index"] != i:
+        out.add(f"{w}.index = {entry['index']!r} but the policy output {i} selects it "
+                "(list position)", f"set index {i} or remove it", WARNING, f"{w}.index")
+
+
+def _check_discrete(space: object, out: _Findings) -> None:
+    if not isinstance(space, list):
+        out.add("a discrete action_space must be a list of {steering_angle, speed} entries",
+                'write [{"steering_angle": -30, "speed": 1}, ...] or set action_space_type '
+                '"continuous"', field="action_space")
+        return
+    if not MIN_DISCRETE_ACTIONS <= len(space) <= MAX_DISCRETE_ACTIONS:
+        empty = " (the action space is empty)" if not space else ""
+        out.add(f"{len(space)} discrete actions{empty}", f"give {MIN_DISCRETE_ACTIONS} to "
+                f"{MAX_DISCRETE_ACTIONS} actions (DeepRacer's limit)", field=COUNT_FIELD)
+    for i, entry in enumerate(space):
+        _check_action(i, entry, out)
+
+
+def _check_sensors(meta: dict, out: _Findings) -> None:
+    sensors = meta.get("sensor")
+    if sensors is None:
+        out.add("no sensor (read by version)", 'add "sensor": ["FRONT_FACING_CAMERA"]', WARNING,
+                "sensor")
+    elif not isinstance(sensors, list) or not all(isinstance(s, str) for s in sensors):
+        out.add(f"sensor = {sensors!r} must be a list of names", 'e.g. ["FRONT_FACING_CAMERA"]',
+                field="sensor")
+    else:
+        unknown = [s for s in sensors if s not in CAMERA_SENSORS + LIDAR_SENSORS]
+        cams = [s for s in sensors if s in CAMERA_SENSORS]
+        lidars = [s for s in sensors if s in LIDAR_SENSORS]
+        if unknown:
+            out.add(f"unknown sensor {unknown}", f"use one of {', '.join(CAMERA_SENSORS)} (+ at "
+                    f"most one of {', '.join(LIDAR_SENSORS)})", field="sensor")
+        if len(cams) != 1:
+            out.add(f"{len(cams)} cameras in sensor", "give exactly one camera, e.g. "
+                    "FRONT_FACING_CAMERA", field="sensor")
+        if len(lidars) > 1:
+            out.add(f"{len(lidars)} lidars in sensor", "give at most one lidar", field="sensor")
+
+
+def _version_number(raw: object) -> float | None:
+    """``version`` as a float (it is written as a string or a number), None if it is not one."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+def _check_version(meta: dict, out: _Findings) -> None:
+    if "version" not in meta:
+        out.add("no version (the simapp then runs its legacy 1.0/2.0 behaviour)",
+                'add "version": "5" (or 6, as DeepRacer-on-AWS writes)', WARNING, "version")
+    elif _version_number(meta["version"]) is None:
+        out.add(f"version = {meta['version']!r} is not a number", 'write e.g. "5" or 6',
+                field="version")
+
+
+def check_metadata_dict(meta: object, where: str = MODEL_METADATA) -> list[Problem]:
+    """Every problem of a ``model_metadata.json`` object (spec §4.1 schema, the limits of the
+    module docstring); ``where`` names the file in each :class:`Problem`."""
+    out = _Findings(where)
+    if not isinstance(meta, dict):
+        out.add("not a JSON object", 'write {"action_space": [...], "action_space_type": ...}')
+        return out.problems
+    for key in meta:
+        if key not in METADATA_KEYS:
+            out.add(f"unknown key {key!r}", "remove it (DeepRacer's keys: "
+                    f"{', '.join(METADATA_KEYS)})", WARNING, str(key))
+    kind = _space_kind(meta, out)
+    _check_algorithm(meta, kind, out)
+    space = meta.get("action_space")
+    if space is None:
+        out.add("no action_space", "add the action_space the model was trained with",
+                field="action_space")
+    elif kind == "continuous":
+        _check_continuous(space, out)
+    else:
+        _check_discrete(space, out)
+    _check_sensors(meta, out)
+    nn = meta.get("neural_network", NEURAL_NETWORKS[0])
+    if nn not in NEURAL_NETWORKS:
+        out.add(f"neural_network = {nn!r}", f"use one of {', '.join(NEURAL_NETWORKS)}",
+                field="neural_network")
+    _check_version(meta, out)
+    return out.problems
+
+
+def check_model_metadata(path: str | os.PathLike, where: str | None = None) -> list[Problem]:
+    """Every problem of a ``model_metadata.json`` file (:func:`check_metadata_dict`), or the
+    one that it is not valid JSON."""
+    where = where or str(path)
+    meta, problems = load_json(Path(path), where)
+    return problems if meta is UNREADABLE else check_metadata_dict(meta, where)
+
+
+# --------------------------------------------------------------------------------------------
+# the reader (strict mode)
+
+def _space_of(meta: dict) -> ActionSpace:
+    """The :class:`ActionSpace` of a metadata dict that passed :func:`check_metadata_dict`."""
+    space = meta["action_space"]
+    if str(meta.get("action_space_type", "discrete")).strip().lower() == "continuous":
+        rows = [(float(space[k]["low"]), float(space[k]["high"]))
+                for k in ("steering_angle", "speed")]
+        return ActionSpace(np.array(rows, dtype=np.float64), continuous=True)
+    actions = [(float(e["steering_angle"]), float(e["speed"])) for e in space]
+    return ActionSpace(np.array(actions, dtype=np.float64).reshape(-1, 2), continuous=False)
+
+
+def entries_action_space(meta: object) -> ActionSpace | None:
+    """The action space of a metadata dict whose action space entries are valid, whatever the
+    rest of the file says (the action count included): the space its weights must fit. None if
+    the entries themselves are broken, or there are none."""
+    if not isinstance(meta, dict) or any(p.level == ERROR and p.field.startswith("action_space")
+                                         for p in check_metadata_dict(meta)):
+        return None
+    space = _space_of(meta)
+    return space if space.continuous or len(space) else None
+
+
+def action_space_from_metadata(meta: object, source: str = MODEL_METADATA) -> ActionSpace:
+    """The action space of a ``model_metadata.json`` dict (strict mode of
+    :func:`check_metadata_dict`).
+
+    Raises:
+        ActionSpaceError: any error-level problem of the dict (the message names ``source``,
+            each field and its fix).
+    """
+    raise_errors(check_metadata_dict(meta, source), ActionSpaceError, source)
+    assert isinstance(meta, dict)  # a non-dict is an error above
+    return _space_of(meta)
+
+
+def metadata_version(meta: dict) -> float:
+    """``version`` of a checked metadata dict as a float; a missing one is the legacy 2.0 with
+    a ``sensor`` key, else 1.0 (spec §4.1). Any version < 5 selects the version-4 car."""
+    raw = meta.get("version", 2.0 if "sensor" in meta else 1.0)
+    version = _version_number(raw)
+    if version is None:
+        raise ActionSpaceError(f"version = {raw!r} is not a number (use e.g. \"5\")")
+    return version
+
+
+def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
+    """Read a ``model_metadata.json``: (action space, ``version`` as float).
+
+    Raises:
+        ActionSpaceError: missing file, invalid JSON (with line), or any error-level problem of
+            :func:`check_metadata_dict` (the message names the file, the field and the fix).
+    """
+    path = Path(path)
+    meta = read_json(path, ActionSpaceError, " (expected a model_metadata.json)")
+    space = action_space_from_metadata(meta, str(path))
+    assert isinstance(meta, dict)  # a non-dict is an error above
+    return space, metadata_version(meta)
+
+
+def write_model_metadata(path: str | os.PathLike, space: ActionSpace,
+                         version: float = DEFAULT_VERSION) -> None:
+    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files)."""
+    Path(path).write_text(metadata_text(space, version))
+
+
+def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION) -> str:
+    """The text :func:`write_model_metadata` writes."""
+    return json.dumps(space.to_metadata(version), indent=4) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# the console's generator
+
 def _check_value(source: str, field: str, value: object, lo: float, hi: float,
                  lo_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -123,7 +443,9 @@ def discrete_action_space(max_steering: float = 30.0, steering_levels: int = 5,
     The defaults are DeepRacer-on-AWS's: ``computeDiscreteActionSpace(30, 5, 1, 2)`` (10 actions).
 
     Raises:
-        ActionSpaceError: max_steering outside (0, 30], max_speed outside (0, 4], levels < 1.
+        ActionSpaceError: max_steering outside (0, 30], max_speed outside (0, 4], levels < 1,
+            or a space that breaks the module's limits (a speed max_speed / speed_levels below
+            0.1 m/s, fewer than 2 or more than 30 actions).
     """
     max_steering = _check_value(source, "max steering angle", max_steering, 0.0,
                                 MAX_STEERING_ANGLE, lo_open=True)
@@ -131,102 +453,17 @@ def discrete_action_space(max_steering: float = 30.0, steering_levels: int = 5,
     for name, levels in (("steering levels", steering_levels), ("speed levels", speed_levels)):
         if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
             raise ActionSpaceError(f"{source}: {name} = {levels!r}; it must be an integer >= 1")
+    if max_speed / speed_levels < MIN_SPEED - LIMIT_TOLERANCE:
+        raise ActionSpaceError(
+            f"{source}: the lowest speed, max speed / speed levels = {max_speed / speed_levels:g}"
+            f" m/s, is below {MIN_SPEED:g} m/s; fix: raise the max speed or use fewer speed "
+            "levels")
     actions = []
     for i in range(steering_levels):
         t = 0.5 if steering_levels < 2 else i / (steering_levels - 1)
         steer = -max_steering * (1.0 - t) + max_steering * t
         for j in range(1, speed_levels + 1):
             actions.append((steer + 0.0, max_speed * j / speed_levels))
-    return _finish_discrete(np.array(actions, dtype=np.float64), source)
-
-
-def _finish_discrete(actions: np.ndarray, source: str) -> ActionSpace:
-    n = len(actions)
-    if n == 0:
-        raise ActionSpaceError(f"{source}: the action space is empty; give at least "
-                               f"{MIN_DISCRETE_ACTIONS} actions")
-    if not MIN_DISCRETE_ACTIONS <= n <= MAX_DISCRETE_ACTIONS:
-        warnings.warn(f"{source}: {n} actions; DeepRacer-on-AWS accepts "
-                      f"{MIN_DISCRETE_ACTIONS}-{MAX_DISCRETE_ACTIONS} discrete actions",
-                      stacklevel=3)
-    return ActionSpace(actions, continuous=False)
-
-
-def action_space_from_metadata(meta: dict, source: str = "model_metadata.json") -> ActionSpace:
-    """Parse the ``action_space`` of a ``model_metadata.json`` dict.
-
-    Raises:
-        ActionSpaceError: a missing or malformed ``action_space``, steering beyond +-30 degrees,
-            a speed <= 0 or > 4 m/s, low > high; each message names the entry and field.
-    """
-    if not isinstance(meta, dict) or "action_space" not in meta:
-        raise ActionSpaceError(f"{source}: no 'action_space' key (expected a list of "
-                               '{"steering_angle": deg, "speed": m/s} entries)')
-    space = meta["action_space"]
-    kind = str(meta.get("action_space_type", "discrete")).strip().lower()
-    if kind not in ("discrete", "continuous"):
-        raise ActionSpaceError(f"{source}: action_space_type = {kind!r}; use 'discrete' or "
-                               "'continuous'")
-    if kind == "continuous" or isinstance(space, dict):
-        if not isinstance(space, dict):
-            raise ActionSpaceError(f"{source}: a continuous action_space must be "
-                                   '{"steering_angle": {"low", "high"}, "speed": {"low", "high"}}')
-        rows = []
-        for key, lo, hi, lo_open in (("steering_angle", -MAX_STEERING_ANGLE, MAX_STEERING_ANGLE,
-                                      False), ("speed", 0.0, MAX_SPEED, True)):
-            entry = space.get(key)
-            if not isinstance(entry, dict) or "low" not in entry or "high" not in entry:
-                raise ActionSpaceError(f"{source}: action_space.{key} must be "
-                                       '{"low": number, "high": number}')
-            low = _check_value(source, f"action_space.{key}.low", entry["low"], lo, hi, lo_open)
-            high = _check_value(source, f"action_space.{key}.high", entry["high"], lo, hi,
-                                lo_open)
-            if low > high:
-                raise ActionSpaceError(f"{source}: action_space.{key}: low {low} > high {high}")
-            rows.append((low, high))
-        return ActionSpace(np.array(rows, dtype=np.float64), continuous=True)
-    if not isinstance(space, list):
-        raise ActionSpaceError(f"{source}: action_space must be a list of actions")
-    actions = []
-    for k, entry in enumerate(space):
-        where = f"action_space[{k}]"
-        if not isinstance(entry, dict) or "steering_angle" not in entry or "speed" not in entry:
-            raise ActionSpaceError(f"{source}: {where} must have 'steering_angle' and 'speed'")
-        steer = _check_value(source, f"{where}.steering_angle", entry["steering_angle"],
-                             -MAX_STEERING_ANGLE, MAX_STEERING_ANGLE)
-        speed = _check_value(source, f"{where}.speed", entry["speed"], 0.0, MAX_SPEED,
-                             lo_open=True)
-        actions.append((steer, speed))
-    return _finish_discrete(np.array(actions, dtype=np.float64).reshape(-1, 2), source)
-
-
-def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
-    """Read a ``model_metadata.json``: (action space, ``version`` as float).
-
-    A missing ``version`` means the legacy 1.0/2.0 (spec §4.1); any version < 5 selects the
-    version-4 car dynamics.
-
-    Raises:
-        ActionSpaceError: missing file, invalid JSON (with line), or an invalid action space.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ActionSpaceError(f"{path}: file not found (expected a model_metadata.json)")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ActionSpaceError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    space = action_space_from_metadata(meta, str(path))
-    raw = meta.get("version", 2.0 if "sensor" in meta else 1.0)
-    try:
-        version = float(raw)
-    except (TypeError, ValueError):
-        raise ActionSpaceError(f"{path}: version = {raw!r} is not a number (use e.g. \"5\")") \
-            from None
-    return space, version
-
-
-def write_model_metadata(path: str | os.PathLike, space: ActionSpace,
-                         version: float = DEFAULT_VERSION) -> None:
-    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files)."""
-    Path(path).write_text(json.dumps(space.to_metadata(version), indent=4) + "\n")
+    space = ActionSpace(np.array(actions, dtype=np.float64), continuous=False)
+    raise_errors(check_metadata_dict(space.to_metadata(), source), ActionSpaceError, source)
+    return space

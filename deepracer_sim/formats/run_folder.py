@@ -16,6 +16,12 @@ our own (``run_config.json``, ``metrics/iterations.jsonl``)::
     logs/training.log                    the trainer's text log
     evaluation-<stamp>/evaluation-simtrace/0-iteration.csv, metrics/EvaluationMetrics-<stamp>.json
 
+An exported model folder (``deepracer-sim export``, :mod:`deepracer_sim.export.write`) has
+the same names at DeepRacer's places, plus ``training_params.yaml``, ``model/.coach_checkpoint``,
+``model/<name>.ckpt.zip|.pt``, ``model/model_<N>.onnx``, ``model/policy_network.json``,
+``model.tar.gz`` (``agent/model.onnx``) and ``deepracer-for-cloud/custom_files/``,
+``deepracer-for-cloud/run.env``.
+
 The names below are the only place these file names are written; every reader and writer
 (training, evaluation, logs, export, the reward lab, fidelity) uses them.
 """
@@ -56,6 +62,55 @@ CLOUD_SIMTRACE_DIR = "sim-trace"
 TRAINING_SUBDIR = "training"
 EVALUATION_SUBDIR = "evaluation"
 
+# --- checkpoints ---------------------------------------------------------------------------
+#: A checkpoint is ``<iteration>_Step-<steps>``: in a run folder ``<name>.zip`` (a
+#: stable-baselines3 checkpoint); in an exported model folder DeepRacer's ``<name>.ckpt`` prefix
+#: with our files ``.ckpt.zip`` and ``.ckpt.pt`` or DeepRacer's (TensorFlow) ``.ckpt.index``,
+#: ``.ckpt.data-00000-of-00001``, ``.ckpt.meta``.
+CHECKPOINT_STEP = "_Step-"
+CHECKPOINT_SUFFIX = ".ckpt"
+SB3_SUFFIX = ".zip"
+STATE_DICT_SUFFIX = ".pt"
+TF_SUFFIXES = (".index", ".data-00000-of-00001", ".meta")
+
+# --- the exported model folder (deepracer_sim.export, spec §6.1-6.2) -------------------------
+#: ``model/model_<iteration>.onnx``: the policy network of a checkpoint.
+ONNX_PREFIX = "model_"
+ONNX_SUFFIX = ".onnx"
+#: ``model/policy_network.json``: what the ONNX network's inputs and outputs are.
+POLICY_NETWORK = "policy_network.json"
+#: ``metrics/training/training-<YYYYmmddHHMMSS>.json``: the TrainingMetrics copy
+#: DeepRacer-on-AWS imports.
+TRAINING_METRICS_DIR = "training"
+TRAINING_METRICS_COPY_PREFIX = "training-"
+#: Metrics files ``--check`` reads (DRfC's and DeepRacer-on-AWS's names).
+METRICS_FILE_PREFIXES = ("TrainingMetrics", "EvaluationMetrics", "training-", "evaluation-")
+#: ``model.tar.gz`` members: the physical car's layout (``agent/model.pb`` for DeepRacer's
+#: TensorFlow graph; ours holds ``agent/model.onnx``, or ``agent/model.pt`` without onnx).
+CAR_AGENT_DIR = "agent"
+CAR_TF_MODEL = "model.pb"
+CAR_ONNX_MODEL = "model.onnx"
+CAR_STATE_DICT = "model.pt"
+#: ``deepracer-for-cloud/custom_files/`` and ``deepracer-for-cloud/run.env``.
+DRFC_DIR = "deepracer-for-cloud"
+DRFC_CUSTOM_FILES = "custom_files"
+DRFC_RUN_ENV = "run.env"
+
+
+def model_file(name: str) -> str:
+    """``model/<name>``: a file of the model folder, as ``--check`` names it."""
+    return f"{MODEL_DIR}/{name}"
+
+
+def onnx_name(iteration: int | str) -> str:
+    """``model_<iteration>.onnx``."""
+    return f"{ONNX_PREFIX}{iteration}{ONNX_SUFFIX}"
+
+
+def car_member(name: str) -> str:
+    """``agent/<name>``: a policy file inside ``model.tar.gz``."""
+    return f"{CAR_AGENT_DIR}/{name}"
+
 
 class RunFolder:
     """Paths of a run folder (see the module docstring)."""
@@ -73,6 +128,8 @@ class RunFolder:
         self.training_metrics = self.metrics_dir / TRAINING_METRICS
         self.training_simtrace_dir = self.root / TRAINING_SIMTRACE_DIR
         self.training_log = self.root / LOGS_DIR / TRAINING_LOG
+        self.training_params = self.root / TRAINING_PARAMS
+        self.coach_checkpoint = self.model_dir / COACH_CHECKPOINT
 
     def evaluation_dir(self, stamp: str) -> Path:
         """``evaluation-<stamp>/`` of one evaluation (``stamp``: YYYYmmddHHMMSS)."""
@@ -89,21 +146,5 @@ class RunFolder:
         return json.loads(self.config.read_text())
 
     def checkpoint_path(self, name: str) -> Path:
+        """``model/<name>``: a checkpoint file of the run."""
         return self.model_dir / name
-
-    def checkpoint_name(self, which: str) -> str:
-        """The file name of checkpoint "best", "last", or a name/iteration number."""
-        if which in ("best", "last"):
-            if not self.checkpoints_json.is_file():
-                raise RunFolderError(f"{self.checkpoints_json} is missing: the run saved no "
-                                     "checkpoint yet")
-            info = json.loads(self.checkpoints_json.read_text())
-            entry = info.get(f"{which}_checkpoint") or info.get("last_checkpoint")
-            return entry["name"]
-        if which.isdigit():
-            found = sorted(self.model_dir.glob(f"{which}_Step-*.zip"))
-            if found:
-                return found[0].name
-        if (self.model_dir / which).is_file():
-            return which
-        raise RunFolderError(f"no checkpoint {which!r} in {self.model_dir}")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from deepracer_sim.constants import STEP_DT
 from deepracer_sim.envs.setup import default_max_steps
-from deepracer_sim.formats.jsonio import jsonable
+from deepracer_sim.formats.checkpoints import run_checkpoint_name, write_checkpoints_json
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import IterationStats, LapResult
 from deepracer_sim.reward import make_reward_caller
@@ -48,7 +46,7 @@ class Checkpointer:
         Returns:
             (checkpoint file name, evaluation laps).
         """
-        name = f"{iteration}_Step-{model.num_timesteps}.zip"
+        name = run_checkpoint_name(iteration, model.num_timesteps)
         model.save(self.run.checkpoint_path(name))
         laps = self.evaluate(model) if evaluate else []
         stats = IterationStats(eval_laps=laps)
@@ -60,8 +58,7 @@ class Checkpointer:
             self.best = entry
         self.saved.append(name)
         self._prune()
-        info = {"best_checkpoint": self.best or entry, "last_checkpoint": entry}
-        self.run.checkpoints_json.write_text(json.dumps(jsonable(info), indent=2) + "\n")
+        write_checkpoints_json(self.run.checkpoints_json, self.best or entry, entry, indent=2)
         return name, laps
 
     def _prune(self) -> None:

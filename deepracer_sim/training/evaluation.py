@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from deepracer_sim.envs.setup import default_max_steps
+from deepracer_sim.formats.checkpoints import checkpoint_name
 from deepracer_sim.formats.model_metadata import ActionSpace, read_model_metadata
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import EpisodeObserver, LapResult
@@ -94,7 +95,10 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
 
 
 def sb3_predict(model) -> Predict:
-    """A greedy :data:`Predict` from a stable-baselines3 model."""
+    """A greedy :data:`Predict` from a stable-baselines3 model or policy (anything with
+    ``predict(obs, deterministic=True) -> (actions, state)``: ``PPO`` while training, the
+    ``ActorCriticPolicy`` of :func:`~deepracer_sim.training.policy.load_policy` when
+    evaluating a checkpoint)."""
     def predict(obs: np.ndarray) -> np.ndarray:
         actions, _ = model.predict(obs, deterministic=True)
         return actions
@@ -159,8 +163,8 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     run = RunFolder(Path(run_dir))
     config = run.read_config()
     space, version = read_model_metadata(run.model_metadata)
-    name = run.checkpoint_name(checkpoint)
-    model = load_policy(run.checkpoint_path(name))
+    name = checkpoint_name(run, checkpoint)
+    model = load_policy(run.checkpoint_path(name), space)
     if track is None:  # the training track: its file, or its name if the run folder moved
         path = config.get("track_path")
         track = path if path and Path(path).is_file() else config["track"]

@@ -56,6 +56,7 @@ from deepracer_sim.training.callbacks import (
 )
 from deepracer_sim.training.checkpoints import Checkpointer
 from deepracer_sim.training.config import TrainConfig
+from deepracer_sim.training.policy import load_checkpoint_into
 
 
 def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
@@ -128,7 +129,7 @@ def make_model(cfg: TrainConfig, env: DeepRacerVecEnv, hp: dict):
                                             "vf": list(cfg.net_arch)}},
                 **kwargs)
     if cfg.init_from is not None:
-        model.set_parameters(str(cfg.init_from), exact_match=True, device="cpu")
+        load_checkpoint_into(model, cfg.init_from)
     return model
 
 

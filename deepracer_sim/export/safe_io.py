@@ -1,0 +1,184 @@
+"""Reading folders and archives that may come from someone else, safely.
+
+Nothing here follows a symbolic link or writes outside its target: a file is read only if it is
+a regular file inside the folder (:func:`regular_file`), a folder is copied without its links
+and special files (:func:`copy_tree`), and a ``.tar.gz`` is refused whole if any member is a
+link, a special file, an absolute path or one that climbs out with ``..``
+(:func:`archive_members`, :func:`safe_extract`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tarfile
+from pathlib import Path
+
+from deepracer_sim.errors import ExportError
+from deepracer_sim.formats.problems import read_json as read_json_strict
+
+#: DeepRacer-on-AWS's import limit for a model folder (``MAX_FOLDER_SIZE``), bytes.
+MAX_FOLDER_BYTES = 1024**3
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether ``path`` resolves inside ``root``."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def regular_file(root: Path, rel: str | Path, what: str = "") -> Path:
+    """``root/rel`` if it is a regular file inside ``root`` (not a link).
+
+    Raises:
+        ExportError: missing (``what`` ends the message), a link, not a regular file, or
+            outside ``root``.
+    """
+    path = Path(root) / rel
+    if path.is_symlink():
+        raise ExportError(f"{path} is a symbolic link; links are not followed (one could point "
+                          "outside the folder): replace it with the file itself")
+    if not path.exists():
+        raise ExportError(f"{path} is missing{what}")
+    if not path.is_file() or not inside(root, path):
+        raise ExportError(f"{path} is not a regular file inside {root}")
+    return path
+
+
+def read_json(path: Path) -> object:
+    """The data of a JSON file.
+
+    Raises:
+        ExportError: invalid JSON (with the line) or not UTF-8.
+    """
+    return read_json_strict(path, ExportError)
+
+
+def copy_tree(src: Path, dst: Path, skipped: list[str]) -> int:
+    """Copy the regular files under ``src`` to ``dst`` (links and special files are skipped
+    and listed in ``skipped``). Returns the number of files copied."""
+    count = 0
+    for folder, dirs, files in os.walk(src, followlinks=False):
+        here = Path(folder)
+        for name in list(dirs):
+            if (here / name).is_symlink():
+                skipped.append(str(here / name))
+                dirs.remove(name)
+        for name in files:
+            path = here / name
+            if path.is_symlink() or not path.is_file():
+                skipped.append(str(path))
+                continue
+            target = dst / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            count += 1
+    return count
+
+
+def scan_folder(root: Path) -> tuple[list[str], int]:
+    """(the links under ``root``, relative paths; the total size of its regular files, bytes),
+    without following links."""
+    links = []
+    total = 0
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in dirs + files:
+            p = Path(folder) / name
+            if p.is_symlink():
+                links.append(str(p.relative_to(root)))
+            elif p.is_file():
+                total += p.stat().st_size
+    return links, total
+
+
+# --------------------------------------------------------------------------------------------
+# archives
+
+def _unsafe_member(member: tarfile.TarInfo) -> str | None:
+    """Why a tar member must not be extracted (None if it is a plain file or folder)."""
+    name = member.name
+    parts = Path(name.replace("\\", "/")).parts
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return "an absolute path"
+    if ".." in parts:
+        return "a path that climbs out of the archive (..)"
+    if member.issym() or member.islnk():
+        return f"a link (to {member.linkname!r})"
+    if not (member.isfile() or member.isdir()):
+        return "a special file (device, fifo)"
+    return None
+
+
+def archive_members(path: str | os.PathLike) -> list[tarfile.TarInfo]:
+    """The members of a ``.tar.gz``, refusing any that could write outside a target folder.
+
+    Raises:
+        ExportError: not a tar archive, or a member that is a link, a special file, an absolute
+            path or one with ``..`` (the message names the member).
+    """
+    path = Path(path)
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            members = tar.getmembers()
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ExportError(f"{path}: not a readable tar archive ({exc})") from None
+    for member in members:
+        why = _unsafe_member(member)
+        if why is not None:
+            raise ExportError(f"{path}: member {member.name!r} is {why}; refusing the archive "
+                              "(re-create it from plain files)")
+    return members
+
+
+def member_name(member: tarfile.TarInfo) -> str:
+    """A member's name without a leading ``./``."""
+    return member.name[2:] if member.name.startswith("./") else member.name
+
+
+def read_member(path: Path, name: str) -> bytes | None:
+    """The bytes of the plain-file member ``name`` of a checked archive (None if absent)."""
+    with tarfile.open(path, "r:*") as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member_name(member) == name:
+                src = tar.extractfile(member)
+                return src.read() if src is not None else None
+    return None
+
+
+def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> list[Path]:
+    """Extract a ``.tar.gz`` into ``target`` (created), plain files and folders only.
+
+    Every member is checked first (:func:`archive_members`), so a malicious archive writes
+    nothing; each destination is also checked to resolve inside ``target``.
+
+    Returns:
+        the extracted files.
+
+    Raises:
+        ExportError: an unsafe member (nothing is written), or a destination that is a link.
+    """
+    members = archive_members(archive)
+    root = Path(target)
+    root.mkdir(parents=True, exist_ok=True)
+    out = []
+    with tarfile.open(archive, "r:*") as tar:
+        for member in members:
+            dest = root / member.name
+            if not inside(root, dest):
+                raise ExportError(f"{archive}: member {member.name!r} resolves outside {root}")
+            if member.isdir():
+                dest.mkdir(parents=True, exist_ok=True)
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.is_symlink():
+                raise ExportError(f"{dest} is a link; refusing to write through it")
+            src = tar.extractfile(member)
+            assert src is not None
+            with src, open(dest, "wb") as fh:
+                shutil.copyfileobj(src, fh)
+            out.append(dest)
+    return out
