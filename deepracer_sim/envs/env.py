@@ -93,6 +93,7 @@ class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
         self.track = setup.track
         self.reward_caller = setup.reward_caller
         if render_mode is not None:  # the viewer shows each step's reward
+            # pygame (through the viewer) loads only for an env that renders
             from deepracer_sim.viewer.envview import RewardTap
 
             self.reward_caller = RewardTap(self.reward_caller)
@@ -167,6 +168,7 @@ class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
                             "render_mode='rgb_array' or 'human'")
             return None
         if self._viewer is None:
+            # pygame (through the viewer) loads only for an env that renders
             from deepracer_sim.viewer.envview import EnvRenderer
 
             self._viewer = EnvRenderer(self, self.render_mode)
