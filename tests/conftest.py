@@ -43,7 +43,9 @@ def pytest_collection_modifyitems(config, items) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if report.skipped and item.get_closest_marker("shared_data") is not None:
+    shared = (item.get_closest_marker("shared_data") is not None
+              or str(SHARED_DIR) in str(report.longrepr))
+    if report.skipped and shared:
         if REQUIRE_SHARED:
             report.outcome = "failed"
             report.longrepr = (f"{item.nodeid} needs {SHARED_DIR} (DEEPRACER_SIM_REQUIRE_SHARED "

@@ -147,6 +147,7 @@ def test_error_names_source():
 # --- model_metadata.json ------------------------------------------------------------------------
 
 
+@pytest.mark.shared_data
 def test_read_real_drfc_model_metadata(shared_dir):
     path = shared_dir / "real-logs" / "sample-drfc-3-logs" / "model" / "model_metadata.json"
     if not path.is_file():

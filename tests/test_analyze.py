@@ -122,6 +122,7 @@ def _real(name: str) -> Path:
     return path
 
 
+@pytest.mark.shared_data
 def test_report_of_deepracer_for_cloud_logs(tmp_path: Path) -> None:
     """3 workers, 17 columns, 3 evaluations; the track is found by its length (17.709 m) and
     the logged waypoint numbers among the official tracks."""
@@ -137,6 +138,7 @@ def test_report_of_deepracer_for_cloud_logs(tmp_path: Path) -> None:
     assert report.summary["episodes"] == 690 and report.summary["workers"] == 3
 
 
+@pytest.mark.shared_data
 def test_report_of_deepracer_on_aws_logs_from_the_command_line(tmp_path: Path,
                                                                 capsys) -> None:
     """19 columns, the track named by the simulation log's WORLD_NAME; the training sim-trace
@@ -161,6 +163,7 @@ def test_report_of_deepracer_on_aws_logs_from_the_command_line(tmp_path: Path,
     assert f"{completed} completed laps, TrainingMetrics" in page
 
 
+@pytest.mark.shared_data
 def test_track_of_by_name_and_unknown(tmp_path: Path) -> None:
     logs = read_run(_real("sample-droa-solution-logs"))
     assert track_of(logs, "reinvent_base", SHARED / "tracks").name == "reinvent_base"

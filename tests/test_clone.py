@@ -89,6 +89,7 @@ def test_clone_continues_from_the_exported_weights(run_dir: Path, exported: Path
     assert len(space) == 15 and version == 6.0
 
 
+@pytest.mark.shared_data
 def test_clone_refuses_another_action_space(exported: Path, shared_dir: Path, tmp_path: Path,
                                             capsys) -> None:
     out = tmp_path / "run"

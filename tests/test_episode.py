@@ -200,6 +200,7 @@ def test_start_pose_at_other_start_positions(default_track, start):
     assert p["progress"] == pytest.approx(expected, abs=1e-6)
 
 
+@pytest.mark.shared_data
 def test_first_reward_call_matches_real_log_reinvent_base(reinvent):
     """The real evaluation sim-trace on reinvent_base: step 2.0 (first reward call) at the start
     line has X, Y, yaw, progress = the values below (row copied from the log, read in place)."""

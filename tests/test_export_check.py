@@ -254,6 +254,7 @@ def test_check_of_a_packed_export(exported: Path, tmp_path: Path, capsys) -> Non
 
 # ------------------------------------------------------------------------------- real files
 
+@pytest.mark.shared_data
 def test_check_accepts_the_real_drfc_metadata(shared_dir: Path, capsys) -> None:
     sample = shared_dir / "real-logs" / "sample-drfc-3-logs"
     assert check_model_metadata(sample / "model" / "model_metadata.json") == []
@@ -276,6 +277,7 @@ def test_check_accepts_the_real_drfc_metadata(shared_dir: Path, capsys) -> None:
     assert not [w for w in wheres if w.startswith("metrics/")]
 
 
+@pytest.mark.shared_data
 def test_real_metadata_in_an_export_is_checked_against_the_weights(
         exported: Path, shared_dir: Path, tmp_path: Path, capsys) -> None:
     sample = shared_dir / "real-logs" / "sample-drfc-3-logs"

@@ -422,6 +422,7 @@ def test_track_naming_rules(tmp_path: Path) -> None:
     assert "not an official DeepRacer track" in n.notes[0]
 
 
+@pytest.mark.shared_data
 def test_official_catalog_matches_the_route_files(shared_dir: Path) -> None:
     from shapely.geometry import LinearRing
 

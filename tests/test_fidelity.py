@@ -57,6 +57,7 @@ def v4_log():
 
 # --- the acceptance check: calibrated model vs plain bicycle on real logs ------------------------
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("which", ["v4", "v6"])
 def test_calibrated_model_beats_kinematic_bicycle_3x(which, v4_log, v6_log):
     log, version = (v4_log, 4) if which == "v4" else (v6_log, 6)
@@ -74,6 +75,7 @@ def test_calibrated_model_beats_kinematic_bicycle_3x(which, v4_log, v6_log):
     assert result["15"]["kinematic"]["median_cm"] > 40.0
 
 
+@pytest.mark.shared_data
 def test_held_out_episodes_v6(v6_log):
     # the episodes the calibration did not fit (every 5th): still 3x better than the bicycle
     result = fidelity.compare(v6_log, 6, episodes="held-out")["horizons"]["15"]
@@ -81,6 +83,7 @@ def test_held_out_episodes_v6(v6_log):
     assert result["model"]["median_cm"] <= 10.0
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("which", ["v4", "v6"])
 def test_calibrated_constants_are_a_fit_optimum(which, v4_log, v6_log):
     """The checked-in constants minimise the calibration's objective on the fitted episodes:
@@ -101,6 +104,7 @@ def test_calibrated_constants_are_a_fit_optimum(which, v4_log, v6_log):
     assert fit_cost(log, starts, KINEMATIC, est) > 2.0 * best
 
 
+@pytest.mark.shared_data
 def test_step_time_choice_matches_the_data(v4_log, v6_log):
     # fidelity.ESTIMATORS: version 6 steps last the logged tstamp differences, the 2022 v4 logs'
     # tstamp jitter is not motion: 1-step errors decide
@@ -125,6 +129,7 @@ def _episode_rows(log, kind: str, episode_number: int):
     raise AssertionError("episode not found")
 
 
+@pytest.mark.shared_data
 def test_kinematic_one_step_prediction_by_hand(v6_log):
     """Rows of the first DRoA training file: from row k the plain bicycle drives u = throttle
     for dt = tstamp[k] - tstamp[k-1] s with steering ``steer``, compared with row k+1."""
@@ -169,6 +174,7 @@ def test_kinematic_one_step_prediction_by_hand(v6_log):
     assert checked["straight"] > 0 and checked["turn"] > 3
 
 
+@pytest.mark.shared_data
 def test_windows_follow_the_rules(v6_log):
     starts = fidelity.window_starts(v6_log)
     assert len(starts) > 1000
@@ -259,6 +265,7 @@ def test_replay_of_own_car_is_exact(tmp_path, version):
 
 # --- command line ---------------------------------------------------------------------------
 
+@pytest.mark.shared_data
 def test_cli_json_shape(capsys):
     assert cli_main(["fidelity", str(need(V6_DIR)), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -275,6 +282,7 @@ def test_cli_json_shape(capsys):
     assert m[0] < m[1] < m[2]
 
 
+@pytest.mark.shared_data
 def test_cli_table_and_track_check(capsys):
     tracks = SHARED / "tracks"
     if not (tracks / "Spain_track.npy").is_file():
@@ -292,6 +300,7 @@ def test_cli_table_and_track_check(capsys):
     assert "warning" in capsys.readouterr().err
 
 
+@pytest.mark.shared_data
 def test_version_detection(tmp_path, capsys):
     # model_metadata.json "version": "4" (DRfC); "simapp_version 6.0" in the DRoA simapp log
     assert fidelity.detect_version(need(V4_DIR)) == 4.0

@@ -242,6 +242,7 @@ def test_build_segment_grid_hand_layout():
 # --- project_point on the official tracks --------------------------------------------------------
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", TRACKS)
 @pytest.mark.parametrize("direction", [0, 1])
 @pytest.mark.parametrize("line", LINES, ids=LINE_IDS)
@@ -262,6 +263,7 @@ def test_project_point_matches_shapely(tracks, name, direction, line):
     check_against_shapely(grid, track.is_loop, np.vstack([near, far, edge]))
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", TRACKS)
 @pytest.mark.parametrize("direction", [0, 1])
 @pytest.mark.parametrize("line", LINES, ids=LINE_IDS)
@@ -296,6 +298,7 @@ def away_grid(pts: np.ndarray):
     return (pts, meta, np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", TRACKS)
 @pytest.mark.parametrize("direction", [0, 1])
 def test_project_point_full_scan_matches_shapely(tracks, name, direction):
@@ -309,6 +312,7 @@ def test_project_point_full_scan_matches_shapely(tracks, name, direction):
         check_against_shapely(grid, track.is_loop, xy)
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", LOOP_TRACKS)
 @pytest.mark.parametrize("direction", [0, 1])
 @pytest.mark.parametrize("line", LINES, ids=LINE_IDS)
@@ -336,6 +340,7 @@ def test_project_point_loop_closure_tie(tracks, name, direction, line):
             assert d == pytest.approx(r, abs=1e-12)
 
 
+@pytest.mark.shared_data
 @settings(max_examples=200, deadline=None)
 @given(u=st.floats(-0.2, 1.2), v=st.floats(-0.2, 1.2), which=st.sampled_from(TRACKS),
        direction=st.integers(0, 1), line=st.sampled_from(LINES))
@@ -413,6 +418,7 @@ def test_project_point_retraced_segment_tie():
 # --- the projection grid's candidate lists ------------------------------------------------------
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", TRACKS)
 def test_candidate_lists_are_complete(tracks, name):
     """For points in random cells, the nearest segment among the cell's candidates is as near as
@@ -452,6 +458,7 @@ def test_candidate_lists_are_complete(tracks, name):
                 assert np.argmin(d2[k]) in cand, (direction, line, xy[k], c)
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", TRACKS)
 def test_candidate_lists_are_short_near_the_track(tracks, name):
     """The point of the grid: a query near the track looks at a handful of segments. A cell
@@ -513,6 +520,7 @@ def shapely_ndists(centre: np.ndarray, is_loop: bool) -> list[float]:
     return [geom.project(Point(p), normalized=True) for p in coords[:-1]] + [1.0]
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", TRACKS)
 @pytest.mark.parametrize("direction", [0, 1])
 def test_track_ndists_match_shapely(tracks, name, direction):
@@ -522,6 +530,7 @@ def test_track_ndists_match_shapely(tracks, name, direction):
     np.testing.assert_allclose(track.arrays.ndists[direction], expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", TRACKS)
 @pytest.mark.parametrize("direction", [0, 1])
 def test_find_prev_next_matches_bisect(tracks, name, direction):
@@ -571,6 +580,7 @@ def road_test_points(track: Track, rng: np.random.Generator) -> np.ndarray:
     return np.vstack([box, near_border, lattice])
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", TRACKS)
 def test_point_on_road_matches_shapely(tracks, name):
     track = tracks[name]

@@ -84,6 +84,7 @@ def test_drfc_default_file_accepted_and_mapped(tmp_path):
     assert validate_hyperparameters(json.loads(DRFC_DEFAULT), "x") == hp
 
 
+@pytest.mark.shared_data
 def test_real_log_hyperparameters_accepted():
     path = real_hp_path()
     hp = read_hyperparameters(path)
@@ -96,6 +97,7 @@ def test_real_log_hyperparameters_accepted():
     assert (kw["gamma"], kw["n_epochs"], kw["batch_size"]) == (0.95, 3, 64)
 
 
+@pytest.mark.shared_data
 def test_effective_hyperparameters_reproduce_the_uploaded_file():
     """The real file *is* what DeepRacer's trainer uploads (sorted keys, no sac_alpha, indent 2),
     so validate + effective_hyperparameters must round-trip it byte for byte."""
@@ -117,6 +119,7 @@ def test_effective_hyperparameters_sorted_without_sac_alpha():
     assert hp["sac_alpha"] == 0.2
 
 
+@pytest.mark.shared_data
 def test_effective_keys_match_the_real_file():
     path = real_hp_path()
     real_keys = list(json.loads(path.read_text()))

@@ -208,6 +208,7 @@ def test_deepracer_utils_reads_the_evaluation(run) -> None:
         assert m["completion_percentage"] == int(lap.progress)
 
 
+@pytest.mark.shared_data
 def test_check_dru_compat_passes_on_a_fresh_run(run) -> None:
     checker = SHARED / "tools" / "check_dru_compat.py"
     if not checker.is_file():
@@ -398,6 +399,7 @@ def _real(name: str) -> Path:
     return path
 
 
+@pytest.mark.shared_data
 def test_read_drfc_multi_worker_17_columns() -> None:
     logs = read_run(_real("sample-drfc-3-logs"))
     assert logs.layout == "drfc-multi"
@@ -421,6 +423,7 @@ def test_read_drfc_multi_worker_17_columns() -> None:
         [m["elapsed_time_in_milliseconds"] / 1000 for m in em], abs=0.1)
 
 
+@pytest.mark.shared_data
 def test_read_droa_19_columns() -> None:
     logs = read_run(_real("sample-droa-solution-logs"))
     assert logs.layout == "droa"
@@ -432,6 +435,7 @@ def test_read_droa_19_columns() -> None:
     assert {m["phase"] for m in logs.training_metrics} == {"training", "evaluation"}
 
 
+@pytest.mark.shared_data
 def test_read_18_columns_and_console_layout(tmp_path: Path) -> None:
     """An 18-column file (no wall_clock) in the old console layout."""
     src = _real("sample-droa-solution-logs")

@@ -321,6 +321,7 @@ def test_keys_match_spec(rect):
     assert "sim_time" not in p
 
 
+@pytest.mark.shared_data
 def test_keys_match_spec_table_file():
     if not SPEC.is_file():
         pytest.skip(f"{SPEC} not found")

@@ -155,7 +155,10 @@ def road_polygon(track) -> Polygon:
     return Polygon(w[:, 4:6], [w[:, 2:4]])
 
 
-@pytest.mark.parametrize("which", ["default_line", "reinvent_line"])
+LINES = ["default_line", pytest.param("reinvent_line", marks=pytest.mark.shared_data)]
+
+
+@pytest.mark.parametrize("which", LINES)
 def test_line_keeps_the_car_on_the_road(which: str, request) -> None:
     line = request.getfixturevalue(which)
     road = road_polygon(line.track)
@@ -212,7 +215,7 @@ def test_commands_from_rest_under_a_lateral_cap(default_line) -> None:
 # --- the limit is physical: drive it, replay it, try to beat it -----------------------------------
 
 
-@pytest.mark.parametrize("which", ["default_line", "reinvent_line"])
+@pytest.mark.parametrize("which", LINES)
 def test_driving_the_line_reaches_the_limit_and_replays_open_loop(which: str, request) -> None:
     line = request.getfixturevalue(which)
     drive = drive_line(line)

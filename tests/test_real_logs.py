@@ -121,6 +121,7 @@ def replay(request) -> Replay:
     return _REPLAYS[request.param]
 
 
+@pytest.mark.shared_data
 def test_all_workers_found():
     shared = _shared()
     files = find_simtrace_files(shared / "real-logs" / "sample-drfc-3-logs")
@@ -135,11 +136,13 @@ def test_all_workers_found():
     assert all(f.parent.name == "training-simtrace" for f in files + droa)
 
 
+@pytest.mark.shared_data
 def test_track_len_matches(replay):
     for c in replay.logs:
         assert np.max(np.abs(c["track_len"] - replay.track.length)) < 1e-6
 
 
+@pytest.mark.shared_data
 def test_progress_reproduced(replay):
     assert replay.rows > 800
     assert replay.progress_ok >= 0.99 * replay.rows, (
@@ -147,16 +150,19 @@ def test_progress_reproduced(replay):
         f"{replay.max_progress_err}")
 
 
+@pytest.mark.shared_data
 def test_closest_waypoint_reproduced(replay):
     assert replay.closest_ok >= 0.99 * replay.rows, f"{replay.closest_ok}/{replay.rows}"
 
 
+@pytest.mark.shared_data
 def test_start_points_are_round_robin_multiples(replay):
     # the derived raw start points lie on the 0.05 grid (up to the settle motion of the v6
     # prepare row, which the derivation cancels: well below half a grid step)
     assert replay.start_snap_err < 1e-3
 
 
+@pytest.mark.shared_data
 def test_wheels_agree_with_log(replay):
     # Gazebo's wheel link positions move by millimetres (suspension, steering hinges), so the
     # logged all_wheels_on_track can differ from the rigid-body wheel centres right at a border
@@ -166,6 +172,7 @@ def test_wheels_agree_with_log(replay):
     assert replay.offtrack_ok >= 0.95 * replay.offtrack_rows
 
 
+@pytest.mark.shared_data
 def test_xy_heading_echo(replay):
     assert replay.max_echo_err < 1e-9
     assert replay.max_heading_err < 1e-9
@@ -173,6 +180,7 @@ def test_xy_heading_echo(replay):
 
 # --- the logs' own semantics, which the env mirrors (spec §2.1) --------------------------------
 
+@pytest.mark.shared_data
 def test_episode_first_rows(replay):
     episodes = 0
     for c in replay.logs:
@@ -191,6 +199,7 @@ def test_episode_first_rows(replay):
     assert episodes >= 40
 
 
+@pytest.mark.shared_data
 def test_steps_count_up_by_one(replay):
     for c in replay.logs:
         starts = [*_episode_starts(c["episode"]), len(c["steps"])]
@@ -198,6 +207,7 @@ def test_steps_count_up_by_one(replay):
             assert np.array_equal(c["steps"][a:b], np.arange(1.0, b - a + 1.0))
 
 
+@pytest.mark.shared_data
 def test_prepare_step_holds_the_car():
     # v4 (drfc-3): the PREPARE step holds the car, so rows 1 and 2 of every episode show the
     # same pose (measured: all < 2.4 mm apart, 99 % < 1.3 mm, median 0.3 mm), while the first
@@ -219,6 +229,7 @@ def test_prepare_step_holds_the_car():
     assert np.median(moved) > 0.005
 
 
+@pytest.mark.shared_data
 def test_lap_complete_rows(replay):
     laps = 0
     for c in replay.logs:

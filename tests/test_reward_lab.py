@@ -558,6 +558,7 @@ def test_replay_cli(trained_run, capsys):
     assert "identical on" in out and "section" in out
 
 
+@pytest.mark.shared_data
 def test_replay_real_cloud_logs(shared_dir, tmp_path):
     # deepracer-for-cloud worker 0 on reinvent_base (spec §7 sample logs)
     logs = shared_dir / "real-logs" / "sample-drfc-3-logs" / "0"

@@ -95,6 +95,7 @@ def test_default_track_name_is_a_project_track():
     assert load_track().name == "dr_sim_default"
 
 
+@pytest.mark.shared_data
 def test_load_official_reinvent_base_by_path(official, shared_dir):
     t = official("reinvent_base")
     # shared/tracks/README.md: reinvent_base 119 rows, loop, CCW, L_center 17.709, w_mean 0.762
@@ -108,6 +109,7 @@ def test_load_official_reinvent_base_by_path(official, shared_dir):
     assert len(t.waypoint_list()) == 119  # spec §1.3: len(waypoints) == N rows
 
 
+@pytest.mark.shared_data
 def test_load_official_by_str_path_and_relative_path(shared_dir, monkeypatch):
     path = shared_dir / "tracks" / "reinvent_base.npy"
     if not path.is_file():
@@ -119,6 +121,7 @@ def test_load_official_by_str_path_and_relative_path(shared_dir, monkeypatch):
     assert by_rel.num_waypoints == 119
 
 
+@pytest.mark.shared_data
 def test_cw_and_open_official_tracks(official):
     spain = official("Spain_track")
     # README: Spain_track 259 rows, CW, 59.998 m, w_mean 0.913
@@ -291,6 +294,7 @@ def test_validate_border_crossing_centre_line():
     assert "crosses the centre line" in msg
 
 
+@pytest.mark.shared_data
 def test_validate_border_crossing_on_official_track(official):
     wp = np.array(official("reinvent_base").waypoints)
     wp[50:53, 2:4], wp[50:53, 4:6] = wp[50:53, 4:6].copy(), wp[50:53, 2:4].copy()
@@ -298,6 +302,7 @@ def test_validate_border_crossing_on_official_track(official):
     assert "between rows 49 and 50" in msg
 
 
+@pytest.mark.shared_data
 def test_validate_accepts_every_official_track(shared_dir):
     # Tokyo_Training_track's border rows are not perpendicular to the centre line (its
     # (inner+outer)/2 is up to 0.43 m off the centre, shared/tracks/README.md), yet no border
@@ -308,6 +313,7 @@ def test_validate_accepts_every_official_track(shared_dir):
         validate_waypoints(np.load(f), f.name)
 
 
+@pytest.mark.shared_data
 def test_validate_accepts_all_official_border_orientations(official):
     # CW tracks keep the geometric inner border in columns 2:4 (shared/tracks/README.md), so it
     # lies right of travel: the side check must be per track, not "inner = left".
@@ -472,6 +478,7 @@ OFFICIAL_SAMPLE = ["reinvent_base", "Spain_track", "reInvent2019_track", "reInve
                    "Bowtie_track"]
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("stem", OFFICIAL_SAMPLE)
 def test_length_and_direction_match_shapely(official, stem):
     t = official(stem)
@@ -483,11 +490,13 @@ def test_length_and_direction_match_shapely(official, stem):
     assert t.is_ccw == ring.is_ccw
 
 
+@pytest.mark.shared_data
 def test_open_track_length_matches_shapely_linestring(official):
     t = official("Straight_track")
     assert t.length == pytest.approx(LineString(t.waypoints[:, 0:2]).length, rel=1e-12)
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("stem", ["reinvent_base", "Spain_track", "Straight_track"])
 def test_width_is_mean_row_width(official, stem):
     t = official(stem)
@@ -497,6 +506,7 @@ def test_width_is_mean_row_width(official, stem):
     assert t.width == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("stem", ["reinvent_base", "Spain_track", "Straight_track"])
 def test_waypoint_list_and_centre_line(official, stem):
     t = official(stem)

@@ -133,6 +133,7 @@ def _drfc_logs(shared_dir: Path, tmp_path: Path) -> Path:
     return single
 
 
+@pytest.mark.shared_data
 def test_replay_finds_the_track_of_cloud_logs(shared_dir, tmp_path, monkeypatch) -> None:
     """No run_config.json: reinvent_base by its length and waypoint numbers among the official
     tracks of DEEPRACER_TRACKS_PATH; without them a ReplayError names the official track."""

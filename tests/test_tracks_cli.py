@@ -73,6 +73,7 @@ def serve():
 # catalog
 
 
+@pytest.mark.shared_data
 def test_catalog_matches_the_official_files(official):
     files = sorted(p.stem for p in official.glob("*.npy"))
     assert len(CATALOG) == 117 == len(files)
@@ -100,6 +101,7 @@ def test_catalog_values_from_the_readme():
     assert CATALOG["Straight_track"].direction == "open"
 
 
+@pytest.mark.shared_data
 def test_catalog_lengths_agree_with_the_loader(official):
     for name in ("reinvent_base", "Spain_track", "2022_summit_speedway_cw"):
         track = load_track(official / f"{name}.npy")
@@ -150,6 +152,7 @@ def test_search_dirs_order(tmp_path, monkeypatch):
 # download
 
 
+@pytest.mark.shared_data
 def test_get_downloads_verifies_and_track_finds_it(official, serve, capsys):
     url = serve(official)
     with pytest.raises(Exception):  # not cached yet  # noqa: B017
@@ -170,12 +173,14 @@ def test_get_downloads_verifies_and_track_finds_it(official, serve, capsys):
                                                             "reinvent_base.npy"]
 
 
+@pytest.mark.shared_data
 def test_base_url_from_environment(official, serve, monkeypatch):
     monkeypatch.setenv(tracks.BASE_URL_ENV, serve(official).rstrip("/"))
     result = download("Bowtie_track")
     assert result.fetched and result.path == cache_dir() / "Bowtie_track.npy"
 
 
+@pytest.mark.shared_data
 def test_corrupted_download_is_rejected_and_nothing_cached(official, serve, tmp_path,
                                                            capsys):
     bad = tmp_path / "bad"
@@ -194,6 +199,7 @@ def test_corrupted_download_is_rejected_and_nothing_cached(official, serve, tmp_
     assert not cache_dir().exists() or list(cache_dir().iterdir()) == []
 
 
+@pytest.mark.shared_data
 def test_corrupted_download_keeps_a_good_cached_copy(official, serve, tmp_path):
     download("reinvent_base", url=serve(official))
     good = (cache_dir() / "reinvent_base.npy").read_bytes()
@@ -234,6 +240,7 @@ def test_offline_fails_at_once(capsys):
     assert not cache_dir().exists() or list(cache_dir().iterdir()) == []
 
 
+@pytest.mark.shared_data
 def test_get_unknown_name(capsys):
     assert cli_main(["tracks", "get", "no_such_track"]) == 2
     assert "not an official DeepRacer track name" in capsys.readouterr().err
