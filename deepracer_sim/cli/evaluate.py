@@ -1,7 +1,7 @@
 """Evaluate a trained run: greedy laps, each a fresh episode from the start line.
 
     deepracer-sim evaluate RUN_DIR [--track NAME|PATH] [--laps 3] [--checkpoint best|last|N]
-        [--json] [--render] [--record out.mp4|out.gif]
+        [--physics v4|v5|v6] [--json] [--render] [--record out.mp4|out.gif]
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from deepracer_sim.cli.options import add_physics_argument
 from deepracer_sim.errors import UsageError
 from deepracer_sim.training.evaluation import evaluate_run
 from deepracer_sim.viewer.live import EvaluationViewer
@@ -25,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "track)")
     p.add_argument("--laps", type=int, default=3, help="laps, each a fresh episode")
     p.add_argument("--checkpoint", default="best", help="best, last, or an iteration number")
+    add_physics_argument(p, "the run's (run_config.json), else its model version's")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--render", action="store_true", help="watch the laps live in a window")
     p.add_argument("--record", type=Path, default=None,
@@ -39,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.render or args.record is not None:
         observers.append(EvaluationViewer(window=args.render, record=args.record))
     report = evaluate_run(args.run_dir, track=args.track, laps=args.laps,
-                          checkpoint=args.checkpoint, observers=observers)
+                          checkpoint=args.checkpoint, observers=observers,
+                          physics=args.physics)
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0

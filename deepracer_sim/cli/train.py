@@ -3,7 +3,8 @@
     deepracer-sim train --reward rewards/center.py [--track NAME|PATH]
         [--action-space model_metadata.json | --max-steering 30 --steering-levels 5
          --max-speed 1 --speed-levels 2] [--hyperparameters hyperparameters.json]
-        [--timesteps N] [--n-envs K] [--seed S] [--out runs/NAME]
+        [--version V] [--physics v4|v5|v6] [--timesteps N] [--n-envs K] [--seed S]
+        [--out runs/NAME]
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepracer_sim.cli.options import add_physics_argument
 from deepracer_sim.envs.setup import resolve_action_space
 from deepracer_sim.errors import ActionSpaceError, UsageError
 from deepracer_sim.export import clone_source
@@ -43,8 +45,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     for flag, dest, kind, text in ACTION_FLAGS:
         p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
     p.add_argument("--version", type=float, default=None,
-                   help="model_metadata version: >= 5 the velocity-controlled car, < 5 the v4 "
-                        f"car (default: the metadata's, else {DEFAULT_VERSION:g})")
+                   help="model_metadata.json version to write (default: the metadata's, else "
+                        f"{DEFAULT_VERSION:g}); it picks the car only when --physics is not "
+                        "given")
+    add_physics_argument(p, "the version's (< 5 v4, 5.x v5, >= 6 v6)")
     p.add_argument("--hyperparameters", type=Path, default=None,
                    help="DeepRacer hyperparameters.json (default: DeepRacer's defaults)")
     p.add_argument("--timesteps", type=int, default=TrainConfig.timesteps,
@@ -121,7 +125,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       alternate_direction=args.alternate_direction,
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
-                      stop_when_complete=args.stop_when_complete)
+                      stop_when_complete=args.stop_when_complete, physics=args.physics)
     if clone is not None:
         cfg.init_from = clone.checkpoint
         cfg.net_arch = clone.net_arch

@@ -1,5 +1,6 @@
-"""The one construction path of every env: track, reward caller, action space, physics version,
-step cap, the kernel's :class:`~deepracer_sim.sim.simulator.Simulator` and the Gymnasium spaces.
+"""The one construction path of every env: track, reward caller, action space, physics version
+and generation, step cap, the kernel's :class:`~deepracer_sim.sim.simulator.Simulator` and the
+Gymnasium spaces.
 
 :class:`~deepracer_sim.envs.env.DeepRacerEnv` (one car), the stable-baselines3
 :class:`~deepracer_sim.envs.vec_env.DeepRacerVecEnv` and Gymnasium's
@@ -28,7 +29,7 @@ from deepracer_sim.formats.model_metadata import (
 )
 from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_caller
 from deepracer_sim.sim import layout
-from deepracer_sim.sim.car import dynamics_for_version
+from deepracer_sim.sim.car import car_params, resolve_physics
 from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
 from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.track import DEFAULT_TRACK, Track, load_track
@@ -84,6 +85,7 @@ class EnvSetup:
     reward_caller: RewardCaller
     action_space: ActionSpace
     version: float
+    physics: str
     training: bool
     max_steps: int
     sim: Simulator
@@ -93,18 +95,22 @@ class EnvSetup:
 
 def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
                 reward_function: RewardLike = None, action_space: ActionSpaceLike = None,
-                version: float | None = None, training: bool = True,
-                round_robin_advance: float = ROUND_ROBIN_ADVANCE,
+                version: float | None = None, physics: str | None = None,
+                training: bool = True, round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                 alternate_direction: bool = False, reverse_direction: bool = False,
                 start_position: float = 0.0, max_steps: int | None = None) -> EnvSetup:
     """Build ``num_envs`` cars with DeepRacer's rules (the envs' shared constructor).
+
+    The car is the simulator generation ``physics`` (``"v4"``, ``"v5"``, ``"v6"``), or, when
+    None, the one the model's ``version`` runs on
+    (:func:`~deepracer_sim.sim.car.physics_for_version`).
 
     Car ``i`` starts its first episode ``i / num_envs`` of a lap after ``start_position``, so
     the cars' round-robin start points tile the track (as deepracer-for-cloud's multi-worker
     setups do); with one car that is ``start_position`` itself.
 
     Raises:
-        UsageError: ``num_envs < 1`` or ``max_steps < 2``.
+        UsageError: ``num_envs < 1``, ``max_steps < 2`` or an unknown ``physics``.
         TrackError, ActionSpaceError, RewardFunctionError: bad track, action space, reward.
     """
     if num_envs < 1:
@@ -112,19 +118,21 @@ def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
     trk = track if isinstance(track, Track) else load_track(track)
     caller = make_reward_caller(reward_function)
     space, version = resolve_action_space(action_space, version)
+    physics = resolve_physics(physics, version)
     steps = int(max_steps) if max_steps is not None else default_max_steps(trk)
     if steps < 2:
         raise UsageError(f"max_steps={max_steps}: an episode needs at least 2 steps (the "
                          "PREPARE step and one step of driving)")
     cfg = make_config(round_robin_advance, training, training and alternate_direction, steps, 0.0)
     starts = start_position + np.arange(num_envs) / num_envs
-    sim = Simulator(trk, num_envs, dynamics_for_version(version).as_array(), cfg, starts,
+    sim = Simulator(trk, num_envs, car_params(physics).as_array(), cfg, starts,
                     reverse_direction)
     low, high = observation_bounds()
     obs_space = gym.spaces.Box(low, high, (OBS_DIM,), np.float32)
     act_space: gym.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                             else gym.spaces.Discrete(len(space)))
-    return EnvSetup(trk, caller, space, version, training, steps, sim, obs_space, act_space)
+    return EnvSetup(trk, caller, space, version, physics, training, steps, sim, obs_space,
+                    act_space)
 
 
 def episode_info(row: list[float]) -> dict[str, Any]:

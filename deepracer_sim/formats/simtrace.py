@@ -7,6 +7,7 @@ Header of the current simapp (19 columns); older files have the first 17 (up to
 from __future__ import annotations
 
 import csv
+import gzip
 import re
 from pathlib import Path
 
@@ -27,7 +28,7 @@ _BOOL = ("done", "all_wheels_on_track")
 
 
 def read_simtrace(path: str | Path) -> dict[str, np.ndarray]:
-    """Read one sim-trace CSV into columns.
+    """Read one sim-trace CSV into columns (a ``.gz`` file is read through gzip).
 
     Returns:
         {column: array}: float64 for numbers, int64 for ``episode``/``closest_waypoint``/
@@ -38,7 +39,8 @@ def read_simtrace(path: str | Path) -> dict[str, np.ndarray]:
         SimtraceError: a header that does not start with the 17 standard columns, or a bad value.
     """
     path = Path(path)
-    with path.open(newline="") as fh:
+    with (gzip.open(path, "rt", newline="") if path.suffix == ".gz"
+          else path.open(newline="")) as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)

@@ -25,7 +25,9 @@ class TrainConfig:
     Attributes:
         reward: path of the reward file.
         track: track name or path.
-        action_space: the action space; version: physics version (spec §3.2).
+        action_space: the action space; version: ``model_metadata.json``'s version.
+        physics: the simulator generation whose car drives (``"v4"``, ``"v5"``, ``"v6"``);
+            None follows ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
         hyperparameters: path of a DeepRacer ``hyperparameters.json`` or None for the defaults.
         timesteps: total environment steps (all cars).
         n_envs: cars simulated side by side; n_steps: steps per car per iteration.
@@ -62,6 +64,7 @@ class TrainConfig:
     started_at: float | None = None
     init_from: Path | None = None
     stop_when_complete: bool = False
+    physics: str | None = None
 
 
 def default_run_dir(reward: Path, track: str) -> Path:
