@@ -270,7 +270,7 @@ def calibrate(physics: str, logs: Path = LOGS, stride: int | None = None,
         stride = stride or STRIDE[physics]
         values, res = fit([r for r in runs if r.role == "fit"], FREE[physics], values, stride)
         car, est = _split(values)
-        print(f"  fit: {res.nfev} evaluations, every {stride}th window, cost {res.cost:.1f}")
+        print(f"  fit: {res.nfev} evaluations, window stride {stride}, cost {res.cost:.1f}")
         print("  " + ", ".join(f"{k}={values[k]:.4g}" for k in FREE[physics]))
     out = _print_report(physics, run_table(runs, car, est), car, logs, est)
     out["values"] = {k: values[k] for k in (*FREE[physics], "timing")}
