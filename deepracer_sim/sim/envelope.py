@@ -168,8 +168,8 @@ def steer_command(k: float, v: float, speeds: np.ndarray, steer_deg: np.ndarray,
     prev_s = 0.0
     for s in range(1, len(steer_deg)):
         ks = (1.0 - f) * curvature[i, s] + f * curvature[j, s]
-        if not np.isfinite(ks):
-            break
+        if not np.isfinite(ks):  # no settled turn of this steering at this speed
+            continue
         if ks >= target:
             t = (target - prev_k) / (ks - prev_k) if ks > prev_k else 1.0
             return math.copysign(prev_s + t * (steer_deg[s] - prev_s), k)
@@ -248,6 +248,8 @@ def _curvature_table(grid: np.ndarray, turns: np.ndarray) -> np.ndarray:
         inside = (grid >= sp[0]) & (grid <= sp[-1])
         table[inside, i] = np.interp(grid[inside], sp, k)
         table[grid < sp[0], i] = k[0]  # slower than the slowest command: its curvature
+        if ok[-1] and sp[-1] > grid[-1] - SPEED_STEP:  # at the top speed but for rounding
+            table[grid > sp[-1], i] = k[-1]
     for r in range(1, len(grid)):  # a speed no settled turn reaches (the top): the one below
         if not np.isfinite(table[r, 1:]).any():
             table[r] = table[r - 1]
