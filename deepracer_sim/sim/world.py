@@ -1,0 +1,164 @@
+"""What objects a race puts on the track: :class:`ObjectsConfig`, its checks, and the arrays the
+kernel keeps for it (the ``objs`` part of a :class:`~deepracer_sim.sim.simulator.Simulator`).
+
+The settings are the simapp's world parameters (aws-deepracer-community/deepracer-simapp @
+01f5f015 ``agent_ctrl/obstacles_agent_ctrl.py:43-60``, ``agent_ctrl/bot_cars_agent_ctrl.py:65-78``)
+as deepracer-for-cloud's ``DR_OA_*`` / ``DR_H2B_*`` and DeepRacer-on-AWS set them; reading them
+from those files is :mod:`deepracer_sim.formats.race`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from deepracer_sim.constants import (
+    DEFAULT_BOT_CAR_SPEED,
+    DEFAULT_BOT_PENALTY_SECONDS,
+    DEFAULT_LANE_CHANGE_DISTANCE,
+    DEFAULT_LOWER_LANE_CHANGE_TIME,
+    DEFAULT_MIN_DISTANCE_BETWEEN,
+    DEFAULT_UPPER_LANE_CHANGE_TIME,
+    MAX_OBJECTS,
+)
+from deepracer_sim.errors import UsageError
+from deepracer_sim.sim.bots import LC_MAX
+from deepracer_sim.sim.lanes import INNER, OUTER, LaneArrays, build_lanes
+from deepracer_sim.sim.layout import (
+    NO,
+    NW,
+    W_BOT_GAP,
+    W_BOT_PENALTY,
+    W_BOT_RANDOM,
+    W_BOT_SPEED,
+    W_BOX_GAP,
+    W_BOX_RANDOM,
+    W_LANE_CHANGE,
+    W_LC_DIST,
+    W_LC_LOWER,
+    W_LC_UPPER,
+    W_NBOT,
+    W_NBOX,
+    W_VERSION,
+)
+from deepracer_sim.sim.objects import params_row_size
+
+#: Race types (deepracer-for-cloud ``DR_RACE_TYPE``; DeepRacer-on-AWS ``race.smithy`` has the
+#: first two).
+RACE_TYPES = ("TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT")
+
+
+@dataclass(frozen=True)
+class ObjectsConfig:
+    """The objects of a race (all default to none: a time trial).
+
+    Boxes: ``box_positions`` ((fraction of the lap, lane), ...) with lane 1 = inside, -1 =
+    outside (``OBJECT_POSITIONS``, DeepRacer-on-AWS's ``"<trackPercentage>, <laneNumber>"``)
+    fixes them; otherwise ``boxes`` are spread from ``box_min_distance`` (m) to 1 m before the
+    lap's end, alternating inside/outside, or re-drawn every episode (``randomize_boxes``).
+    Bot cars: ``bots`` cars at ``bot_speed`` m/s spread from ``bot_min_distance`` m, alternating
+    lanes from inside (or random), changing lanes every U(lower, upper) s over
+    ``lane_change_distance`` m when ``lane_change``; after hitting the car from behind they wait
+    ``bot_penalty`` s. ``seed`` seeds the random placement and lane changes.
+    """
+
+    boxes: int = 0
+    box_positions: tuple[tuple[float, int], ...] = ()
+    randomize_boxes: bool = False
+    box_min_distance: float = DEFAULT_MIN_DISTANCE_BETWEEN
+    bots: int = 0
+    bot_speed: float = DEFAULT_BOT_CAR_SPEED
+    randomize_bots: bool = False
+    bot_min_distance: float = DEFAULT_MIN_DISTANCE_BETWEEN
+    lane_change: bool = False
+    lower_lane_change_time: float = DEFAULT_LOWER_LANE_CHANGE_TIME
+    upper_lane_change_time: float = DEFAULT_UPPER_LANE_CHANGE_TIME
+    lane_change_distance: float = DEFAULT_LANE_CHANGE_DISTANCE
+    bot_penalty: float = DEFAULT_BOT_PENALTY_SECONDS
+    seed: int = 0
+
+    @property
+    def num_boxes(self) -> int:
+        """Boxes on the track (the positions' count when positions are given)."""
+        return len(self.box_positions) if self.box_positions else self.boxes
+
+    @property
+    def count(self) -> int:
+        """Object slots per car."""
+        return self.num_boxes + self.bots
+
+    def check(self, source: str = "objects") -> ObjectsConfig:
+        """Raise UsageError naming ``source`` and the field for a setting the simapp would not
+        run; return self."""
+        if self.boxes < 0 or self.bots < 0:
+            raise UsageError(f"{source}: boxes = {self.boxes}, bots = {self.bots}; counts "
+                             "cannot be negative")
+        if self.count > MAX_OBJECTS:
+            raise UsageError(f"{source}: {self.count} objects; at most {MAX_OBJECTS} per car")
+        for k, (frac, lane) in enumerate(self.box_positions):
+            if not 0.0 <= frac < 1.0 or lane not in (1, -1):
+                raise UsageError(f"{source}: box position {k} = ({frac}, {lane}); give a fraction "
+                                 "of the lap in [0, 1) and lane 1 (inside) or -1 (outside)")
+        if self.bots and not self.bot_speed > 0.0:
+            raise UsageError(f"{source}: bot speed {self.bot_speed} m/s; bot cars need a "
+                             "positive speed (the simapp default is 0.2)")
+        if self.lane_change and not (self.lane_change_distance > 0.0
+                                     and 0.0 <= self.lower_lane_change_time
+                                     <= self.upper_lane_change_time):
+            raise UsageError(f"{source}: lane changes need lane_change_distance > 0 m and "
+                             "0 <= lower <= upper lane change time, got "
+                             f"{self.lane_change_distance}, {self.lower_lane_change_time}, "
+                             f"{self.upper_lane_change_time}")
+        if self.box_min_distance < 0.0 or self.bot_min_distance < 0.0 or self.bot_penalty < 0:
+            raise UsageError(f"{source}: distances and the bot penalty cannot be negative")
+        return self
+
+    def world_row(self, version: float) -> np.ndarray:
+        """(NW,) float64 world row of a car (columns ``W_*``)."""
+        w = np.zeros(NW)
+        w[W_NBOX] = self.num_boxes
+        w[W_NBOT] = self.bots
+        w[W_BOT_SPEED] = self.bot_speed
+        w[W_LANE_CHANGE] = float(self.lane_change)
+        w[W_LC_LOWER] = self.lower_lane_change_time
+        w[W_LC_UPPER] = self.upper_lane_change_time
+        w[W_LC_DIST] = self.lane_change_distance
+        w[W_BOT_PENALTY] = self.bot_penalty
+        w[W_BOX_RANDOM] = float(self.randomize_boxes)
+        w[W_BOX_GAP] = self.box_min_distance
+        w[W_BOT_RANDOM] = float(self.randomize_bots)
+        w[W_BOT_GAP] = self.bot_min_distance
+        w[W_VERSION] = version
+        return w
+
+    def box_layout(self) -> np.ndarray:
+        """(K, 2) float64 [fraction, lane index INNER/OUTER] of fixed boxes; (0, 2) if none."""
+        out = np.zeros((len(self.box_positions), 2))
+        for k, (frac, lane) in enumerate(self.box_positions):
+            out[k] = (frac, OUTER if lane == -1 else INNER)
+        return out
+
+
+def object_parts(objects: ObjectsConfig | None, n: int, lines: np.ndarray, is_loop: bool,
+                 version: float) -> tuple[list[np.ndarray], dict[str, int], np.ndarray]:
+    """The float parts of the packed buffer for the objects, in order obj, world, lc, oparams,
+    boxes, lanes (pts, cum, nd, dists), spl; the sizes M, K, T, LCR; spl_n (4,) int64."""
+    cfg = objects if objects is not None and objects.count > 0 else None
+    npts = lines.shape[2]
+    m = cfg.count if cfg else 0
+    lanes: LaneArrays | None = build_lanes(lines, is_loop, cfg.bots > 0) if cfg else None
+    lcr = LC_MAX if cfg and cfg.bots else 0
+    world = np.tile(cfg.world_row(version), n) if cfg else np.zeros(n * NW)
+    boxes = cfg.box_layout() if cfg else np.zeros((0, 2))
+    if lanes is not None:
+        lane_parts = np.concatenate([lanes.pts.ravel(), lanes.cum.ravel(), lanes.nd.ravel(),
+                                     lanes.dists.ravel()])
+        spl, spl_n = lanes.spl, lanes.spl_n
+    else:
+        lane_parts = np.zeros(5 * 4 * npts)
+        spl, spl_n = np.zeros((2, 2, 0, 5)), np.zeros((2, 2), dtype=np.int64)
+    parts = [np.zeros(n * m * NO), world, np.zeros(n * m * lcr * 5),
+             np.zeros(n * params_row_size(m)), boxes.ravel(), lane_parts, spl.ravel()]
+    sizes = {"M": m, "K": len(boxes), "T": spl.shape[2], "LCR": lcr}
+    return parts, sizes, spl_n.ravel().astype(np.int64)
