@@ -30,8 +30,10 @@ from deepracer_sim.formats.model_metadata import (
 from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_caller
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import car_params, resolve_physics
-from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
+from deepracer_sim.sim.objects import object_observation_bounds
+from deepracer_sim.sim.observation import observation_bounds
 from deepracer_sim.sim.simulator import Simulator, make_config
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import DEFAULT_TRACK, Track, load_track
 
 #: What an env's ``track`` argument accepts: a name, a ``.npy`` path or a :class:`Track`.
@@ -98,8 +100,12 @@ def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
                 version: float | None = None, physics: str | None = None,
                 training: bool = True, round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                 alternate_direction: bool = False, reverse_direction: bool = False,
-                start_position: float = 0.0, max_steps: int | None = None) -> EnvSetup:
+                start_position: float = 0.0, max_steps: int | None = None,
+                objects: ObjectsConfig | None = None) -> EnvSetup:
     """Build ``num_envs`` cars with DeepRacer's rules (the envs' shared constructor).
+
+    ``objects``: the race's boxes and bot cars (:class:`~deepracer_sim.sim.world.ObjectsConfig`;
+    each car has its own); with objects the observation gains the object features.
 
     The car is the simulator generation ``physics`` (``"v4"``, ``"v5"``, ``"v6"``), or, when
     None, the one the model's ``version`` runs on
@@ -125,10 +131,15 @@ def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
                          "PREPARE step and one step of driving)")
     cfg = make_config(round_robin_advance, training, training and alternate_direction, steps, 0.0)
     starts = start_position + np.arange(num_envs) / num_envs
+    if objects is not None:
+        objects.check()
     sim = Simulator(trk, num_envs, car_params(physics).as_array(), cfg, starts,
-                    reverse_direction)
+                    reverse_direction, objects, version)
     low, high = observation_bounds()
-    obs_space = gym.spaces.Box(low, high, (OBS_DIM,), np.float32)
+    if sim.objects is not None:
+        olow, ohigh = object_observation_bounds()
+        low, high = np.concatenate([low, olow]), np.concatenate([high, ohigh])
+    obs_space = gym.spaces.Box(low, high, (sim.obs_dim,), np.float32)
     act_space: gym.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                             else gym.spaces.Discrete(len(space)))
     return EnvSetup(trk, caller, space, version, physics, training, steps, sim, obs_space,

@@ -28,6 +28,7 @@ from deepracer_sim.envs.setup import (
 )
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.params import params_from_record
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import DEFAULT_TRACK
 
 #: Called after every step with (vec env, actions as given to ``step``, rewards (N,) float64);
@@ -54,7 +55,7 @@ class DeepRacerVecEnv(VecEnv):
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, objects: ObjectsConfig | None = None) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r} is not available yet; use None")
         setup = build_setup(num_envs, track=track, reward_function=reward_function,
@@ -63,7 +64,7 @@ class DeepRacerVecEnv(VecEnv):
                             round_robin_advance=round_robin_advance,
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
-                            max_steps=max_steps)
+                            max_steps=max_steps, objects=objects)
         self.track = setup.track
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
@@ -72,6 +73,7 @@ class DeepRacerVecEnv(VecEnv):
         self.training = training
         self.max_steps = setup.max_steps
         self.sim = setup.sim
+        self.objects = setup.sim.objects
         self.render_mode = None
         super().__init__(num_envs, setup.single_observation_space, setup.single_action_space)
         self.listeners: list[StepListener] = []
@@ -96,9 +98,11 @@ class DeepRacerVecEnv(VecEnv):
         rewards = self._rewards
         dones = np.zeros(self.num_envs, dtype=bool)
         infos: list[dict[str, Any]] = []
+        orows = self.sim.oparams.tolist() if self.objects else None
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = self.reward_caller(params_from_record(row, self.track))
+                rewards[i] = self.reward_caller(params_from_record(
+                    row, self.track, orows[i] if orows is not None else None))
             else:
                 rewards[i] = 0.0
             self._episode_return[i] += rewards[i]

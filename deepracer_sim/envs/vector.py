@@ -29,6 +29,7 @@ from deepracer_sim.envs.setup import (
 )
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.params import params_from_record
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import DEFAULT_TRACK
 
 
@@ -56,7 +57,7 @@ class DeepRacerVectorEnv(VectorEnv):
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, objects: ObjectsConfig | None = None) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
                              "use DeepRacerEnv(render_mode=...) to watch a car")
@@ -66,7 +67,7 @@ class DeepRacerVectorEnv(VectorEnv):
                             round_robin_advance=round_robin_advance,
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
-                            max_steps=max_steps)
+                            max_steps=max_steps, objects=objects)
         self.num_envs = num_envs
         self.render_mode = None
         self.track = setup.track
@@ -77,6 +78,7 @@ class DeepRacerVectorEnv(VectorEnv):
         self.training = training
         self.max_steps = setup.max_steps
         self.sim = setup.sim
+        self.objects = setup.sim.objects
         self.single_observation_space = setup.single_observation_space
         self.single_action_space = setup.single_action_space
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -104,9 +106,11 @@ class DeepRacerVectorEnv(VectorEnv):
         rewards = self._rewards
         caller = self.reward_caller
         track = self.track
+        orows = sim.oparams.tolist() if self.objects else None
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = caller(params_from_record(row, track))
+                rewards[i] = caller(params_from_record(row, track,
+                                                       orows[i] if orows is not None else None))
             else:
                 rewards[i] = 0.0
         terminated = sim.rec[:, layout.R_DONE] > 0.5
