@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from deepracer_sim.cli.options import add_physics_argument
+from deepracer_sim.cli.race_options import add_race_arguments, race_from_args
 from deepracer_sim.envs.setup import resolve_action_space
 from deepracer_sim.errors import ActionSpaceError, UsageError
 from deepracer_sim.export import clone_source
@@ -72,6 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop-when-complete", action="store_true",
                    help="stop once every evaluation episode completes its lap")
     p.add_argument("--no-progress-bar", action="store_true", help="no progress bar")
+    add_race_arguments(p)
 
 
 def _console_space(args: argparse.Namespace):
@@ -118,6 +120,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         space = _console_space(args)
         version = DEFAULT_VERSION if args.version is None else args.version
     load_reward_function(args.reward)  # fail before anything is written
+    race_type, objects = race_from_args(args)
     cfg = TrainConfig(reward=args.reward, track=args.track, action_space=space,
                       version=version, out=args.out or default_run_dir(args.reward, args.track),
                       hyperparameters=args.hyperparameters, timesteps=args.timesteps,
@@ -125,7 +128,8 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       alternate_direction=args.alternate_direction,
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
-                      stop_when_complete=args.stop_when_complete, physics=args.physics)
+                      stop_when_complete=args.stop_when_complete, physics=args.physics,
+                      race_type=race_type, objects=objects)
     if clone is not None:
         cfg.init_from = clone.checkpoint
         cfg.net_arch = clone.net_arch

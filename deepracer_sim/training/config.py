@@ -15,6 +15,7 @@ from pathlib import Path
 
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
 from deepracer_sim.formats.model_metadata import ActionSpace
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track.lookup import DEFAULT_TRACK
 
 
@@ -26,6 +27,8 @@ class TrainConfig:
         reward: path of the reward file.
         track: track name or path.
         action_space: the action space; version: ``model_metadata.json``'s version.
+        race_type, objects: the race type and its boxes / bot cars
+            (:class:`~deepracer_sim.sim.world.ObjectsConfig`, None for a time trial).
         physics: the simulator generation whose car drives (``"v4"``, ``"v5"``, ``"v6"``);
             None follows ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
         hyperparameters: path of a DeepRacer ``hyperparameters.json`` or None for the defaults.
@@ -65,6 +68,8 @@ class TrainConfig:
     init_from: Path | None = None
     stop_when_complete: bool = False
     physics: str | None = None
+    race_type: str = "TIME_TRIAL"
+    objects: ObjectsConfig | None = None
 
 
 def default_run_dir(reward: Path, track: str) -> Path:

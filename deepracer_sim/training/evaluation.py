@@ -19,6 +19,7 @@ import numpy as np
 from deepracer_sim.envs.setup import default_max_steps
 from deepracer_sim.formats.checkpoints import checkpoint_name
 from deepracer_sim.formats.model_metadata import ActionSpace, read_model_metadata
+from deepracer_sim.formats.race import objects_from_json
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import EpisodeObserver, LapResult
 from deepracer_sim.logs.writer import EvaluationLogger
@@ -27,6 +28,7 @@ from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import car_params, resolve_physics
 from deepracer_sim.sim.params import params_from_record
 from deepracer_sim.sim.simulator import Simulator, make_config
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import Track, load_track
 from deepracer_sim.training.policy import load_policy
 
@@ -37,7 +39,8 @@ Predict = Callable[[np.ndarray], np.ndarray]
 def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version: float,
              starts: Sequence[float], max_steps: int, reward: RewardCaller | None = None,
              observers: Sequence[EpisodeObserver] = (),
-             reversed_direction: bool = False, physics: str | None = None) -> list[LapResult]:
+             reversed_direction: bool = False, physics: str | None = None,
+             objects: ObjectsConfig | None = None) -> list[LapResult]:
     """Run one greedy episode per start point, all in one batch.
 
     Args:
@@ -50,6 +53,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         reversed_direction: drive against the track's row order.
         physics: the simulator generation (``"v4"``, ``"v5"``, ``"v6"``); None follows
             ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
+        objects: the race's boxes and bot cars (each episode has its own), None for none.
 
     Returns:
         one :class:`LapResult` per start, in order.
@@ -58,7 +62,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
     cfg = make_config(0.0, False, False, max_steps, 0.0)
     car = car_params(resolve_physics(physics, version))
     simulator = Simulator(track, n, car.as_array(), cfg, np.array(starts, dtype=np.float64),
-                          reversed_direction)
+                          reversed_direction, objects, version)
     for observer in observers:
         observer.on_start(simulator, track, action_space)
     active = np.ones(n, dtype=bool)
@@ -72,11 +76,13 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         steer[:], speed[:] = action_space.scale(actions)
         simulator.step(steer, speed, False)
         rows = simulator.rec.tolist()
+        orows = simulator.oparams.tolist() if simulator.objects else None
         rewards[:] = 0.0
         running = np.flatnonzero(active).tolist()
         for i in running:
             if reward is not None and rows[i][layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = reward(params_from_record(rows[i], track))
+                rewards[i] = reward(params_from_record(
+                    rows[i], track, orows[i] if orows is not None else None))
             totals[i] += rewards[i]
         for observer in observers:
             observer.on_step(simulator.rec, actions, rewards, active)
@@ -155,6 +161,7 @@ class EvaluationSetup:
     max_steps: int
     reversed_direction: bool
     started: str  # YYYYmmddHHMMSS, DeepRacer's evaluation folder stamp
+    objects: ObjectsConfig | None = None
 
 
 def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
@@ -180,7 +187,8 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     return EvaluationSetup(run.root, name, model, trk, space, version, physics,
                            make_reward_caller(run.reward_file), int(max_steps),
                            bool(config.get("reverse_direction", False)),
-                           time.strftime("%Y%m%d%H%M%S"))
+                           time.strftime("%Y%m%d%H%M%S"),
+                           objects_from_json(config.get("objects"), str(run.config)))
 
 
 def default_evaluation_observers(setup: EvaluationSetup) -> list[EpisodeObserver]:
@@ -208,5 +216,6 @@ def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int
     results = run_laps(sb3_predict(setup.model), setup.track, setup.action_space,
                        setup.version, [0.0] * laps, setup.max_steps, reward=setup.reward,
                        observers=[*default_evaluation_observers(setup), *observers],
-                       reversed_direction=setup.reversed_direction, physics=setup.physics)
+                       reversed_direction=setup.reversed_direction, physics=setup.physics,
+                       objects=setup.objects)
     return EvaluationReport(setup.track.name, setup.checkpoint, results)

@@ -42,6 +42,7 @@ from deepracer_sim.formats.hyperparameters import (
     read_hyperparameters,
 )
 from deepracer_sim.formats.model_metadata import write_model_metadata
+from deepracer_sim.formats.race import objects_to_json
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import IterationStats, TrainingObserver
 from deepracer_sim.logs.writer import TrainingLogger
@@ -74,6 +75,8 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
         "track_sha256": track.sha256,
         "version": cfg.version,
         "physics": resolve_physics(cfg.physics, cfg.version),
+        "race_type": cfg.race_type,
+        "objects": objects_to_json(cfg.objects),
         "reverse_direction": cfg.reverse_direction,
         "alternate_direction": cfg.alternate_direction,
         "round_robin_advance": cfg.round_robin_advance,
@@ -115,7 +118,8 @@ def make_training_env(cfg: TrainConfig, track: Track):
                            physics=cfg.physics, training=True,
                            round_robin_advance=cfg.round_robin_advance,
                            alternate_direction=cfg.alternate_direction,
-                           reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps)
+                           reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps,
+                           objects=cfg.objects)
 
 
 def make_model(cfg: TrainConfig, env: DeepRacerVecEnv, hp: dict):
