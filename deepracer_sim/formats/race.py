@@ -144,10 +144,11 @@ def read_race_files(paths: list[Path]) -> tuple[str, ObjectsConfig | None]:
     return race_from_env(values, " + ".join(str(p) for p in paths))
 
 
-def world_params(race_type: str, objects: ObjectsConfig | None) -> dict[str, str]:
+def world_params(race_type: str, objects: ObjectsConfig | None) -> dict[str, str | list[str]]:
     """The simapp's world keys of ``training_params.yaml`` for a race (strings, as DRfC writes
-    them): RACE_TYPE and, with objects, the OBSTACLE / BOT_CAR keys."""
-    out = {"RACE_TYPE": race_type}
+    them; OBJECT_POSITIONS a list of ``"fraction,lane"``): RACE_TYPE and, with objects, the
+    OBSTACLE / BOT_CAR keys (DRfC ``scripts/training/prepare-config.py:62-87``)."""
+    out: dict[str, str | list[str]] = {"RACE_TYPE": race_type}
     if objects is None:
         return out
     if objects.num_boxes:
@@ -157,8 +158,7 @@ def world_params(race_type: str, objects: ObjectsConfig | None) -> dict[str, str
             "MIN_DISTANCE_BETWEEN_OBSTACLES": str(objects.box_min_distance),
             "RANDOMIZE_OBSTACLE_LOCATIONS": str(objects.randomize_boxes)})
         if objects.box_positions:
-            out["OBJECT_POSITIONS"] = json.dumps([f"{f},{lane}"
-                                                  for f, lane in objects.box_positions])
+            out["OBJECT_POSITIONS"] = [f"{f},{lane}" for f, lane in objects.box_positions]
     if objects.bots:
         out.update({
             "NUMBER_OF_BOT_CARS": str(objects.bots), "BOT_CAR_SPEED": str(objects.bot_speed),
@@ -170,6 +170,24 @@ def world_params(race_type: str, objects: ObjectsConfig | None) -> dict[str, str
             "RANDOMIZE_BOT_CAR_LOCATIONS": str(objects.randomize_bots),
             "PENALTY_SECONDS": str(objects.bot_penalty)})
     return out
+
+
+def drfc_env_lines(race_type: str, objects: ObjectsConfig | None) -> list[str]:
+    """deepracer-for-cloud ``run.env`` lines of a race (the inverse of :func:`race_from_env`)."""
+    lines = [f"DR_RACE_TYPE={race_type}"]
+    if objects is None:
+        return lines
+    for key, (name, _) in _DRFC_KEYS.items():
+        if (key.startswith("DR_OA_") and objects.num_boxes) or (
+                key.startswith("DR_H2B_") and objects.bots):
+            value = getattr(objects, name)
+            if name == "boxes":
+                value = objects.num_boxes
+            lines.append(f"{key}={value}")
+    if objects.box_positions:
+        lines.append('DR_OA_OBJECT_POSITIONS="'
+                     + ";".join(f"{f},{lane}" for f, lane in objects.box_positions) + '"')
+    return lines
 
 
 def objects_to_json(objects: ObjectsConfig | None) -> dict | None:

@@ -74,7 +74,7 @@ def line_interpolate(pts: np.ndarray, cum: np.ndarray, dist: float):
     if dist < 0.0:
         dist = length + dist
     dist = min(max(dist, 0.0), length)
-    j = np.searchsorted(cum, dist, side="right") - 1
+    j = int(np.searchsorted(cum, dist, side="right")) - 1
     j = min(max(j, 0), pts.shape[0] - 2)
     seg = cum[j + 1] - cum[j]
     t = (dist - cum[j]) / seg if seg > 0.0 else 0.0
