@@ -20,6 +20,7 @@ from deepracer_sim.errors import UsageError
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import car_params
 from deepracer_sim.sim.lanes import build_lanes, lane_point, line_interpolate, line_project
+from deepracer_sim.sim.lidar import LIDAR_MOUNT_X, RAY_ANGLES, scan, sector_observation
 from deepracer_sim.sim.objects import OBS_OBJECTS, OBS_PER_OBJECT
 from deepracer_sim.sim.observation import OBS_DIM
 from deepracer_sim.sim.params import reward_params
@@ -241,3 +242,31 @@ def test_bad_objects_config():
         ObjectsConfig(bots=1, bot_speed=0.0).check()
     with pytest.raises(UsageError, match="at most"):
         ObjectsConfig(boxes=20).check()
+
+
+def test_lidar_sees_a_box_behind_and_to_the_side(circle):
+    # a box (footprint 0.4 x 0.3 m) 0.5 m behind the laser, across the car's axis: the ray
+    # straight back (samples 31/32 straddle 180 degrees) hits its near face at 0.5 - 0.15
+    obj = np.zeros((1, layout.NO))
+    obj[0, layout.O_X] = LIDAR_MOUNT_X - 0.5
+    obj[0, layout.O_LIDAR_HALF_LEN], obj[0, layout.O_LIDAR_HALF_WID] = 0.2, 0.15
+    obj[0, layout.O_YAW] = math.pi / 2  # its length across the car's axis
+    world = np.zeros(layout.NW)
+    world[layout.W_NBOX] = 1
+    ranges = np.zeros(64)
+    scan(obj, world, 0.0, 0.0, 0.0, 12.0, 0.0, ranges)
+    back = int(np.argmin(np.abs(np.cos(RAY_ANGLES) + 1.0)))
+    expected = 0.35 / abs(math.cos(RAY_ANGLES[back]))  # the face at x = -0.35 from the laser
+    assert ranges[back] == pytest.approx(expected, abs=1e-9)
+    assert np.isinf(ranges[0]) and np.isinf(ranges[63])  # the sides see nothing
+    sectors = np.zeros(8)
+    sector_observation(ranges, sectors)
+    assert sectors.tolist() == [0, 0, 0, 1, 1, 0, 0, 0]  # sectors 3 and 4 look straight back
+
+
+def test_lidar_observation_in_the_env(circle):
+    sim = make_sim(circle, ObjectsConfig(box_positions=((0.25, 1),), lidar="SECTOR_LIDAR"))
+    assert sim.obs.shape == (1, OBS_DIM + OBS_OBJECTS * OBS_PER_OBJECT + 8)
+    assert sim.obs[0, -8:].tolist() == [0.0] * 8  # nothing within 0.5 m at the start
+    full = make_sim(circle, ObjectsConfig(box_positions=((0.25, 1),), lidar="LIDAR"))
+    assert full.obs[0, -64:].tolist() == [1.0] * 64  # clipped at 1 m: no returns

@@ -11,6 +11,7 @@ from pathlib import Path
 from deepracer_sim.constants import DROA_DEFAULT_OBJECT_POSITIONS
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.race import parse_positions, read_race_files
+from deepracer_sim.sim.lidar import LIDAR_SENSORS
 from deepracer_sim.sim.world import RACE_TYPES, ObjectsConfig
 
 #: deepracer-for-cloud's template head-to-bot field (``template-run.env``: 3 bot cars).
@@ -41,6 +42,8 @@ def add_race_arguments(p: argparse.ArgumentParser) -> None:
                    help="bot cars change lanes every 3-5 s (see --lane-change-time)")
     p.add_argument("--lane-change-time", type=float, nargs=2, default=None,
                    metavar=("LOW", "HIGH"), help="bounds of the time between lane changes, s")
+    p.add_argument("--lidar", choices=tuple(LIDAR_SENSORS), default=None,
+                   help="the model's lidar (with objects): its observation joins the features")
     p.add_argument("--objects-seed", type=int, default=0,
                    help="seed of the random object places and lane changes (default 0)")
 
@@ -63,6 +66,8 @@ def race_from_args(args: argparse.Namespace) -> tuple[str, ObjectsConfig | None]
         changes["bot_speed"] = args.bot_speed
     if args.lane_change:
         changes["lane_change"] = True
+    if args.lidar:
+        changes["lidar"] = args.lidar
     if args.lane_change_time is not None:
         changes["lower_lane_change_time"], changes["upper_lane_change_time"] = (
             args.lane_change_time)

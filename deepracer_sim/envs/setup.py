@@ -30,6 +30,7 @@ from deepracer_sim.formats.model_metadata import (
 from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_caller
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import car_params, resolve_physics
+from deepracer_sim.sim.lidar import lidar_bounds
 from deepracer_sim.sim.objects import object_observation_bounds
 from deepracer_sim.sim.observation import observation_bounds
 from deepracer_sim.sim.simulator import Simulator, make_config
@@ -139,6 +140,9 @@ def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
     if sim.objects is not None:
         olow, ohigh = object_observation_bounds()
         low, high = np.concatenate([low, olow]), np.concatenate([high, ohigh])
+        if sim.objects.lidar:
+            llow, lhigh = lidar_bounds(sim.objects.lidar)
+            low, high = np.concatenate([low, llow]), np.concatenate([high, lhigh])
     obs_space = gym.spaces.Box(low, high, (sim.obs_dim,), np.float32)
     act_space: gym.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                             else gym.spaces.Discrete(len(space)))

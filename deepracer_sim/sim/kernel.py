@@ -91,8 +91,10 @@ from deepracer_sim.sim.layout import (
     L_NCFG,
     L_NEDGES,
     L_NPTS,
+    L_NR,
     L_OBJ,
     L_OPAR,
+    L_RANGES,
     L_REC,
     L_S,
     L_SI,
@@ -166,9 +168,13 @@ from deepracer_sim.sim.layout import (
     ST_PREPARE,
     ST_REVERSED,
     ST_TIME_UP,
+    W_LIDAR,
+    W_LIDAR_NOISE,
     W_VERSION,
 )
+from deepracer_sim.sim.lidar import LIDAR_NONE, write_lidar_observation
 from deepracer_sim.sim.objects import (
+    N_OBJECT_FEATURES,
     crashed_object,
     object_params,
     set_crashed,
@@ -323,8 +329,13 @@ def update_geometry(lines, lens, fmeta, road_edges, iarr, s: np.ndarray, si: np.
     write_observation(obs[i], centre, cum, is_loop, seg, measure, rx, ry, yaw, s[i, S_V],
                       s[i, S_DELTA], offset, 0.5 * width)
     if objs[0].shape[1] > 0:
-        write_object_observation(obs[i, OBS_DIM:], objs[0][i], objs[1][i], rx, ry, yaw, measure,
+        world = objs[1]
+        write_object_observation(obs[i, OBS_DIM:], objs[0][i], world[i], rx, ry, yaw, measure,
                                  length)
+        code = int(world[i, W_LIDAR])
+        if code != LIDAR_NONE:
+            write_lidar_observation(objs[0][i], world[i], code, x, y, yaw, world[i, W_LIDAR_NOISE],
+                                    objs[11][i], obs[i, OBS_DIM + N_OBJECT_FEATURES:])
 
 
 @njit(cache=True)
@@ -347,7 +358,7 @@ def reset_car(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
     ndist = (start % length) / length if is_loop else min(max(start / length, 0.0), 1.0)
     _, nxt = find_prev_next(lens[d, 1], ndist)
     yaw = math.atan2(centre[nxt, 1] - py, centre[nxt, 0] - px)
-    obj, world, _, _, boxes, lane_pts, lane_cum, lane_nd, _, spl, spl_n = objs
+    obj, world, _, _, boxes, lane_pts, lane_cum, lane_nd, _, spl, spl_n, _ = objs
     if obj.shape[1] > 0:
         if cfg[C_CHANGE_START] > 0.5:
             moved, mx, my, myaw = start_pose(lines, lens, lane_pts, lane_cum, lane_nd, obj[i],
@@ -416,7 +427,7 @@ def object_step(lines, lens, fmeta, iarr, s: np.ndarray, si: np.ndarray, i: int,
     Returns:
         CRASH_NONE, CRASH_COUNTS or CRASH_IGNORED (:mod:`deepracer_sim.sim.bots`).
     """
-    obj, world, lc, opar, _, lane_pts, _, _, lane_dists, spl, spl_n = objs
+    obj, world, lc, opar, _, lane_pts, _, _, lane_dists, spl, spl_n, _ = objs
     d = si[i, I_DIRECTION]
     x = s[i, S_X]
     y = s[i, S_Y]
@@ -507,10 +518,12 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
 
 def no_objects(n: int) -> tuple:
     """The ``objs`` tuple of cars without objects: (obj (n, 0, NO), world (n, NW), lc, oparams
-    (n, P_OBJ), boxes (0, 2), lane pts, cum, nd, dists, spl, spl_n), all empty but world."""
+    (n, P_OBJ), boxes (0, 2), lane pts, cum, nd, dists, spl, spl_n, lidar ranges (n, 0)), all
+    empty but world."""
     return (np.zeros((n, 0, NO)), np.zeros((n, NW)), np.zeros((n, 0, 0, 5)), np.zeros((n, P_OBJ)),
             np.zeros((0, 2)), np.zeros((2, 2, 0, 2)), np.zeros((2, 2, 0)), np.zeros((2, 2, 0)),
-            np.zeros((2, 2, 0)), np.zeros((2, 2, 0, 5)), np.zeros((2, 2), dtype=np.int64))
+            np.zeros((2, 2, 0)), np.zeros((2, 2, 0, 5)), np.zeros((2, 2), dtype=np.int64),
+            np.zeros((n, 0)))
 
 
 @njit(cache=True, inline="always")
@@ -536,7 +549,10 @@ def _unpack_objects(F: np.ndarray, I: np.ndarray, n: int):  # noqa: E741
     lane_dists = F[base + 4 * size:base + 5 * size].reshape((2, 2, npts))
     spl = F[I[L_SPL]:I[L_SPL] + 20 * t].reshape((2, 2, t, 5))
     spl_n = I[I[L_SPLN]:I[L_SPLN] + 4].reshape((2, 2))
-    return (obj, world, lc, opar, boxes, lane_pts, lane_cum, lane_nd, lane_dists, spl, spl_n)
+    nr = I[L_NR]
+    ranges = F[I[L_RANGES]:I[L_RANGES] + n * nr].reshape((n, nr))
+    return (obj, world, lc, opar, boxes, lane_pts, lane_cum, lane_nd, lane_dists, spl, spl_n,
+            ranges)
 
 
 @njit(cache=True, inline="always")

@@ -119,9 +119,10 @@ L_N, L_NPTS, L_NEDGES, L_LINES, L_LENS, L_FMETA, L_EDGES, L_CFG, L_NCFG, L_S, L_
 # the objects' part of the packed buffers (Simulator): offsets into F of the object state
 # (obj, world, lc, oparams), the box layout and the lanes (pts, cum, nd, dists, spl); their
 # sizes: M object slots, K fixed box positions, T lane-spline rows, LCR lane-change rows; the
-# offset into I of the lanes' spline knot counts spl_n (2, 2)
+# offset into I of the lanes' spline knot counts spl_n (2, 2); the lidar scans (N, L_NR)
 L_OBJ, L_WORLD, L_LC, L_OPAR, L_BOXES, L_LANES, L_SPL, L_M, L_K, L_T, L_LCR, L_SPLN = range(15, 27)
-L_SIZE = 28
+L_RANGES, L_NR = 27, 28
+L_SIZE = 29
 
 # --- objects (boxes and bot cars; :mod:`deepracer_sim.sim.objects`) ---------------------------
 # object columns, obj (N, M, NO): each car owns M object slots, boxes first, then bot cars (the
@@ -156,7 +157,9 @@ W_BOX_GAP = 11  # minimum gap between generated boxes, m
 W_BOT_RANDOM = 12  # 1.0: RANDOMIZE_BOT_CAR_LOCATIONS
 W_BOT_GAP = 13  # MIN_DISTANCE_BETWEEN_BOT_CARS, m
 W_VERSION = 14  # model_metadata version (the camera's position for object_in_camera)
-NW = 15
+W_LIDAR = 15  # the lidar sensor (sim.lidar LIDAR_NONE / LIDAR_FULL / LIDAR_SECTOR)
+W_LIDAR_NOISE = 16  # its range noise (standard deviation), m
+NW = 17
 
 # object params row, oparams (N, P_OBJ + NPO * M), written each step before the action
 P_PREV, P_NEXT = 0, 1  # closest_objects

@@ -93,6 +93,7 @@ _CAM_TAN_HALF_V = _CAM_TAN_HALF_H * CAMERA_VIEW_RATIO
 #: Objects the feature observation describes (the nearest ones ahead), and values per object.
 OBS_OBJECTS = 2
 OBS_PER_OBJECT = 4
+N_OBJECT_FEATURES = OBS_OBJECTS * OBS_PER_OBJECT
 #: Along-track window of the object features, m: farther objects read as "none" (gap 1).
 OBS_OBJECT_RANGE = 6.0
 

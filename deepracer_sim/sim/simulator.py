@@ -32,8 +32,10 @@ from deepracer_sim.sim.layout import (
     L_NCFG,
     L_NEDGES,
     L_NPTS,
+    L_NR,
     L_OBJ,
     L_OPAR,
+    L_RANGES,
     L_REC,
     L_S,
     L_SI,
@@ -50,7 +52,8 @@ from deepracer_sim.sim.layout import (
     NW,
     S_START_NDIST,
 )
-from deepracer_sim.sim.objects import OBS_OBJECTS, OBS_PER_OBJECT, params_row_size, seed_objects
+from deepracer_sim.sim.lidar import LIDAR_SENSORS
+from deepracer_sim.sim.objects import N_OBJECT_FEATURES, params_row_size, seed_objects
 from deepracer_sim.sim.observation import OBS_DIM
 from deepracer_sim.sim.world import ObjectsConfig, object_parts
 
@@ -104,7 +107,8 @@ class Simulator:
         offsets = np.cumsum([0] + [len(p) for p in parts])
         (head[L_LINES], head[L_LENS], head[L_FMETA], head[L_EDGES], head[L_CFG], head[L_S],
          head[L_REC], head[L_CMD], head[L_OBJ], head[L_WORLD], head[L_LC], head[L_OPAR],
-         head[L_BOXES], head[L_LANES], head[L_SPL]) = offsets[:-1]
+         head[L_BOXES], head[L_LANES], head[L_SPL], head[L_RANGES]) = offsets[:-1]
+        head[L_NR] = sizes["NR"]
         head[L_M], head[L_K], head[L_T], head[L_LCR] = (sizes["M"], sizes["K"], sizes["T"],
                                                         sizes["LCR"])
         head[L_N] = n
@@ -118,7 +122,9 @@ class Simulator:
         self.F = np.concatenate(parts)
         self.I = np.concatenate([head, iarr, np.zeros(n * NI, dtype=np.int64), spl_n])
         m = sizes["M"]
-        self.obs_dim = OBS_DIM + (OBS_OBJECTS * OBS_PER_OBJECT if m else 0)
+        lidar = self.objects.lidar if self.objects is not None else ""
+        self.obs_dim = (OBS_DIM + (N_OBJECT_FEATURES if m else 0)
+                        + (LIDAR_SENSORS[lidar] if lidar else 0))
         dim = self.obs_dim
         self.O = np.zeros(2 * n * dim, dtype=np.float32)
         self.cfg = self.F[head[L_CFG]:head[L_CFG] + len(cfg_full)]

@@ -38,9 +38,17 @@ from deepracer_sim.sim.layout import (
     W_LC_DIST,
     W_LC_LOWER,
     W_LC_UPPER,
+    W_LIDAR,
+    W_LIDAR_NOISE,
     W_NBOT,
     W_NBOX,
     W_VERSION,
+)
+from deepracer_sim.sim.lidar import (
+    LIDAR_NOISE_STDDEV,
+    LIDAR_SAMPLES,
+    LIDAR_SENSORS,
+    sensor_code,
 )
 from deepracer_sim.sim.objects import params_row_size
 
@@ -60,7 +68,9 @@ class ObjectsConfig:
     Bot cars: ``bots`` cars at ``bot_speed`` m/s spread from ``bot_min_distance`` m, alternating
     lanes from inside (or random), changing lanes every U(lower, upper) s over
     ``lane_change_distance`` m when ``lane_change``; after hitting the car from behind they wait
-    ``bot_penalty`` s. ``seed`` seeds the random placement and lane changes.
+    ``bot_penalty`` s. ``seed`` seeds the random placement and lane changes. ``lidar``: the
+    model's lidar sensor ("LIDAR", "SECTOR_LIDAR" or "" for none, model_metadata ``sensor``)
+    and its range noise ``lidar_noise`` (m, standard deviation).
     """
 
     boxes: int = 0
@@ -77,6 +87,8 @@ class ObjectsConfig:
     lane_change_distance: float = DEFAULT_LANE_CHANGE_DISTANCE
     bot_penalty: float = DEFAULT_BOT_PENALTY_SECONDS
     seed: int = 0
+    lidar: str = ""
+    lidar_noise: float = LIDAR_NOISE_STDDEV
 
     @property
     def num_boxes(self) -> int:
@@ -110,6 +122,8 @@ class ObjectsConfig:
                              "0 <= lower <= upper lane change time, got "
                              f"{self.lane_change_distance}, {self.lower_lane_change_time}, "
                              f"{self.upper_lane_change_time}")
+        if self.lidar not in ("", *LIDAR_SENSORS):
+            raise UsageError(f"{source}: lidar {self.lidar!r}; use LIDAR or SECTOR_LIDAR")
         if self.box_min_distance < 0.0 or self.bot_min_distance < 0.0 or self.bot_penalty < 0:
             raise UsageError(f"{source}: distances and the bot penalty cannot be negative")
         return self
@@ -130,6 +144,8 @@ class ObjectsConfig:
         w[W_BOT_RANDOM] = float(self.randomize_bots)
         w[W_BOT_GAP] = self.bot_min_distance
         w[W_VERSION] = version
+        w[W_LIDAR] = sensor_code(self.lidar)
+        w[W_LIDAR_NOISE] = self.lidar_noise
         return w
 
     def box_layout(self) -> np.ndarray:
@@ -143,7 +159,8 @@ class ObjectsConfig:
 def object_parts(objects: ObjectsConfig | None, n: int, lines: np.ndarray, is_loop: bool,
                  version: float) -> tuple[list[np.ndarray], dict[str, int], np.ndarray]:
     """The float parts of the packed buffer for the objects, in order obj, world, lc, oparams,
-    boxes, lanes (pts, cum, nd, dists), spl; the sizes M, K, T, LCR; spl_n (4,) int64."""
+    boxes, lanes (pts, cum, nd, dists), spl, lidar ranges; the sizes M, K, T, LCR, NR; spl_n
+    (4,) int64."""
     cfg = objects if objects is not None and objects.count > 0 else None
     npts = lines.shape[2]
     m = cfg.count if cfg else 0
@@ -158,7 +175,9 @@ def object_parts(objects: ObjectsConfig | None, n: int, lines: np.ndarray, is_lo
     else:
         lane_parts = np.zeros(5 * 4 * npts)
         spl, spl_n = np.zeros((2, 2, 0, 5)), np.zeros((2, 2), dtype=np.int64)
+    nr = LIDAR_SAMPLES if cfg and cfg.lidar else 0
     parts = [np.zeros(n * m * NO), world, np.zeros(n * m * lcr * 5),
-             np.zeros(n * params_row_size(m)), boxes.ravel(), lane_parts, spl.ravel()]
-    sizes = {"M": m, "K": len(boxes), "T": spl.shape[2], "LCR": lcr}
+             np.zeros(n * params_row_size(m)), boxes.ravel(), lane_parts, spl.ravel(),
+             np.zeros(n * nr)]
+    sizes = {"M": m, "K": len(boxes), "T": spl.shape[2], "LCR": lcr, "NR": nr}
     return parts, sizes, spl_n.ravel().astype(np.int64)

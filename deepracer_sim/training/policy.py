@@ -32,7 +32,8 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from deepracer_sim.errors import CheckpointError
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import STATE_DICT_SUFFIX
-from deepracer_sim.sim.objects import OBS_OBJECTS, OBS_PER_OBJECT, object_observation_bounds
+from deepracer_sim.sim.lidar import LIDAR_SENSORS, lidar_bounds
+from deepracer_sim.sim.objects import N_OBJECT_FEATURES, object_observation_bounds
 from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
 
 #: The members of a stable-baselines3 checkpoint zip; any other member is refused.
@@ -142,13 +143,17 @@ def policy_architecture(state: dict) -> Architecture:
 
 
 def gym_spaces(space: ActionSpace,
-               objects: bool = False) -> tuple[gym.spaces.Box, gym.spaces.Space]:
+               objects: str = "") -> tuple[gym.spaces.Box, gym.spaces.Space]:
     """(observation space, action space) of the env a policy for ``space`` drives (as
-    :mod:`deepracer_sim.envs.setup` builds them; ``objects``: with the object features)."""
+    :mod:`deepracer_sim.envs.setup` builds them; ``objects``: "" without objects, "objects"
+    with the object features, a lidar name with them and that lidar's)."""
     low, high = observation_bounds()
     if objects:
         olow, ohigh = object_observation_bounds()
         low, high = np.concatenate([low, olow]), np.concatenate([high, ohigh])
+    if objects in LIDAR_SENSORS:
+        llow, lhigh = lidar_bounds(objects)
+        low, high = np.concatenate([low, llow]), np.concatenate([high, lhigh])
     obs = gym.spaces.Box(low, high, (len(low),), np.float32)
     act: gym.spaces.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                              else gym.spaces.Discrete(len(space)))
@@ -156,9 +161,9 @@ def gym_spaces(space: ActionSpace,
 
 
 def build_policy(space: ActionSpace, net_arch: tuple[int, ...],
-                 objects: bool = False) -> ActorCriticPolicy:
+                 objects: str = "") -> ActorCriticPolicy:
     """A fresh stable-baselines3 ``ActorCriticPolicy`` as ``train.py`` builds it (CPU);
-    ``objects``: for the observation with the object features."""
+    ``objects``: the observation's extras (see :func:`gym_spaces`)."""
     obs, act = gym_spaces(space, objects)
     # ortho_init=False: the weights are loaded right after, no need for the (slow) QR init
     return ActorCriticPolicy(obs, act, lambda _: 0.0, ortho_init=False,
@@ -184,12 +189,14 @@ def policy_from_state_dict(state: dict, space: ActionSpace,
             f"{'continuous' if arch.continuous else 'discrete'} outputs but the action space "
             f"has {want} ({'continuous' if space.continuous else 'discrete'}); the "
             "model_metadata.json does not belong to these weights")
-    with_objects = OBS_DIM + OBS_OBJECTS * OBS_PER_OBJECT
-    if arch.obs_dim not in (OBS_DIM, with_objects):
+    extra = {0: "", N_OBJECT_FEATURES: "objects"}
+    extra.update({N_OBJECT_FEATURES + n: name for name, n in LIDAR_SENSORS.items()})
+    if arch.obs_dim - OBS_DIM not in extra:
+        with_objects = OBS_DIM + N_OBJECT_FEATURES
         raise CheckpointError(f"{source}: the network reads {arch.obs_dim} inputs, this "
                               f"simulator's observation has {OBS_DIM} ({with_objects} with "
-                              "objects): it was trained by another version")
-    policy = build_policy(space, arch.net_arch, arch.obs_dim != OBS_DIM)
+                              "objects, more with a lidar): it was trained by another version")
+    policy = build_policy(space, arch.net_arch, extra[arch.obs_dim - OBS_DIM])
     policy.load_state_dict(state, strict=True)
     policy.set_training_mode(False)
     return policy
