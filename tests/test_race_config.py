@@ -98,9 +98,9 @@ def _args(*argv):
 
 def test_train_options_defaults_per_race_type():
     assert race_from_args(_args()) == ("TIME_TRIAL", None)
-    race, objects = race_from_args(_args("--race-type", "OBJECT_AVOIDANCE"))
+    _, objects = race_from_args(_args("--race-type", "OBJECT_AVOIDANCE"))
     assert objects is not None and objects.box_positions == DROA_DEFAULT_OBJECT_POSITIONS
-    race, objects = race_from_args(_args("--race-type", "HEAD_TO_BOT", "--bot-speed", "1",
+    _, objects = race_from_args(_args("--race-type", "HEAD_TO_BOT", "--bot-speed", "1",
                                          "--lane-change", "--lane-change-time", "1", "2"))
     assert objects is not None
     assert (objects.bots, objects.bot_speed, objects.lower_lane_change_time,
