@@ -81,7 +81,8 @@ class EnvRenderer:
         kind = "continuous" if space.continuous else f"{len(space)} actions"
         self.renderer.draw(surface, self.sync(), title=f"DeepRacerEnv · {env.track.name}",
                            info=[f"{kind} · version {env.version:g} · "
-                                 f"{'training' if env.training else 'evaluation'} mode"])
+                                 f"{'training' if env.training else 'evaluation'} mode"],
+                           objects=env.sim.obj[0] if env.sim.objects is not None else None)
 
     def render(self):
         size = tuple(getattr(self.env, "render_size", DEFAULT_SIZE))
