@@ -4,17 +4,17 @@ Plain DeepRacer code (``math`` only): it runs unchanged in the AWS DeepRacer con
 DeepRacer-on-AWS and deepracer-for-cloud.
 
 * Off track or crashed -> MIN_REWARD.
-* The next object ahead (``closest_objects[1]``), when it is closer than LOOK_AHEAD metres along
-  the track: pay for being on the other side of the centre line from it (the free lane), the
-  more the closer it is, and cut the reward when the car is on its side and within
-  DANGER_DISTANCE of it (straight-line distance).
+* The next object ahead (``closest_objects[1]``), when it is closer than LOOK_AHEAD metres
+  (straight-line distance): pay for being on the other side of the centre line from it (the
+  free lane), the more the closer it is, and cut the reward when the car is on its side and
+  within DANGER_DISTANCE of it.
 * Otherwise pay for staying near the centre line (ready for either lane).
 * A small bonus for speed, so that the car does not learn to crawl.
 
 Params keys read: ``all_wheels_on_track``, ``is_offtrack``, ``is_crashed``, ``x``, ``y``,
-``distance_from_center``, ``is_left_of_center``, ``track_width``, ``track_length``,
-``speed``, ``closest_objects``, ``objects_location``, ``objects_distance``,
-``objects_left_of_center``, ``projection_distance``.
+``distance_from_center``, ``is_left_of_center``, ``track_width``,
+``speed``, ``closest_objects``, ``objects_location``, ``objects_left_of_center`` (all of them
+in DeepRacer's own validator's params too).
 
 Tunable constants: LOOK_AHEAD (m), DANGER_DISTANCE (m), SPEED_WEIGHT, MIN_REWARD.
 """
@@ -37,14 +37,11 @@ def reward_function(params):
     objects = params["objects_location"]
     if objects:
         nxt = params["closest_objects"][1]
-        ahead = params["objects_distance"][nxt] - params["projection_distance"]
-        if ahead < 0:
-            ahead += params["track_length"]
-        if ahead < LOOK_AHEAD:
-            ox, oy = objects[nxt]
-            gap = math.hypot(ox - params["x"], oy - params["y"])
+        ox, oy = objects[nxt]
+        gap = math.hypot(ox - params["x"], oy - params["y"])
+        if gap < LOOK_AHEAD:
             same_side = params["objects_left_of_center"][nxt] == left
-            weight = 1.0 - ahead / LOOK_AHEAD  # 0 far away, 1 next to it
+            weight = 1.0 - gap / LOOK_AHEAD  # 0 far away, 1 next to it
             if same_side:
                 lane = 1.0 - offset  # on its side: better near the centre than in its lane
                 if gap < DANGER_DISTANCE:
