@@ -74,42 +74,24 @@ from deepracer_sim.sim.layout import (
     I_IMMOBILE_COUNT,
     I_PHASE,
     I_REVERSE_COUNT,
-    L_BOXES,
     L_CFG,
     L_CMD,
     L_EDGES,
     L_FMETA,
     L_IARR,
-    L_K,
-    L_LANES,
-    L_LC,
-    L_LCR,
     L_LENS,
     L_LINES,
-    L_M,
     L_N,
     L_NCFG,
     L_NEDGES,
     L_NPTS,
-    L_NR,
-    L_OBJ,
-    L_OPAR,
-    L_RANGES,
     L_REC,
     L_S,
     L_SI,
-    L_SPL,
-    L_SPLN,
-    L_T,
-    L_WORLD,
     N_STATE,
     NI,
-    NO,
-    NPO,
     NR,
     NS,
-    NW,
-    P_OBJ,
     PREPARE,
     R_ALL_WHEELS,
     R_CALL_REWARD,
@@ -182,6 +164,7 @@ from deepracer_sim.sim.objects import (
     write_object_observation,
 )
 from deepracer_sim.sim.observation import OBS_DIM, point_along, write_observation
+from deepracer_sim.sim.world import unpack_objects
 from deepracer_sim.track.geometry import find_prev_next, point_on_road, project_point
 from deepracer_sim.track.model import GRID_META, projection_rows
 
@@ -265,7 +248,8 @@ def update_geometry(lines, lens, fmeta, road_edges, iarr, s: np.ndarray, si: np.
                     i: int, obs: np.ndarray, objs) -> None:
     """Compute the params geometry and the observation of car ``i``'s current pose
     (``track_data.get_nearest_points`` and ``set_reward_and_metrics``, spec §1.2-1.3); with
-    objects (``objs``, see :func:`no_objects`) the observation's object features too."""
+    objects (``objs``, see :func:`~deepracer_sim.sim.world.no_objects`) the observation's
+    object features too."""
     d = si[i, I_DIRECTION]
     is_loop = fmeta[F_IS_LOOP] > 0.5
     length = fmeta[F_LENGTH + d]
@@ -463,9 +447,10 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
         terminal_obs: (N, OBS_DIM) float32, the last observation of episodes that ended (only
             written when ``auto_reset``).
         auto_reset: reset finished cars at once (vectorised env semantics).
-        objs: the cars' objects (:func:`no_objects` for none): with objects a crash that counts
-            ends the episode as ``crashed`` (after lap_complete, before off_track, spec §2), and
-            a crash that does not count (the car ahead of a bot) hides the step's other flags.
+        objs: the cars' objects (:func:`~deepracer_sim.sim.world.no_objects` for none): with
+            objects a crash that counts ends the episode as ``crashed`` (after lap_complete,
+            before off_track, spec §2), and a crash that does not count (the car ahead of a bot)
+            hides the step's other flags.
     """
     car = cfg[C_CAR:C_CAR + N_PARAMS]
     has_objects = objs[0].shape[1] > 0
@@ -516,45 +501,6 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
                 reset_car(lines, lens, fmeta, road_edges, iarr, cfg, s, si, i, obs, objs)
 
 
-def no_objects(n: int) -> tuple:
-    """The ``objs`` tuple of cars without objects: (obj (n, 0, NO), world (n, NW), lc, oparams
-    (n, P_OBJ), boxes (0, 2), lane pts, cum, nd, dists, spl, spl_n, lidar ranges (n, 0)), all
-    empty but world."""
-    return (np.zeros((n, 0, NO)), np.zeros((n, NW)), np.zeros((n, 0, 0, 5)), np.zeros((n, P_OBJ)),
-            np.zeros((0, 2)), np.zeros((2, 2, 0, 2)), np.zeros((2, 2, 0)), np.zeros((2, 2, 0)),
-            np.zeros((2, 2, 0)), np.zeros((2, 2, 0, 5)), np.zeros((2, 2), dtype=np.int64),
-            np.zeros((n, 0)))
-
-
-@njit(cache=True, inline="always")
-def _unpack_objects(F: np.ndarray, I: np.ndarray, n: int):  # noqa: E741
-    """Views of the objects' part of the packed buffers (the ``objs`` tuple of
-    :func:`no_objects`)."""
-    m = I[L_M]
-    lcr = I[L_LCR]
-    k = I[L_K]
-    t = I[L_T]
-    npts = I[L_NPTS]
-    obj = F[I[L_OBJ]:I[L_OBJ] + n * m * NO].reshape((n, m, NO))
-    world = F[I[L_WORLD]:I[L_WORLD] + n * NW].reshape((n, NW))
-    lc = F[I[L_LC]:I[L_LC] + n * m * lcr * 5].reshape((n, m, lcr, 5))
-    npar = P_OBJ + NPO * m
-    opar = F[I[L_OPAR]:I[L_OPAR] + n * npar].reshape((n, npar))
-    boxes = F[I[L_BOXES]:I[L_BOXES] + 2 * k].reshape((k, 2))
-    size = 4 * npts
-    base = I[L_LANES]
-    lane_pts = F[base:base + 2 * size].reshape((2, 2, npts, 2))
-    lane_cum = F[base + 2 * size:base + 3 * size].reshape((2, 2, npts))
-    lane_nd = F[base + 3 * size:base + 4 * size].reshape((2, 2, npts))
-    lane_dists = F[base + 4 * size:base + 5 * size].reshape((2, 2, npts))
-    spl = F[I[L_SPL]:I[L_SPL] + 20 * t].reshape((2, 2, t, 5))
-    spl_n = I[I[L_SPLN]:I[L_SPLN] + 4].reshape((2, 2))
-    nr = I[L_NR]
-    ranges = F[I[L_RANGES]:I[L_RANGES] + n * nr].reshape((n, nr))
-    return (obj, world, lc, opar, boxes, lane_pts, lane_cum, lane_nd, lane_dists, spl, spl_n,
-            ranges)
-
-
 @njit(cache=True, inline="always")
 def _unpack(F: np.ndarray, I: np.ndarray, O: np.ndarray):  # noqa: E741
     """Views of the packed buffers: the track arrays, cfg, s, si, steer, speed, rec, obs,
@@ -575,7 +521,7 @@ def _unpack(F: np.ndarray, I: np.ndarray, O: np.ndarray):  # noqa: E741
     dim = O.shape[0] // (2 * n)
     obs = O[:n * dim].reshape((n, dim))
     terminal_obs = O[n * dim:].reshape((n, dim))
-    objs = _unpack_objects(F, I, n)
+    objs = unpack_objects(F, I, n)
     return lines, lens, fmeta, edges, iarr, cfg, s, si, steer, speed, rec, obs, terminal_obs, objs
 
 

@@ -58,6 +58,7 @@ from deepracer_sim.sim import bots as bots_mod
 from deepracer_sim.sim import kernel, layout
 from deepracer_sim.sim import objects as objects_mod
 from deepracer_sim.sim.observation import OBS_DIM
+from deepracer_sim.sim.world import no_objects
 from deepracer_sim.track import Track
 
 #: The keys, in the simapp's ``RewardParam`` order.
@@ -190,7 +191,7 @@ def reward_params(track: Track, x: float, y: float, heading: float, *, speed: fl
     table = _object_table(objects)
     s = np.zeros((1, layout.NS))
     si = np.zeros((1, layout.NI), dtype=np.int64)
-    objs = kernel.no_objects(1)
+    objs = no_objects(1)
     obs = np.zeros((1, OBS_DIM), dtype=np.float32)
     yaw = np.deg2rad(heading)
     s[0, layout.S_X] = x - REFERENCE_POINT_X * np.cos(yaw)

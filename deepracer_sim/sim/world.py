@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from deepracer_sim.constants import (
     DEFAULT_BOT_CAR_SPEED,
@@ -26,8 +27,25 @@ from deepracer_sim.errors import UsageError
 from deepracer_sim.sim.bots import LC_MAX
 from deepracer_sim.sim.lanes import INNER, OUTER, LaneArrays, build_lanes
 from deepracer_sim.sim.layout import (
+    L_BOXES,
+    L_K,
+    L_LANES,
+    L_LC,
+    L_LCR,
+    L_M,
+    L_NPTS,
+    L_NR,
+    L_OBJ,
+    L_OPAR,
+    L_RANGES,
+    L_SPL,
+    L_SPLN,
+    L_T,
+    L_WORLD,
     NO,
+    NPO,
     NW,
+    P_OBJ,
     W_BOT_GAP,
     W_BOT_PENALTY,
     W_BOT_RANDOM,
@@ -181,3 +199,42 @@ def object_parts(objects: ObjectsConfig | None, n: int, lines: np.ndarray, is_lo
              np.zeros(n * nr)]
     sizes = {"M": m, "K": len(boxes), "T": spl.shape[2], "LCR": lcr, "NR": nr}
     return parts, sizes, spl_n.ravel().astype(np.int64)
+
+
+def no_objects(n: int) -> tuple:
+    """The ``objs`` tuple of cars without objects: (obj (n, 0, NO), world (n, NW), lc, oparams
+    (n, P_OBJ), boxes (0, 2), lane pts, cum, nd, dists, spl, spl_n, lidar ranges (n, 0)), all
+    empty but world."""
+    return (np.zeros((n, 0, NO)), np.zeros((n, NW)), np.zeros((n, 0, 0, 5)), np.zeros((n, P_OBJ)),
+            np.zeros((0, 2)), np.zeros((2, 2, 0, 2)), np.zeros((2, 2, 0)), np.zeros((2, 2, 0)),
+            np.zeros((2, 2, 0)), np.zeros((2, 2, 0, 5)), np.zeros((2, 2), dtype=np.int64),
+            np.zeros((n, 0)))
+
+
+@njit(cache=True, inline="always")
+def unpack_objects(F: np.ndarray, I: np.ndarray, n: int):  # noqa: E741
+    """Views of the objects' part of the packed buffers (the ``objs`` tuple of
+    :func:`no_objects`)."""
+    m = I[L_M]
+    lcr = I[L_LCR]
+    k = I[L_K]
+    t = I[L_T]
+    npts = I[L_NPTS]
+    obj = F[I[L_OBJ]:I[L_OBJ] + n * m * NO].reshape((n, m, NO))
+    world = F[I[L_WORLD]:I[L_WORLD] + n * NW].reshape((n, NW))
+    lc = F[I[L_LC]:I[L_LC] + n * m * lcr * 5].reshape((n, m, lcr, 5))
+    npar = P_OBJ + NPO * m
+    opar = F[I[L_OPAR]:I[L_OPAR] + n * npar].reshape((n, npar))
+    boxes = F[I[L_BOXES]:I[L_BOXES] + 2 * k].reshape((k, 2))
+    size = 4 * npts
+    base = I[L_LANES]
+    lane_pts = F[base:base + 2 * size].reshape((2, 2, npts, 2))
+    lane_cum = F[base + 2 * size:base + 3 * size].reshape((2, 2, npts))
+    lane_nd = F[base + 3 * size:base + 4 * size].reshape((2, 2, npts))
+    lane_dists = F[base + 4 * size:base + 5 * size].reshape((2, 2, npts))
+    spl = F[I[L_SPL]:I[L_SPL] + 20 * t].reshape((2, 2, t, 5))
+    spl_n = I[I[L_SPLN]:I[L_SPLN] + 4].reshape((2, 2))
+    nr = I[L_NR]
+    ranges = F[I[L_RANGES]:I[L_RANGES] + n * nr].reshape((n, nr))
+    return (obj, world, lc, opar, boxes, lane_pts, lane_cum, lane_nd, lane_dists, spl, spl_n,
+            ranges)
