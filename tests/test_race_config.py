@@ -11,6 +11,12 @@ import pytest
 from deepracer_sim.cli.race_options import add_race_arguments, race_from_args
 from deepracer_sim.constants import DROA_DEFAULT_OBJECT_POSITIONS
 from deepracer_sim.errors import UsageError
+from deepracer_sim.formats.model_metadata import (
+    check_metadata_dict,
+    discrete_action_space,
+    metadata_text,
+)
+from deepracer_sim.formats.problems import ERROR
 from deepracer_sim.formats.race import (
     drfc_env_lines,
     objects_from_json,
@@ -119,3 +125,11 @@ def test_export_keys_round_trip():
     lines = drfc_env_lines("OBJECT_AVOIDANCE", objects)
     assert 'DR_OA_OBJECT_POSITIONS="0.15,1;0.3,-1;0.45,1"' in lines
     assert objects_from_json(json.loads(json.dumps(objects_to_json(objects))), "x") == objects
+
+
+def test_a_lidar_joins_the_camera_in_model_metadata():
+    meta = json.loads(metadata_text(discrete_action_space(), 6.0, "SECTOR_LIDAR"))
+    assert meta["sensor"] == ["FRONT_FACING_CAMERA", "SECTOR_LIDAR"]
+    assert not [p for p in check_metadata_dict(meta) if p.level == ERROR]
+    assert json.loads(metadata_text(discrete_action_space(), 6.0))["sensor"] == [
+        "FRONT_FACING_CAMERA"]

@@ -86,7 +86,8 @@ class ExportPlan:
     @property
     def metadata_text(self) -> str:
         """model_metadata.json as written (indent 4)."""
-        return metadata_text(self.space, self.version)
+        lidar = str((self.config.get("objects") or {}).get("lidar", ""))
+        return metadata_text(self.space, self.version, lidar)
 
     @property
     def hyperparameters_text(self) -> str:

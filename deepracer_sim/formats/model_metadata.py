@@ -409,14 +409,18 @@ def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
 
 
 def write_model_metadata(path: str | os.PathLike, space: ActionSpace,
-                         version: float = DEFAULT_VERSION) -> None:
-    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files)."""
-    Path(path).write_text(metadata_text(space, version))
+                         version: float = DEFAULT_VERSION, lidar: str = "") -> None:
+    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files); ``lidar``
+    (LIDAR or SECTOR_LIDAR) joins the camera in ``sensor``."""
+    Path(path).write_text(metadata_text(space, version, lidar))
 
 
-def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION) -> str:
+def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION, lidar: str = "") -> str:
     """The text :func:`write_model_metadata` writes."""
-    return json.dumps(space.to_metadata(version), indent=4) + "\n"
+    meta = space.to_metadata(version)
+    if lidar:
+        meta["sensor"] = [*meta["sensor"], lidar]
+    return json.dumps(meta, indent=4) + "\n"
 
 
 # --------------------------------------------------------------------------------------------

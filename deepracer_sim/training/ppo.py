@@ -66,7 +66,8 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
     run = RunFolder(cfg.out)
     run.model_dir.mkdir(parents=True, exist_ok=True)
     run.hyperparameters.parent.mkdir(parents=True, exist_ok=True)
-    write_model_metadata(run.model_metadata, cfg.action_space, cfg.version)
+    write_model_metadata(run.model_metadata, cfg.action_space, cfg.version,
+                         cfg.objects.lidar if cfg.objects is not None else "")
     run.hyperparameters.write_text(json.dumps(effective_hyperparameters(hp), indent=2) + "\n")
     shutil.copyfile(cfg.reward, run.reward_file)
     config = {
