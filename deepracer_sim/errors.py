@@ -87,3 +87,14 @@ class RecordingError(DeepRacerSimError, ValueError):
 
 class ViewerUnavailable(DeepRacerSimError, RuntimeError):
     """No window can be opened (no display); the message says what to do instead."""
+
+
+class OutputPathError(DeepRacerSimError, OSError):
+    """A file or folder that cannot be written: a read-only folder, a full disk, or a path under
+    a regular file (the message names the path, the option and the fix)."""
+
+
+class DeepRacerSimWarning(UserWarning):
+    """Something worth a racer's attention that does not stop the work: a skipped truncated
+    sim-trace row, a checkpoint carrying pickled data, a slow reward function, evaluation logs
+    that could not be written. The command line prints it as one ``warning: ...`` line."""
