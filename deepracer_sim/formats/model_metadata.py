@@ -402,7 +402,10 @@ def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
             :func:`check_metadata_dict` (the message names the file, the field and the fix).
     """
     path = Path(path)
-    meta = read_json(path, ActionSpaceError, " (expected a model_metadata.json)")
+    meta = read_json(path, ActionSpaceError, " (expected a model_metadata.json)", damaged=(
+        "; the file is damaged (cut short while it was written?). Fix: restore it; in a run "
+        "folder it is the action space the policy was trained with (the --action-space file "
+        "given to train, or an export of the run, has a copy)"))
     space = action_space_from_metadata(meta, str(path))
     assert isinstance(meta, dict)  # a non-dict is an error above
     return space, metadata_version(meta)
