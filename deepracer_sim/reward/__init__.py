@@ -4,7 +4,9 @@ As the simapp (``boto/s3/files/reward_function.py`` and ``rollout_agent_ctrl.py`
 the file is imported as a module and its ``reward_function`` attribute is called once per RUN
 step with a params dict; the result is converted with ``float()``; an exception, NaN/inf, or a
 value outside [-1e5, 1e5] stops the job. Here each of those is a :class:`RewardFunctionError`
-that names the file, the line, the step and the params that caused it. Unlike the simapp, a
+that names the file, the line, the step and the params that caused it; so is a ``sys.exit()``
+in the file (``SystemExit``, which would otherwise end the process quietly) and an integer too
+large for a float (``10**400``). Ctrl-C (``KeyboardInterrupt``) still stops the caller. Unlike the simapp, a
 value that is not a real number (e.g. a string that ``float()`` would parse) is also an error:
 it is always a bug in the reward file.
 """
@@ -67,10 +69,10 @@ def load_reward_function(path: str | os.PathLike) -> RewardFn:
     module.__file__ = str(path)
     try:
         exec(code, module.__dict__)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise RewardFunctionError(
             f"{path}:{_user_line(exc, path)}: importing the reward file raised "
-            f"{type(exc).__name__}: {exc}"
+            f"{type(exc).__name__}: {exc}{_EXIT_NOTE if isinstance(exc, SystemExit) else ''}"
         ) from None
     fn = module.__dict__.get("reward_function")
     if fn is None:
@@ -81,6 +83,11 @@ def load_reward_function(path: str | os.PathLike) -> RewardFn:
                                   "function")
     sys.modules.setdefault(name, module)
     return fn
+
+
+#: What a ``sys.exit()`` in a reward file does (added to its error).
+_EXIT_NOTE = (" (sys.exit() or exit() in a reward file; DeepRacer's job would stop on it: "
+              "return a reward instead)")
 
 
 def _user_line(exc: BaseException, path: Path | None) -> str:
@@ -126,11 +133,11 @@ class RewardCaller:
         """
         try:
             value = self.fn(params)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a reward too; Ctrl-C passes
             raise RewardFunctionError(
                 f"{self.where}:{_user_line(exc, self.source)}: reward_function raised "
-                f"{type(exc).__name__}: {exc}\n  at step {params.get('steps')} with params: "
-                f"{_describe_params(params)}"
+                f"{type(exc).__name__}: {exc}{_EXIT_NOTE if isinstance(exc, SystemExit) else ''}"
+                f"\n  at step {params.get('steps')} with params: {_describe_params(params)}"
             ) from exc
         if type(value) is float and REWARD_MIN <= value <= REWARD_MAX:
             return value  # the common case (NaN fails the comparison)
@@ -140,7 +147,14 @@ class RewardCaller:
                 f"must return a number (float)\n  at step {params.get('steps')} with params: "
                 f"{_describe_params(params)}"
             )
-        reward = float(value)
+        try:
+            reward = float(value)
+        except OverflowError:
+            raise RewardFunctionError(
+                f"{self.where}: reward_function returned an integer of {len(str(abs(int(value))))}"
+                f" digits, too large for a float; DeepRacer stops the job unless the reward is "
+                f"within [{REWARD_MIN:g}, {REWARD_MAX:g}]\n  at step {params.get('steps')} with "
+                f"params: {_describe_params(params)}") from None
         if not math.isfinite(reward) or not REWARD_MIN <= reward <= REWARD_MAX:
             raise RewardFunctionError(
                 f"{self.where}: reward_function returned {reward}; DeepRacer stops the job "
