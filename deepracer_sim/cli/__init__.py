@@ -4,8 +4,9 @@ Each subcommand lives in a module of this package with a one-line ``HELP``, an
 ``add_arguments(parser)`` and a ``run(args) -> int``; this module builds the parser and turns
 errors into exit codes: any :class:`~deepracer_sim.errors.DeepRacerSimError` (bad input) is
 printed as one ``error: ...`` line with exit status 2, Ctrl-C exits with 130; a
-:class:`~deepracer_sim.errors.DeepRacerSimWarning` is printed as one ``warning: ...`` line. ``train.py`` and
-``evaluate.py`` at the repository root and ``python -m deepracer_sim`` are aliases.
+:class:`~deepracer_sim.errors.DeepRacerSimWarning` is printed as one ``warning: ...`` line.
+``train.py`` and ``evaluate.py`` at the repository root and ``python -m deepracer_sim`` are
+aliases.
 """
 
 from __future__ import annotations

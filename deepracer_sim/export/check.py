@@ -181,7 +181,7 @@ def _check_pickles(model: Path, name: str) -> list[Problem]:
         where, f"its '{DATA_MEMBER}' member holds pickled entries ({', '.join(found)}): "
         "stable-baselines3's PPO.load unpickles them, which runs any code a crafted file "
         "carries (deepracer-sim never reads them: it loads the weights only)",
-        f"load this file only with deepracer-sim (weights only) or torch.load(weights_only=True) "
+        "load this file only with deepracer-sim (weights only) or torch.load(weights_only=True) "
         "of its policy.pth; call PPO.load only on files you made yourself", WARNING)]
 
 

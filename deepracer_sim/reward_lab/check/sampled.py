@@ -210,9 +210,8 @@ def _reward_of(value, base: dict, groups: _Groups) -> float | None:
     try:
         reward = float(value)
     except OverflowError:
-        groups.note("out-of-range", None, f"reward_function returned an integer of "
-                    f"{len(str(abs(int(value))))} digits, too large for a float (the training "
-                    "job stops)", base)
+        groups.note("out-of-range", None, f"reward_function returned {short_repr(value)}, too "
+                    "large for a float (the training job stops)", base)
         return None
     if not isinstance(value, float):
         groups.note("non-float", type(value).__name__,
