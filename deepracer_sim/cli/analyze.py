@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 
 from deepracer_sim.cli import values
+from deepracer_sim.errors import check_output_folder, writing
 from deepracer_sim.logs.report import DPI, REPORT_DIR, build_report
-from deepracer_sim.paths import check_output_folder, writing
 
 #: Highest --dpi: a print-quality 600 dpi plot is already ~50 MB of pixels in memory.
 MAX_DPI = 600

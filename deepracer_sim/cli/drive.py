@@ -12,10 +12,9 @@ from pathlib import Path
 
 from deepracer_sim.cli import values
 from deepracer_sim.envs.env import DeepRacerEnv
-from deepracer_sim.errors import UsageError
+from deepracer_sim.errors import UsageError, check_output_file, writing
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION
 from deepracer_sim.formats.run_folder import MODEL_METADATA
-from deepracer_sim.paths import check_output_file, writing
 from deepracer_sim.track import DEFAULT_TRACK
 from deepracer_sim.viewer.drive import DriveApp, run_app, save_screenshot
 from deepracer_sim.viewer.window import Window

@@ -12,7 +12,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from deepracer_sim.cli import values
-from deepracer_sim.paths import check_output_file, writing
+from deepracer_sim.errors import check_output_file, writing
 from deepracer_sim.training.evaluation import evaluate_run
 from deepracer_sim.viewer.live import EvaluationViewer
 

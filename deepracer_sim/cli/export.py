@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepracer_sim.errors import ExportError
+from deepracer_sim.errors import ExportError, check_output_folder, writing
 from deepracer_sim.export import check_path, export_run
-from deepracer_sim.paths import check_output_folder, writing
 
 HELP = "export a run as a DeepRacer model folder, or --check a folder"
 

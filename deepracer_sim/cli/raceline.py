@@ -17,9 +17,8 @@ import numpy as np
 
 from deepracer_sim.cli import values
 from deepracer_sim.constants import MAX_DISCRETE_ACTIONS, MIN_DISCRETE_ACTIONS
-from deepracer_sim.errors import RacelineError, UsageError
+from deepracer_sim.errors import RacelineError, UsageError, check_output_file, writing
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, write_model_metadata
-from deepracer_sim.paths import check_output_file, writing
 from deepracer_sim.raceline import (
     RULES_MARGIN,
     SAFETY_MARGIN,

@@ -20,12 +20,11 @@ import numpy as np
 
 from deepracer_sim.cli import values
 from deepracer_sim.constants import MAX_SPEED, MAX_STEERING_ANGLE
-from deepracer_sim.errors import ReplayError, UsageError
+from deepracer_sim.errors import ReplayError, UsageError, check_output_file, writing
 from deepracer_sim.formats.model_metadata import (
     discrete_action_space,
     read_model_metadata,
 )
-from deepracer_sim.paths import check_output_file, writing
 from deepracer_sim.reward import load_reward_function
 from deepracer_sim.reward_lab.check import DEFAULT_SAMPLES, check_reward
 from deepracer_sim.reward_lab.map import compute_reward_map, render_reward_map

@@ -8,8 +8,14 @@ import sys
 from pathlib import Path
 
 from deepracer_sim.cli import values
-from deepracer_sim.errors import TrackDownloadError, TrackError, TrackOfflineError
-from deepracer_sim.paths import check_output_file, check_output_folder, writing
+from deepracer_sim.errors import (
+    TrackDownloadError,
+    TrackError,
+    TrackOfflineError,
+    check_output_file,
+    check_output_folder,
+    writing,
+)
 from deepracer_sim.track.catalog import CATALOG, lookup
 from deepracer_sim.track.download import BASE_URL_ENV, download
 from deepracer_sim.track.draw import draw_track

@@ -13,10 +13,9 @@ from pathlib import Path
 
 from deepracer_sim.cli import values
 from deepracer_sim.envs.setup import resolve_action_space
-from deepracer_sim.errors import ActionSpaceError
+from deepracer_sim.errors import ActionSpaceError, check_output_folder, writing
 from deepracer_sim.export import clone_source
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, discrete_action_space
-from deepracer_sim.paths import check_output_folder, writing
 from deepracer_sim.reward import load_reward_function
 from deepracer_sim.training.config import TrainConfig, default_run_dir, process_start_time
 from deepracer_sim.training.ppo import train

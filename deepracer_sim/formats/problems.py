@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeGuard
 
-from deepracer_sim.errors import DeepRacerSimError
-from deepracer_sim.paths import missing_file_text
+from deepracer_sim.errors import DeepRacerSimError, missing_file_text
 
 ERROR = "error"
 WARNING = "warning"

@@ -24,8 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deepracer_sim.constants import REWARD_MAX, REWARD_MIN
-from deepracer_sim.errors import DeepRacerSimWarning, RewardFunctionError
-from deepracer_sim.paths import missing_file_text
+from deepracer_sim.errors import DeepRacerSimWarning, RewardFunctionError, missing_file_text
 
 RewardFn = Callable[[dict], float]
 

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepracer_sim.errors import TrackError
-from deepracer_sim.paths import missing_file_text
+from deepracer_sim.errors import TrackError, missing_file_text
 from deepracer_sim.track.catalog import CATALOG
 from deepracer_sim.track.model import Track, validate_waypoints
 

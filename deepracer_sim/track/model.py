@@ -31,7 +31,8 @@ from deepracer_sim.track.geometry import (
 #: bundle/routes at the catalog's commit); outside 2-500 m a file is not in metres (a track in
 #: centimetres is 100 times too long, and its grids would take minutes and gigabytes to build).
 TRACK_LENGTH_LIMITS = (2.0, 500.0)
-#: Median track widths accepted, m (official tracks: 0.60 m to 1.98 m; the car is 0.2 m wide).
+#: Median track widths accepted, m (official tracks: medians 0.61 m to 1.45 m, 0.60 m to 1.98 m
+#: at any waypoint; the car is 0.2 m wide).
 TRACK_WIDTH_LIMITS = (0.2, 5.0)
 #: Units a mis-scaled file is probably in: (name, metres per unit).
 _UNITS = (("centimetres", 0.01), ("millimetres", 0.001), ("micrometres", 1e-6),

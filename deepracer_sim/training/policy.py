@@ -30,11 +30,10 @@ import numpy as np
 import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
 
-from deepracer_sim.errors import CheckpointError
+from deepracer_sim.errors import CheckpointError, missing_file_text
 from deepracer_sim.formats.checkpoint_zip import check_torch_file, check_zip_sizes, read_member
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import STATE_DICT_SUFFIX
-from deepracer_sim.paths import missing_file_text
 from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
 
 #: The members of a stable-baselines3 checkpoint zip; any other member is refused.
@@ -75,7 +74,8 @@ def read_checkpoint_state(path: str | os.PathLike) -> tuple[dict, dict | None]:
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {missing_file_text(path)}")
+        raise CheckpointError(f"checkpoint {path} is missing" if not path.exists() else
+                              f"checkpoint {missing_file_text(path)}")
     try:
         with zipfile.ZipFile(path) as zf:
             check_zip_sizes(zf, str(path))
@@ -109,7 +109,8 @@ def read_state_dict(path: str | os.PathLike) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {missing_file_text(path)}")
+        raise CheckpointError(f"checkpoint {path} is missing" if not path.exists() else
+                              f"checkpoint {missing_file_text(path)}")
     state = _torch_load(path, str(path))
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a policy state dict (a mapping of names to tensors)")

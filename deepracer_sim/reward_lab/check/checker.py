@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from deepracer_sim.errors import missing_file_text
 from deepracer_sim.formats.model_metadata import ActionSpace
-from deepracer_sim.paths import missing_file_text
 from deepracer_sim.reward import RewardFunctionError, load_reward_function
 from deepracer_sim.reward_lab.check.report import ERROR, WARNING, CheckReport, Finding
 from deepracer_sim.reward_lab.check.sampled import (
