@@ -154,8 +154,10 @@ def _existing_ancestor(path: Path) -> Path:
     return p
 
 
-def _check_base(path: Path, option: str) -> None:
-    base = _existing_ancestor(path)
+def _check_base(path: Path, option: str, start: Path | None = None) -> None:
+    """Refuse ``path`` when the nearest existing folder at or above ``start`` (default
+    ``path``) is a regular file or read-only."""
+    base = _existing_ancestor(path if start is None else start)
     if not base.is_dir():
         raise OutputPathError(f"{_label(path, option)}: {base} is a regular file, so nothing can "
                               f"be written under it; fix: choose a path that is not under a "
@@ -196,7 +198,7 @@ def check_output_file(path: str | os.PathLike, option: str = "") -> Path:
             raise OutputPathError(f"{_label(p, option)}: the file is read-only; fix: choose "
                                   "another file name, or change its permissions")
         return p
-    _check_base(p.parent, option)
+    _check_base(p, option, p.parent)
     return p
 
 

@@ -27,12 +27,16 @@ MAX_ROLLOUT_STEPS = 65536
 MAX_LAPS = 1000
 
 
+def _num(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 def _bounds(lo: float | None, hi: float | None) -> str:
     if lo is not None and hi is not None:
-        return f"from {lo:g} to {hi:g}"
+        return f"from {_num(lo)} to {_num(hi)}"
     if lo is not None:
-        return f">= {lo:g}"
-    return f"<= {hi:g}" if hi is not None else "finite"
+        return f">= {_num(lo)}"
+    return f"<= {_num(hi)}" if hi is not None else "finite"
 
 
 def integer(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
