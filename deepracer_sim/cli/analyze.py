@@ -38,8 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report; print where it is and what could not be drawn."""
-    out = check_output_folder(args.out if args.out is not None else
-                              Path(args.run_dir) / REPORT_DIR, "--out")
+    out = Path(args.out) if args.out is not None else Path(args.run_dir) / REPORT_DIR
+    if args.out is not None or out.parent.is_dir():  # else build_report says RUN_DIR is none
+        check_output_folder(out, "--out")
     with writing(out, "--out"):
         report = build_report(args.run_dir, out, args.track, args.tracks_dir, dpi=args.dpi)
     print(f"report: {report.html_path} ({len(report.plots)} plots, {report.seconds:.1f} s)")
