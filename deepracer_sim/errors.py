@@ -125,8 +125,9 @@ _REASONS: tuple[tuple[tuple[int, ...], str, str], ...] = (
     ((errno.EROFS,), "the file system is read-only", "choose a folder on a writable disk"),
     ((errno.EACCES, errno.EPERM), "no permission to write there",
      "choose a folder you can write to, or change its permissions"),
-    ((errno.ENOTDIR, errno.EEXIST), "a part of the path is a regular file, not a folder",
+    ((errno.ENOTDIR,), "a part of the path is a regular file, not a folder",
      "choose a path that is not under a file"),
+    ((errno.EEXIST,), "a file of that name is in the way", "choose another path or move it"),
     ((errno.EISDIR,), "it is a folder", "give a file name"),
 )
 

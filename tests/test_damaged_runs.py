@@ -191,14 +191,15 @@ def test_a_killed_training_leaves_no_shared_file(tmp_path: Path) -> None:
     shared = tmp_path / "shm"
     shared.mkdir()
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", _KILLED_TRAINING, str(shared),
-                           str(ROOT / "rewards" / "center.py")], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    window = int(proc.stdout.split()[0])
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out.open("w") as fh_out, err.open("w") as fh_err:  # files: the window may outlive it
+        code = subprocess.run([sys.executable, "-c", _KILLED_TRAINING, str(shared),
+                               str(ROOT / "rewards" / "center.py")], env=env, stdout=fh_out,
+                              stderr=fh_err, timeout=600).returncode
+    assert code == -signal.SIGKILL, err.read_text()
     assert list(shared.iterdir()) == []  # nothing left, though training never cleaned up
+    window = int(out.read_text().split()[0])
     try:  # the window process notices that training is gone and ends by itself
-        os.kill(window, 0)
+        os.kill(window, signal.SIGTERM)
     except ProcessLookupError:
-        return
-    os.kill(window, signal.SIGTERM)
+        pass
