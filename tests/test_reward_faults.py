@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deepracer_sim import reward as reward_module
 from deepracer_sim.cli import main as cli_main
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import DeepRacerSimWarning, RewardFunctionError
-from deepracer_sim import reward as reward_module
 from deepracer_sim.formats.model_metadata import ActionSpace, discrete_action_space
 from deepracer_sim.reward import RewardCaller, RewardCost, load_reward_function
 from deepracer_sim.reward_lab.check import check_reward, sample_params
