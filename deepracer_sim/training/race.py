@@ -27,7 +27,6 @@ perturbations of every command.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -274,7 +273,7 @@ class RaceReport:
                "laps": [m.to_json() for m in self.races[0]]}
         if len(self.entries) > 1:
             out["starts"] = [{"start": s, **e} for s, e in zip(self.conditions.starts,
-                                                                self.entries)]
+                                                                self.entries, strict=True)]
             out["spread"] = self.spread()
         return out
 
@@ -291,7 +290,7 @@ class RaceReport:
         def fmt(v: float | None) -> str:
             return f"{v:8.3f}" if v is not None else f"{'-':>8}"
 
-        for start, e in zip(c.starts, self.entries):
+        for start, e in zip(c.starts, self.entries, strict=True):
             lines.append(f"{start:>5.2f}  {e['LapCount']:>4}  {fmt(e['AvgLapTime'])}  "
                          f"{fmt(e['BestLapTime'])}  {fmt(e['TotalLapTime'])}  "
                          f"{e['OffTrackCount']:>3}  {e['CollisionCount']:>4}  "
