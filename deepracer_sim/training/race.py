@@ -134,7 +134,10 @@ def lane_poses(track: Track, direction: int, dist: float) -> np.ndarray:
         px = a[:, 0] + t * ab[:, 0]
         py = a[:, 1] + t * ab[:, 1]
         j = int(np.argmin((px - cx) ** 2 + (py - cy) ** 2))
-        nxt = lane[j + 1] if t[j] < 1.0 or j + 2 >= len(lane) else lane[j + 2]
+        # the next lane waypoint that is not the point itself (wrapping on a loop)
+        ahead = np.roll(lane, -(j + 1), axis=0) if is_loop else lane[j + 1:]
+        far = np.flatnonzero(np.hypot(ahead[:, 0] - px[j], ahead[:, 1] - py[j]) > 1e-9)
+        nxt = ahead[far[0]] if len(far) else b[j]
         out[k] = px[j], py[j], math.atan2(nxt[1] - py[j], nxt[0] - px[j])
     return out
 
