@@ -79,6 +79,7 @@ STATUS_CODES = (
     "reversed",
     "immobilized",
     "time_up",
+    "crashed",
 )
 #: ``episode_status`` labels of TrainingMetrics / EvaluationMetrics JSON (the simapp's
 #: ``EpisodeStatus`` values, ``EPISODE_STATUS_LABEL_MAP``).

@@ -3,7 +3,7 @@
     deepracer-sim train --reward rewards/center.py [--track NAME|PATH]
         [--action-space model_metadata.json | --max-steering 30 --steering-levels 5
          --max-speed 1 --speed-levels 2] [--hyperparameters hyperparameters.json]
-        [--timesteps N] [--n-envs K] [--seed S] [--out runs/NAME]
+        [--timesteps N] [--n-envs K] [--seed S] [--out runs/NAME] [--algorithm PPO|SAC]
 """
 
 from __future__ import annotations
@@ -15,13 +15,20 @@ from deepracer_sim.cli import values
 from deepracer_sim.envs.setup import resolve_action_space
 from deepracer_sim.errors import ActionSpaceError, check_output_folder, writing
 from deepracer_sim.export import clone_source
-from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, discrete_action_space
+from deepracer_sim.formats.hyperparameters import PPO, SAC
+from deepracer_sim.formats.model_metadata import (
+    DEFAULT_VERSION,
+    discrete_action_space,
+    read_training_algorithm,
+)
 from deepracer_sim.reward import load_reward_function
 from deepracer_sim.training.config import TrainConfig, default_run_dir, process_start_time
 from deepracer_sim.training.ppo import train
 from deepracer_sim.viewer.live import TrainingViewer
 
-HELP = "train a PPO policy on a reward function (writes a run folder)"
+HELP = "train a PPO or SAC policy on a reward function (writes a run folder)"
+#: ``--algorithm`` -> model_metadata.json's ``training_algorithm``.
+ALGORITHMS = {"PPO": PPO, "SAC": SAC}
 
 #: The console-style action-space flags: (flag, attribute, help).
 ACTION_FLAGS = (
@@ -46,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--version", type=values.version, default=None,
                    help="model_metadata version: >= 5 the velocity-controlled car, < 5 the v4 "
                         f"car (default: the metadata's, else {DEFAULT_VERSION:g})")
+    p.add_argument("--algorithm", choices=tuple(ALGORITHMS), default=None,
+                   help="PPO, or SAC for a continuous action space (default: the "
+                        "--action-space file's training_algorithm, else PPO)")
     p.add_argument("--hyperparameters", type=Path, default=None,
                    help="DeepRacer hyperparameters.json (default: DeepRacer's defaults)")
     p.add_argument("--timesteps", type=values.integer(1), default=TrainConfig.timesteps,
@@ -84,6 +94,25 @@ def _action_flags_given(args: argparse.Namespace) -> bool:
     return any(getattr(args, dest) is not None for _, dest, _, _ in ACTION_FLAGS)
 
 
+def _algorithm(args: argparse.Namespace, continuous: bool) -> str:
+    """``training_algorithm`` of the run: ``--algorithm``, else the ``--action-space`` file's.
+
+    Raises:
+        ActionSpaceError: SAC with a discrete action space.
+    """
+    if args.algorithm is not None:
+        algorithm = ALGORITHMS[args.algorithm]
+    elif args.action_space is not None and args.clone is None:
+        algorithm = read_training_algorithm(args.action_space)
+    else:
+        algorithm = PPO
+    if algorithm == SAC and not continuous:
+        raise ActionSpaceError("SAC needs a continuous action space: give --action-space with "
+                               'a model_metadata.json whose action_space_type is "continuous" '
+                               "(speed from 0.5 m/s), or train with PPO")
+    return algorithm
+
+
 def build_config(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` of the command line.
 
@@ -114,6 +143,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     else:
         space = _console_space(args)
         version = DEFAULT_VERSION if args.version is None else args.version
+    algorithm = _algorithm(args, space.continuous)
     load_reward_function(args.reward)  # fail before anything is written
     out = check_output_folder(args.out or default_run_dir(args.reward, args.track), "--out")
     cfg = TrainConfig(reward=args.reward, track=args.track, action_space=space,
@@ -123,7 +153,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       alternate_direction=args.alternate_direction,
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
-                      stop_when_complete=args.stop_when_complete)
+                      stop_when_complete=args.stop_when_complete, algorithm=algorithm)
     if clone is not None:
         cfg.init_from = clone.checkpoint
         cfg.net_arch = clone.net_arch

@@ -16,8 +16,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from stable_baselines3.common.policies import ActorCriticPolicy
-
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
 from deepracer_sim.errors import ExportError
 from deepracer_sim.export.naming import TrackNaming, track_naming
@@ -32,7 +30,12 @@ from deepracer_sim.formats.checkpoints import (
     read_checkpoints_json,
 )
 from deepracer_sim.formats.hyperparameters import effective_hyperparameters, read_hyperparameters
-from deepracer_sim.formats.model_metadata import ActionSpace, metadata_text, read_model_metadata
+from deepracer_sim.formats.model_metadata import (
+    ActionSpace,
+    metadata_text,
+    read_model_metadata,
+    read_training_algorithm,
+)
 from deepracer_sim.formats.run_folder import (
     CHECKPOINTS_JSON,
     HYPERPARAMETERS,
@@ -44,6 +47,7 @@ from deepracer_sim.formats.run_folder import (
     RunFolder,
 )
 from deepracer_sim.training.policy import (
+    Policy,
     policy_architecture,
     policy_from_state_dict,
     read_checkpoint_state,
@@ -66,6 +70,7 @@ class ExportPlan:
         policies: run checkpoint file -> (its path, its policy rebuilt from the weights).
         net_arch: hidden layer sizes of the network.
         naming: the track's cloud names.
+        algorithm: model_metadata.json's ``training_algorithm`` (``clipped_ppo`` or ``sac``).
     """
 
     run_dir: Path
@@ -80,14 +85,15 @@ class ExportPlan:
     names: list[str]
     best: dict
     last: dict
-    policies: dict[str, tuple[Path, ActorCriticPolicy]]
+    policies: dict[str, tuple[Path, Policy]]
     net_arch: tuple[int, ...]
     naming: TrackNaming
+    algorithm: str = "clipped_ppo"
 
     @property
     def metadata_text(self) -> str:
         """model_metadata.json as written (indent 4)."""
-        return metadata_text(self.space, self.version)
+        return metadata_text(self.space, self.version, self.algorithm)
 
     @property
     def hyperparameters_text(self) -> str:
@@ -178,7 +184,7 @@ def _pick(run: RunFolder, checkpoint: str) -> tuple[str, list[str], dict, dict]:
 
 
 def _policies(run: RunFolder, names: list[str], space: ActionSpace, net_arch: tuple[int, ...]
-              ) -> tuple[dict[str, tuple[Path, ActorCriticPolicy]], tuple[int, ...]]:
+              ) -> tuple[dict[str, tuple[Path, Policy]], tuple[int, ...]]:
     """Each checkpoint's policy (weights only), checked against the action space and the
     run's net_arch; returns them and the network's hidden layer sizes."""
     policies = {}
@@ -207,12 +213,15 @@ def gather(run_dir: str | os.PathLike, out: str | os.PathLike, checkpoint: str =
     run = RunFolder(run_dir)
     config = run.read_config()
     check_destination(run_dir, out, force)
-    space, version = read_model_metadata(regular_file(run_dir, Path(MODEL_DIR, MODEL_METADATA)))
-    hp = read_hyperparameters(regular_file(run_dir, Path(HYPERPARAMETERS_DIR, HYPERPARAMETERS)))
+    meta = regular_file(run_dir, Path(MODEL_DIR, MODEL_METADATA))
+    space, version = read_model_metadata(meta)
+    algorithm = read_training_algorithm(meta)
+    hp = read_hyperparameters(regular_file(run_dir, Path(HYPERPARAMETERS_DIR, HYPERPARAMETERS)),
+                              algorithm)
     reward = regular_file(run_dir, REWARD_FILE).read_bytes()
     chosen, names, best, last = _pick(run, checkpoint)
     net_arch = tuple(int(n) for n in config.get("net_arch") or ())
     policies, net_arch = _policies(run, names, space, net_arch)
     return ExportPlan(run_dir, out, force, config, space, version,
-                      effective_hyperparameters(hp), reward, chosen, names, best, last, policies,
-                      net_arch, track_naming(config))
+                      effective_hyperparameters(hp, algorithm), reward, chosen, names, best,
+                      last, policies, net_arch, track_naming(config), algorithm)

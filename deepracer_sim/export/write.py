@@ -249,7 +249,7 @@ def _write_files(plan: ExportPlan, tmp: Path, result: ExportResult) -> dict[str,
     write_coach_checkpoint(model / COACH_CHECKPOINT, checkpoint_stem(plan.chosen))
     write_checkpoints_json(model / CHECKPOINTS_JSON, plan.best, plan.last)
     (model / POLICY_NETWORK).write_text(
-        json_text(network_description(plan.space, plan.net_arch)))
+        json_text(network_description(plan.space, plan.net_arch, plan.algorithm)))
     return onnx_files
 
 

@@ -148,8 +148,10 @@ class ActionSpace:
         out = (hi - lo) / 2.0 * (a + 1.0) + lo
         return out[:, 0], out[:, 1]
 
-    def to_metadata(self, version: float = DEFAULT_VERSION) -> dict:
-        """The ``model_metadata.json`` dict for this space (DeepRacer-on-AWS's keys)."""
+    def to_metadata(self, version: float = DEFAULT_VERSION,
+                    algorithm: str = "clipped_ppo") -> dict:
+        """The ``model_metadata.json`` dict for this space (DeepRacer-on-AWS's keys) and
+        ``training_algorithm`` (``"clipped_ppo"`` or ``"sac"``)."""
         if self.continuous:
             space: object = {
                 "steering_angle": {"low": float(self.actions[0, 0]),
@@ -164,7 +166,7 @@ class ActionSpace:
             "action_space": space,
             "sensor": ["FRONT_FACING_CAMERA"],
             "neural_network": "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW",
-            "training_algorithm": "clipped_ppo",
+            "training_algorithm": algorithm,
             "action_space_type": "continuous" if self.continuous else "discrete",
             "version": str(int(v)) if v.is_integer() else str(v),
         }
@@ -457,15 +459,29 @@ def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
     return space, metadata_version(meta)
 
 
+def read_training_algorithm(path: str | os.PathLike) -> str:
+    """``training_algorithm`` of a valid ``model_metadata.json``, lower case (``"clipped_ppo"``
+    when absent, as DeepRacer reads it).
+
+    Raises:
+        ActionSpaceError: as :func:`read_model_metadata`.
+    """
+    read_model_metadata(path)
+    meta = read_json(Path(path), ActionSpaceError, " (expected a model_metadata.json)")
+    assert isinstance(meta, dict)  # checked above
+    return str(meta.get("training_algorithm", "clipped_ppo")).strip().lower()
+
+
 def write_model_metadata(path: str | os.PathLike, space: ActionSpace,
-                         version: float = DEFAULT_VERSION) -> None:
+                         version: float = DEFAULT_VERSION, algorithm: str = "clipped_ppo") -> None:
     """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files)."""
-    Path(path).write_text(metadata_text(space, version))
+    Path(path).write_text(metadata_text(space, version, algorithm))
 
 
-def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION) -> str:
+def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION,
+                  algorithm: str = "clipped_ppo") -> str:
     """The text :func:`write_model_metadata` writes."""
-    return json.dumps(space.to_metadata(version), indent=4) + "\n"
+    return json.dumps(space.to_metadata(version, algorithm), indent=4) + "\n"
 
 
 # --------------------------------------------------------------------------------------------

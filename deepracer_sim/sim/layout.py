@@ -89,6 +89,7 @@ NR = 23
 # status codes (constants.STATUS_CODES order)
 ST_PREPARE, ST_IN_PROGRESS, ST_LAP_COMPLETE, ST_OFF_TRACK = 0, 1, 2, 3
 ST_REVERSED, ST_IMMOBILIZED, ST_TIME_UP = 4, 5, 6
+ST_CRASHED = 7
 
 # config columns
 C_ADVANCE = 0  # round-robin advance per training episode, fraction of a lap

@@ -41,6 +41,8 @@ class TrainConfig:
             from (the console's "clone"); its network must match ``net_arch``.
         stop_when_complete: stop after the first iteration whose evaluation episodes all
             complete their lap (a quick first model).
+        algorithm: ``"clipped_ppo"`` (PPO) or ``"sac"`` (SAC, continuous action spaces only),
+            as ``model_metadata.json``'s ``training_algorithm``.
     """
 
     reward: Path
@@ -62,6 +64,7 @@ class TrainConfig:
     started_at: float | None = None
     init_from: Path | None = None
     stop_when_complete: bool = False
+    algorithm: str = "clipped_ppo"
 
 
 def default_run_dir(reward: Path, track: str) -> Path:

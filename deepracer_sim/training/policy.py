@@ -29,6 +29,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.sac.policies import SACPolicy
 
 from deepracer_sim.errors import CheckpointError, missing_file_text
 from deepracer_sim.formats.checkpoint_zip import check_torch_file, check_zip_sizes, read_member
@@ -36,9 +37,14 @@ from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import STATE_DICT_SUFFIX
 from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
 
-#: The members of a stable-baselines3 checkpoint zip; any other member is refused.
+#: The members of a stable-baselines3 checkpoint zip (PPO, SAC); any other member is refused.
 SB3_MEMBERS = frozenset(("data", "policy.pth", "policy.optimizer.pth", "pytorch_variables.pth",
-                         "_stable_baselines3_version", "system_info.txt"))
+                         "_stable_baselines3_version", "system_info.txt", "actor.optimizer.pth",
+                         "critic.optimizer.pth", "ent_coef_optimizer.pth"))
+#: A policy rebuilt from weights: PPO's actor-critic or SAC's actor and twin critics.
+Policy = ActorCriticPolicy | SACPolicy
+#: The weight that marks a SAC policy state dict (its actor's mean head).
+SAC_MEAN = "actor.mu.weight"
 #: The members read (``torch.load(weights_only=True)``): the policy and its optimizer.
 POLICY_MEMBER = "policy.pth"
 OPTIMIZER_MEMBER = "policy.optimizer.pth"
@@ -53,6 +59,12 @@ class Architecture:
     net_arch: tuple[int, ...]
     n_outputs: int
     continuous: bool
+    qf_arch: tuple[int, ...] = ()  # SAC: the Q networks' hidden layers; () for PPO
+
+    @property
+    def sac(self) -> bool:
+        """Whether this is a SAC policy (actor and twin critics)."""
+        return bool(self.qf_arch)
 
 
 def _torch_load(data: bytes | Path, source: str) -> object:
@@ -136,6 +148,8 @@ def policy_architecture(state: dict) -> Architecture:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
                                               for v in state.values()):
         raise CheckpointError("not a policy state dict (a mapping of names to tensors)")
+    if SAC_MEAN in state:
+        return _sac_architecture(state)
     pi = _layers(state, r"mlp_extractor\.policy_net")
     vf = _layers(state, r"mlp_extractor\.value_net")
     if "action_net.weight" not in state or not pi:
@@ -147,6 +161,18 @@ def policy_architecture(state: dict) -> Architecture:
                               f"{tuple(s[0] for s in vf)} differ; train.py uses the same sizes")
     return Architecture(int(pi[0][1]), arch, int(state["action_net.weight"].shape[0]),
                         "log_std" in state)
+
+
+def _sac_architecture(state: dict) -> Architecture:
+    """The :class:`Architecture` of a stable-baselines3 SAC MlpPolicy state dict."""
+    pi = _layers(state, r"actor\.latent_pi")
+    qf = _layers(state, r"critic\.qf0")
+    if not pi or not qf:
+        raise CheckpointError("not a stable-baselines3 SAC MLP policy (no actor.latent_pi / "
+                              "critic.qf0 weights)")
+    return Architecture(int(pi[0][1]), tuple(int(s[0]) for s in pi),
+                        int(state[SAC_MEAN].shape[0]), True,
+                        tuple(int(s[0]) for s in qf[:-1]))
 
 
 def gym_spaces(space: ActionSpace) -> tuple[gym.spaces.Box, gym.spaces.Space]:
@@ -167,8 +193,17 @@ def build_policy(space: ActionSpace, net_arch: tuple[int, ...]) -> ActorCriticPo
                              net_arch={"pi": list(net_arch), "vf": list(net_arch)})
 
 
+def build_sac_policy(space: ActionSpace, net_arch: tuple[int, ...],
+                     qf_arch: tuple[int, ...]) -> SACPolicy:
+    """A fresh stable-baselines3 ``SACPolicy`` as ``train.py --algorithm SAC`` builds it."""
+    obs, act = gym_spaces(space)
+    assert isinstance(act, gym.spaces.Box)  # SAC policies are only built for continuous spaces
+    return SACPolicy(obs, act, lambda _: 0.0,
+                     net_arch={"pi": list(net_arch), "qf": list(qf_arch)})
+
+
 def policy_from_state_dict(state: dict, space: ActionSpace,
-                           source: str = "checkpoint") -> ActorCriticPolicy:
+                           source: str = "checkpoint") -> Policy:
     """A policy with the weights of ``state`` (checked against ``space`` and the observation),
     in evaluation mode.
 
@@ -190,17 +225,18 @@ def policy_from_state_dict(state: dict, space: ActionSpace,
         raise CheckpointError(f"{source}: the network reads {arch.obs_dim} inputs, this "
                               f"simulator's observation has {OBS_DIM}: it was trained by "
                               "another version")
-    policy = build_policy(space, arch.net_arch)
+    policy: Policy = (build_sac_policy(space, arch.net_arch, arch.qf_arch) if arch.sac
+                      else build_policy(space, arch.net_arch))
     policy.load_state_dict(state, strict=True)
     policy.set_training_mode(False)
     return policy
 
 
-def load_policy(path: str | os.PathLike, action_space: ActionSpace) -> ActorCriticPolicy:
+def load_policy(path: str | os.PathLike, action_space: ActionSpace) -> Policy:
     """The policy of a checkpoint (a stable-baselines3 ``.zip`` or a ``.pt`` state dict) for
     ``action_space`` (the run's ``model_metadata.json``), on the CPU, weights only.
 
-    The result is stable-baselines3's ``ActorCriticPolicy``:
+    The result is stable-baselines3's ``ActorCriticPolicy`` (PPO) or ``SACPolicy`` (SAC):
     ``policy.predict(obs, deterministic=True)`` gives the greedy actions, exactly as
     ``PPO.load(path).predict`` does (the algorithm's ``predict`` calls the policy's).
 

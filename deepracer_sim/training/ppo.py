@@ -37,6 +37,7 @@ from stable_baselines3 import PPO
 
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.formats.hyperparameters import (
+    SAC,
     effective_hyperparameters,
     fit_batch_size,
     ppo_kwargs,
@@ -58,6 +59,7 @@ from deepracer_sim.training.callbacks import (
 from deepracer_sim.training.checkpoints import Checkpointer
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.policy import load_checkpoint_into
+from deepracer_sim.training.sac import make_sac_model
 
 
 def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
@@ -65,11 +67,13 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
     run = RunFolder(cfg.out)
     run.model_dir.mkdir(parents=True, exist_ok=True)
     run.hyperparameters.parent.mkdir(parents=True, exist_ok=True)
-    write_model_metadata(run.model_metadata, cfg.action_space, cfg.version)
-    run.hyperparameters.write_text(json.dumps(effective_hyperparameters(hp), indent=2) + "\n")
+    write_model_metadata(run.model_metadata, cfg.action_space, cfg.version, cfg.algorithm)
+    run.hyperparameters.write_text(json.dumps(effective_hyperparameters(hp, cfg.algorithm),
+                                              indent=2) + "\n")
     shutil.copyfile(cfg.reward, run.reward_file)
     config = {
         "track": track.name,
+        "algorithm": cfg.algorithm,
         "track_path": str(track.path) if track.path else None,
         "track_sha256": track.sha256,
         "version": cfg.version,
@@ -120,7 +124,10 @@ def make_model(cfg: TrainConfig, env: DeepRacerVecEnv, hp: dict):
     """The stable-baselines3 PPO model of ``cfg`` and the DeepRacer hyperparameters ``hp``
     (separate policy and value networks of ``cfg.net_arch``; CPU; one torch thread).
 
-    The minibatch size is capped at the rollout (``n_envs * n_steps``)."""
+    The minibatch size is capped at the rollout (``n_envs * n_steps``). ``cfg.algorithm``
+    ``"sac"``: :func:`~deepracer_sim.training.sac.make_sac_model` instead."""
+    if cfg.algorithm == SAC:
+        return make_sac_model(cfg, env, hp)
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(1)
     kwargs = ppo_kwargs(hp)
@@ -152,8 +159,10 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
             a reward-function error during training is raised after the checkpoint is saved.
     """
     started = cfg.started_at if cfg.started_at is not None else time.time()
-    hp = fit_batch_size(read_hyperparameters(cfg.hyperparameters), cfg.n_envs * cfg.n_steps,
-                        str(cfg.hyperparameters or "the default hyperparameters"))
+    hp = read_hyperparameters(cfg.hyperparameters, cfg.algorithm)
+    if cfg.algorithm != SAC:  # SAC samples its batches from the replay buffer
+        hp = fit_batch_size(hp, cfg.n_envs * cfg.n_steps,
+                            str(cfg.hyperparameters or "the default hyperparameters"))
     track = load_track(cfg.track)
     env = make_training_env(cfg, track)
     run = prepare_run_folder(cfg, track, hp)
