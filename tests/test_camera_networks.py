@@ -12,7 +12,15 @@ import torch as th
 from stable_baselines3 import PPO
 from stable_baselines3.common.policies import ActorCriticCnnPolicy
 from stable_baselines3.common.torch_layers import NatureCNN
-from tf_reference import DEEP, SHALLOW, make_frames, make_policy, run_graph, tf_layout_forward
+from tf_reference import (
+    DEEP,
+    SHALLOW,
+    CameraEnv,
+    make_frames,
+    make_policy,
+    run_graph,
+    tf_layout_forward,
+)
 
 from deepracer_sim.errors import NetworkError, TensorFlowFileError
 from deepracer_sim.formats import tf_proto
@@ -22,23 +30,6 @@ from deepracer_sim.training import networks as camera_net
 from deepracer_sim.training import tf_weights
 
 pytest_plugins = ["camera_fixtures"]
-
-
-class CameraEnv(gym.Env):
-    """A stub env with DeepRacer's observation: one grey frame, uint8, (120, 160, 1) (the
-    simapp's layout) or (1, 120, 160); random frames and rewards."""
-
-    def __init__(self, continuous: bool = False, channels_first: bool = False) -> None:
-        self.observation_space = camera_net.camera_observation_space(channels_first)
-        self.action_space = (gym.spaces.Box(-1, 1, (2,), np.float32) if continuous
-                             else gym.spaces.Discrete(5))
-        self._rng = np.random.default_rng(0)
-
-    def reset(self, seed=None, options=None):
-        return self.observation_space.sample(), {}
-
-    def step(self, action):
-        return self.observation_space.sample(), float(self._rng.random()), False, False, {}
 
 
 def test_shallow_is_natures_cnn():

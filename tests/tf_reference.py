@@ -18,6 +18,24 @@ SHALLOW = "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW"
 DEEP = "DEEP_CONVOLUTIONAL_NETWORK"
 
 
+class CameraEnv(gym.Env):
+    """A stub env with DeepRacer's observation: one grey frame, uint8, (120, 160, 1) (the
+    simapp's layout) or (1, 120, 160); random frames and rewards."""
+
+    def __init__(self, continuous: bool = False, channels_first: bool = False,
+                 n_actions: int = 5) -> None:
+        self.observation_space = camera_observation_space(channels_first)
+        self.action_space = (gym.spaces.Box(-1, 1, (2,), np.float32) if continuous
+                             else gym.spaces.Discrete(n_actions))
+        self._rng = np.random.default_rng(0)
+
+    def reset(self, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), float(self._rng.random()), False, False, {}
+
+
 def conv2d_nhwc(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
     """Valid-padding convolution, x [N,H,W,C], kernel [kh,kw,C,O] -> [N,Ho,Wo,O]."""
     kh, kw = kernel.shape[:2]

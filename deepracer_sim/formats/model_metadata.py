@@ -473,9 +473,12 @@ def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
 
 
 def write_model_metadata(path: str | os.PathLike, space: ActionSpace,
-                         version: float = DEFAULT_VERSION) -> None:
-    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files)."""
-    Path(path).write_text(metadata_text(space, version))
+                         version: float = DEFAULT_VERSION,
+                         neural_network: str = DEFAULT_NEURAL_NETWORK,
+                         sensor: str = DEFAULT_SENSOR) -> None:
+    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files) naming
+    ``neural_network`` and ``sensor``."""
+    Path(path).write_text(metadata_text(space, version, neural_network, sensor))
 
 
 def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION,

@@ -41,6 +41,13 @@ class TrainConfig:
             from (the console's "clone"); its network must match ``net_arch``.
         stop_when_complete: stop after the first iteration whose evaluation episodes all
             complete their lap (a quick first model).
+        neural_network: DeepRacer's camera network (``model_metadata.json``
+            ``neural_network``) for an environment whose observation is the camera frame;
+            None: ``DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`` there. The feature-vector observation
+            takes the MLP of ``net_arch`` and refuses a network name.
+        init_tf_checkpoint: a DeepRacer TensorFlow checkpoint prefix
+            (``.../<N>_Step-<S>.ckpt``) whose camera-network weights training starts from (a
+            cloud model's clone; a fresh optimizer, as DeepRacer's clone).
     """
 
     reward: Path
@@ -62,6 +69,8 @@ class TrainConfig:
     started_at: float | None = None
     init_from: Path | None = None
     stop_when_complete: bool = False
+    neural_network: str | None = None
+    init_tf_checkpoint: Path | None = None
 
 
 def default_run_dir(reward: Path, track: str) -> Path:

@@ -70,6 +70,14 @@ def camera_observation_space(channels_first: bool = True) -> gym.spaces.Box:
     return gym.spaces.Box(0, 255, shape, np.uint8)
 
 
+def is_camera_observation(space: gym.spaces.Space) -> bool:
+    """Whether an environment's observation space is one camera frame (uint8, ``(120, 160, 1)``
+    as DeepRacer's sensor gives it, or channels-first ``(1, 120, 160)``), which the camera
+    networks read; anything else (the feature vector) is for the MLP policy."""
+    return (isinstance(space, gym.spaces.Box) and space.dtype == np.uint8
+            and tuple(space.shape) in (IMAGE_SHAPE, OBSERVATION_SHAPE))
+
+
 def gym_action_space(space: ActionSpace) -> gym.spaces.Space:
     """The policy's action space: ``Discrete(K)``, or ``Box(-1, 1, (2,))`` for a continuous
     DeepRacer space (steering, speed; scaled by the environment)."""
