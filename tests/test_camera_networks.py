@@ -95,7 +95,19 @@ def test_torch_equals_tf_layout_reference(fixture, request):
         assert (want_pi.max(1) - np.sort(want_pi, 1)[:, -2]).min() > 1e-3  # distinct actions
 
 
-@pytest.mark.parametrize("fixture", ["shallow_discrete", "shallow_continuous", "deep_discrete"])
+def test_deep_network_mapping_is_exact_both_ways(deep_discrete):
+    """DEEP_CONVOLUTIONAL_NETWORK (its per-pixel Dense as a 1x1 convolution): torch -> TF
+    layout -> torch is exact (the file round trip is the SHALLOW tests'; a DEEP checkpoint is
+    230 MB)."""
+    state = deep_discrete.state_dict()
+    variables, spec = tf_weights.sb3_to_tf_variables(state, DEEP)
+    assert variables[f"{SCOPE}/network_1/FRONT_FACING_CAMERA/Dense_8/kernel"].shape == (64, 64)
+    back = tf_weights.tf_variables_to_sb3(variables, spec)
+    assert sorted(back) == sorted(state)
+    assert all(th.equal(back[k], state[k]) for k in state)
+
+
+@pytest.mark.parametrize("fixture", ["shallow_discrete", "shallow_continuous"])
 def test_roundtrip_torch_bundle_reader_torch_exact(fixture, request, tmp_path):
     policy = request.getfixturevalue(fixture)
     paths = tf_weights.write_tf_model(policy, tmp_path, "4_Step-5000.ckpt")

@@ -85,15 +85,27 @@ def _map_entry(msg: descriptor_pb2.DescriptorProto, entry: str, value_type: str)
     _field(m, "value", 2, value_type)
 
 
+#: Type-name prefix of the messages, and the DataType enum field type.
+T = ".tensorflow."
+DTYPE = "enum:.tensorflow.DataType"
+
+
 def _file() -> descriptor_pb2.FileDescriptorProto:
+    """The subset of TensorFlow's ``.proto`` files the checkpoint and graphs need
+    (``tensorflow/core/framework/*.proto``, ``protobuf/{saver,meta_graph,tensor_bundle}``)."""
     fd = descriptor_pb2.FileDescriptorProto(name="deepracer_sim/tensorflow_subset.proto",
                                             package="tensorflow", syntax="proto3")
     dt = fd.enum_type.add(name="DataType")
     for name, number in DATA_TYPES.items():
         dt.value.add(name=name, number=number)
-    T = ".tensorflow."
-    DTYPE = "enum:.tensorflow.DataType"
+    _graph_messages(fd)
+    _bundle_messages(fd)
+    _meta_graph_messages(fd)
+    return fd
 
+
+def _graph_messages(fd: descriptor_pb2.FileDescriptorProto) -> None:
+    """VersionDef, TensorShapeProto, TensorProto, NameAttrList, AttrValue, NodeDef, GraphDef."""
     m = fd.message_type.add(name="VersionDef")
     _field(m, "producer", 1, "int32")
     _field(m, "min_consumer", 2, "int32")
@@ -159,6 +171,9 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
     _field(m, "version", 3, "int32")
     _field(m, "versions", 4, T + "VersionDef")
 
+
+def _bundle_messages(fd: descriptor_pb2.FileDescriptorProto) -> None:
+    """TensorSliceProto, BundleHeaderProto, BundleEntryProto (the checkpoint index)."""
     m = fd.message_type.add(name="TensorSliceProto")
     e = m.nested_type.add(name="Extent")
     e.oneof_decl.add(name="has_length")
@@ -183,6 +198,9 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
     _field(m, "crc32c", 6, "fixed32")
     _field(m, "slices", 7, T + "TensorSliceProto", repeated=True)
 
+
+def _meta_graph_messages(fd: descriptor_pb2.FileDescriptorProto) -> None:
+    """SaverDef, VariableDef, CollectionDef, MetaGraphDef (the ``.ckpt.meta``)."""
     m = fd.message_type.add(name="SaverDef")
     en = m.enum_type.add(name="CheckpointFormatVersion")
     for i, name in enumerate(("LEGACY", "V1", "V2")):
@@ -225,7 +243,6 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
     _field(m, "graph_def", 2, T + "GraphDef")
     _field(m, "saver_def", 3, T + "SaverDef")
     _field(m, "collection_def", 4, T + "MetaGraphDef.CollectionDefEntry", repeated=True)
-    return fd
 
 
 def _message_classes() -> dict[str, Any]:
