@@ -19,6 +19,7 @@ from export_helpers import REWARD, rel_files
 from stable_baselines3.common.vec_env import DummyVecEnv
 from tf_reference import SHALLOW, CameraEnv, make_frames, make_policy, run_graph
 
+from deepracer_sim.cli import main as cli_main
 from deepracer_sim.errors import TensorFlowFileError, UsageError
 from deepracer_sim.export import check_path, clone_source, export_run
 from deepracer_sim.formats import tf_bundle
@@ -211,3 +212,15 @@ def test_clone_refuses_a_checkpoint_of_another_action_space(tmp_path):
     with pytest.raises(TensorFlowFileError,
                        match=r"(?s)--clone .*policy_fc/kernel has shape \[512, 5\].*\[512, 3\]"):
         clone_source(root)
+
+
+def test_train_cli_refuses_a_cloud_clone_without_the_camera(tmp_path, capsys):
+    """The cloud model's action space and network are taken; its camera network cannot train
+    on the feature vector, and the refusal comes before the run folder is written."""
+    root = _cloud_folder(tmp_path / "cloud", make_policy(SHALLOW, n_actions=3), 3)
+    code = cli_main(["train", "--reward", str(REWARD), "--clone", str(root), "--out",
+                     str(tmp_path / "run"), "--timesteps", "8", "--no-progress-bar"])
+    assert code == 2
+    assert "7_Step-3200.ckpt: a DeepRacer camera model reads the camera frame" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

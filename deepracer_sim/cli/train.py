@@ -4,6 +4,8 @@
         [--action-space model_metadata.json | --max-steering 30 --steering-levels 5
          --max-speed 1 --speed-levels 2] [--hyperparameters hyperparameters.json]
         [--timesteps N] [--n-envs K] [--seed S] [--out runs/NAME]
+        [--network DEEP_CONVOLUTIONAL_NETWORK_SHALLOW|DEEP_CONVOLUTIONAL_NETWORK]
+        [--clone RUN_OR_MODEL_FOLDER]
 """
 
 from __future__ import annotations

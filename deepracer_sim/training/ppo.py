@@ -143,11 +143,15 @@ def policy_choice(cfg: TrainConfig, observation_space
     if is_camera_observation(observation_space):
         return DeepRacerCnnPolicy, camera_policy_kwargs(cfg.neural_network or
                                                         DEFAULT_NEURAL_NETWORK)
-    if cfg.neural_network is not None or cfg.init_tf_checkpoint is not None:
-        raise UsageError(f"{cfg.neural_network or cfg.init_tf_checkpoint}: DeepRacer's camera "
-                         "networks read the camera frame, but this environment's observation "
-                         f"is {getattr(observation_space, 'shape', observation_space)}: train "
-                         "with the camera sensor (FRONT_FACING_CAMERA), or drop --network")
+    shape = getattr(observation_space, "shape", observation_space)
+    if cfg.init_tf_checkpoint is not None:
+        raise UsageError(f"{cfg.init_tf_checkpoint}: a DeepRacer camera model reads the camera "
+                         f"frame, but this environment's observation is {shape}: train the "
+                         "clone with the camera sensor (FRONT_FACING_CAMERA)")
+    if cfg.neural_network is not None:
+        raise UsageError(f"{cfg.neural_network}: DeepRacer's camera networks read the camera "
+                         f"frame, but this environment's observation is {shape}: train with "
+                         "the camera sensor (FRONT_FACING_CAMERA), or drop --network")
     return "MlpPolicy", {"net_arch": {"pi": list(cfg.net_arch), "vf": list(cfg.net_arch)}}
 
 
