@@ -34,7 +34,7 @@ from deepracer_sim.track import load_track
 from deepracer_sim.training import ppo as training
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.networks import DeepRacerCnnPolicy, camera_policy_from_state_dict
-from deepracer_sim.training.policy import read_checkpoint_state
+from deepracer_sim.training.policy import load_policy, read_checkpoint_state
 from deepracer_sim.training.tf_weights import tf_variables_to_sb3, write_tf_model
 
 #: 3 steering angles x 1 speed: 3 actions.
@@ -224,3 +224,13 @@ def test_train_cli_refuses_a_cloud_clone_without_the_camera(tmp_path, capsys):
     assert "7_Step-3200.ckpt: a DeepRacer camera model reads the camera frame" in \
         capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_load_policy_of_a_camera_checkpoint(camera_run):
+    """evaluate's loader rebuilds a camera checkpoint as DeepRacerCnnPolicy (weights only)."""
+    run, policies = camera_run
+    policy = load_policy(run / "model" / "2_Step-16.zip", SPACE)
+    assert isinstance(policy, DeepRacerCnnPolicy) and policy.neural_network == SHALLOW
+    frames = make_frames(n_random=1)
+    assert torch.equal(policy.action_probabilities(frames),
+                       policies["2_Step-16"].action_probabilities(frames))
