@@ -95,3 +95,10 @@ STATUS_LABELS = {
     "pause": "Pause",
     "park": "Park",
 }
+
+# --- the camera network's input (spec §8, cloud-model-format.md §2.1) ----------------------
+#: One camera frame as the policy network sees it, (height, width, channels): the simapp
+#: downscales Gazebo's 640x480 image to ``TRAINING_IMAGE_SIZE`` (160, 120)
+#: (``environments/constants.py``), converts it to grey (``ObservationRGBToYFilter``) and
+#: stacks 1 frame (``sagemaker_graph_manager.py``): uint8 (120, 160, 1).
+CAMERA_IMAGE_SHAPE = (120, 160, 1)

@@ -84,6 +84,18 @@ class CheckpointError(ExportError, RunFolderError):
     not fit the action space (both an :class:`ExportError` and a :class:`RunFolderError`)."""
 
 
+class TensorFlowFileError(CheckpointError):
+    """A TensorFlow checkpoint (``.ckpt.index``, ``.ckpt.data-00000-of-00001``, ``.ckpt.meta``)
+    or frozen graph (``.pb``) that cannot be read, or whose variables or nodes do not fit the
+    DeepRacer network it should hold."""
+
+
+class NetworkError(DeepRacerSimError, ValueError):
+    """A DeepRacer camera network that cannot be built or converted: an unknown
+    ``neural_network`` or sensor, an observation or action space DeepRacer does not have, or
+    weights that do not fit the network."""
+
+
 class MetricsError(DeepRacerSimError, ValueError):
     """A TrainingMetrics / EvaluationMetrics JSON file that does not follow DeepRacer's schema."""
 

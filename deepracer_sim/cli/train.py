@@ -4,6 +4,8 @@
         [--action-space model_metadata.json | --max-steering 30 --steering-levels 5
          --max-speed 1 --speed-levels 2] [--hyperparameters hyperparameters.json]
         [--timesteps N] [--n-envs K] [--seed S] [--out runs/NAME] [--algorithm PPO|SAC]
+        [--network DEEP_CONVOLUTIONAL_NETWORK_SHALLOW|DEEP_CONVOLUTIONAL_NETWORK]
+        [--clone RUN_OR_MODEL_FOLDER]
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from pathlib import Path
 from deepracer_sim.cli import values
 from deepracer_sim.envs.setup import resolve_action_space
 from deepracer_sim.errors import ActionSpaceError, check_output_folder, writing
-from deepracer_sim.export import clone_source
+from deepracer_sim.export import CloneSource, clone_source
 from deepracer_sim.formats.hyperparameters import PPO, SAC
 from deepracer_sim.formats.model_metadata import (
     DEFAULT_VERSION,
     discrete_action_space,
     read_training_algorithm,
 )
+from deepracer_sim.formats.tf_variables import NETWORKS
 from deepracer_sim.reward import load_reward_function
 from deepracer_sim.training.config import TrainConfig, default_run_dir, process_start_time
 from deepracer_sim.training.ppo import train
@@ -75,8 +78,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reverse-direction", action="store_true",
                    help="drive against the track's waypoint order")
     p.add_argument("--clone", type=Path, default=None,
-                   help="continue training from an exported or run folder (its action space "
-                        "is kept; as the DeepRacer console's clone)")
+                   help="continue training from an exported or run folder, or a "
+                        "DeepRacer-on-AWS / deepracer-for-cloud model folder with a TensorFlow "
+                        "checkpoint of a camera network (its action space is kept; as the "
+                        "DeepRacer console's clone)")
+    p.add_argument("--network", choices=sorted(NETWORKS), default=None,
+                   help="DeepRacer camera network (model_metadata.json neural_network) for a "
+                        "camera observation (default DEEP_CONVOLUTIONAL_NETWORK_SHALLOW); the "
+                        "feature vector uses an MLP")
     p.add_argument("--render", action="store_true",
                    help="watch one of the training cars live in a window")
     p.add_argument("--stop-when-complete", action="store_true",
@@ -153,13 +162,31 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       alternate_direction=args.alternate_direction,
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
-                      stop_when_complete=args.stop_when_complete, algorithm=algorithm)
+                      stop_when_complete=args.stop_when_complete, algorithm=algorithm,
+                      neural_network=args.network)
     if clone is not None:
+        _clone_into(cfg, clone, args)
+    return cfg
+
+
+def _clone_into(cfg: TrainConfig, clone: CloneSource, args: argparse.Namespace) -> None:
+    """Start ``cfg`` from a clone source: its weights, network and hyperparameters.
+
+    Raises:
+        ActionSpaceError: a ``--network`` other than the cloned model's.
+    """
+    if clone.neural_network is not None:
+        if args.network not in (None, clone.neural_network):
+            raise ActionSpaceError(f"--clone {args.clone}: the network is the cloned model's "
+                                   f"{clone.neural_network}; drop --network {args.network}")
+        cfg.neural_network = clone.neural_network
+    if clone.kind == "cloud":
+        cfg.init_tf_checkpoint = clone.checkpoint
+    else:
         cfg.init_from = clone.checkpoint
         cfg.net_arch = clone.net_arch
-        if cfg.hyperparameters is None:
-            cfg.hyperparameters = clone.hyperparameters
-    return cfg
+    if cfg.hyperparameters is None:
+        cfg.hyperparameters = clone.hyperparameters
 
 
 def run(args: argparse.Namespace) -> int:

@@ -36,6 +36,9 @@ MAX_ARCHIVE_MEMBERS = 100_000
 #: Largest archive member read into memory (``model_metadata.json`` of ``model.tar.gz``; ours
 #: are ~1 KB), bytes.
 MAX_MEMBER_READ_BYTES = 16 * 1024**2
+#: Largest frozen graph read from ``model.tar.gz`` (``agent/model.pb``: 23 MB for
+#: DEEP_CONVOLUTIONAL_NETWORK_SHALLOW, 115 MB for DEEP_CONVOLUTIONAL_NETWORK), bytes.
+MAX_GRAPH_READ_BYTES = 256 * 1024**2
 
 
 def inside(root: Path, path: Path) -> bool:
@@ -181,20 +184,24 @@ def member_name(member: tarfile.TarInfo) -> str:
     return member.name[2:] if member.name.startswith("./") else member.name
 
 
-def read_member(path: Path, name: str) -> bytes | None:
+def read_member(path: Path, name: str, limit: int = MAX_MEMBER_READ_BYTES) -> bytes | None:
     """The bytes of the plain-file member ``name`` of a checked archive (None if absent).
 
+    Args:
+        limit: the largest member read, bytes (:data:`MAX_MEMBER_READ_BYTES`, or
+            :data:`MAX_GRAPH_READ_BYTES` for the car's frozen graph).
+
     Raises:
-        ExportError: the member is larger than :data:`MAX_MEMBER_READ_BYTES`.
+        ExportError: the member is larger than ``limit``.
     """
     with tarfile.open(path, "r:*") as tar:
         for member in tar:
             if member.isfile() and member_name(member) == name:
-                if member.size > MAX_MEMBER_READ_BYTES:
+                if member.size > limit:
                     raise ExportError(f"{path}: member {name!r} is {_mib(member.size)}, more "
-                                      f"than the {_mib(MAX_MEMBER_READ_BYTES)} read of it")
+                                      f"than the {_mib(limit)} read of it")
                 src = tar.extractfile(member)
-                return src.read(MAX_MEMBER_READ_BYTES) if src is not None else None
+                return src.read(limit) if src is not None else None
     return None
 
 

@@ -101,6 +101,10 @@ CAMERA_SENSORS = ("FRONT_FACING_CAMERA", "LEFT_CAMERA", "STEREO_CAMERAS", "obser
 LIDAR_SENSORS = ("LIDAR", "SECTOR_LIDAR", "DISCRETIZED_SECTOR_LIDAR")
 NEURAL_NETWORKS = ("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW", "DEEP_CONVOLUTIONAL_NETWORK",
                    "DEEP_CONVOLUTIONAL_NETWORK_DEEP")
+#: What model_metadata.json says when a model does not name its network and camera (the
+#: simapp's defaults).
+DEFAULT_NEURAL_NETWORK = NEURAL_NETWORKS[0]
+DEFAULT_SENSOR = CAMERA_SENSORS[0]
 ACTION_SPACE_TYPES = ("discrete", "continuous")
 #: The field of the action-count problem.
 COUNT_FIELD = "len(action_space)"
@@ -149,9 +153,12 @@ class ActionSpace:
         return out[:, 0], out[:, 1]
 
     def to_metadata(self, version: float = DEFAULT_VERSION,
-                    algorithm: str = "clipped_ppo") -> dict:
-        """The ``model_metadata.json`` dict for this space (DeepRacer-on-AWS's keys) and
-        ``training_algorithm`` (``"clipped_ppo"`` or ``"sac"``)."""
+                    algorithm: str = "clipped_ppo",
+                    neural_network: str = DEFAULT_NEURAL_NETWORK,
+                    sensor: str = DEFAULT_SENSOR) -> dict:
+        """The ``model_metadata.json`` dict for this space (DeepRacer-on-AWS's keys),
+        ``training_algorithm`` (``"clipped_ppo"`` or ``"sac"``), the network and the camera as
+        given."""
         if self.continuous:
             space: object = {
                 "steering_angle": {"low": float(self.actions[0, 0]),
@@ -164,8 +171,8 @@ class ActionSpace:
         v = float(version)
         return {
             "action_space": space,
-            "sensor": ["FRONT_FACING_CAMERA"],
-            "neural_network": "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW",
+            "sensor": [sensor],
+            "neural_network": neural_network,
             "training_algorithm": algorithm,
             "action_space_type": "continuous" if self.continuous else "discrete",
             "version": str(int(v)) if v.is_integer() else str(v),
@@ -381,7 +388,7 @@ def check_metadata_dict(meta: object, where: str = MODEL_METADATA) -> list[Probl
     else:
         _check_discrete(space, out)
     _check_sensors(meta, out)
-    nn = meta.get("neural_network", NEURAL_NETWORKS[0])
+    nn = meta.get("neural_network", DEFAULT_NEURAL_NETWORK)
     if nn not in NEURAL_NETWORKS:
         out.add(f"neural_network = {nn!r}", f"use one of {', '.join(NEURAL_NETWORKS)}",
                 field="neural_network")
@@ -442,6 +449,14 @@ def metadata_version(meta: dict) -> float:
     return check_version(raw, "version")
 
 
+def metadata_network(meta: dict) -> tuple[list[str], str]:
+    """(``sensor`` names, ``neural_network``) of a checked metadata dict, the simapp's
+    defaults (:data:`DEFAULT_SENSOR`, :data:`DEFAULT_NEURAL_NETWORK`) for absent keys."""
+    sensors = meta.get("sensor", [DEFAULT_SENSOR])
+    return ([str(s) for s in sensors] if isinstance(sensors, list) else [DEFAULT_SENSOR],
+            str(meta.get("neural_network", DEFAULT_NEURAL_NETWORK)))
+
+
 def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
     """Read a ``model_metadata.json``: (action space, ``version`` as float).
 
@@ -473,15 +488,23 @@ def read_training_algorithm(path: str | os.PathLike) -> str:
 
 
 def write_model_metadata(path: str | os.PathLike, space: ActionSpace,
-                         version: float = DEFAULT_VERSION, algorithm: str = "clipped_ppo") -> None:
-    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files)."""
-    Path(path).write_text(metadata_text(space, version, algorithm))
+                         version: float = DEFAULT_VERSION, algorithm: str = "clipped_ppo",
+                         neural_network: str = DEFAULT_NEURAL_NETWORK,
+                         sensor: str = DEFAULT_SENSOR) -> None:
+    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files) naming
+    ``training_algorithm``, ``neural_network`` and ``sensor``."""
+    Path(path).write_text(metadata_text(space, version, algorithm, neural_network=neural_network,
+                                        sensor=sensor))
 
 
 def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION,
-                  algorithm: str = "clipped_ppo") -> str:
-    """The text :func:`write_model_metadata` writes."""
-    return json.dumps(space.to_metadata(version, algorithm), indent=4) + "\n"
+                  algorithm: str = "clipped_ppo",
+                  neural_network: str = DEFAULT_NEURAL_NETWORK,
+                  sensor: str = DEFAULT_SENSOR) -> str:
+    """The text :func:`write_model_metadata` writes (a camera model's export: its network and
+    camera)."""
+    return json.dumps(space.to_metadata(version, algorithm, neural_network=neural_network,
+                                        sensor=sensor), indent=4) + "\n"
 
 
 # --------------------------------------------------------------------------------------------

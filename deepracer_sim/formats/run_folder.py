@@ -20,7 +20,9 @@ An exported model folder (``deepracer-sim export``, :mod:`deepracer_sim.export.w
 the same names at DeepRacer's places, plus ``training_params.yaml``, ``model/.coach_checkpoint``,
 ``model/<name>.ckpt.zip|.pt``, ``model/model_<N>.onnx``, ``model/policy_network.json``,
 ``model.tar.gz`` (``agent/model.onnx``) and ``deepracer-for-cloud/custom_files/``,
-``deepracer-for-cloud/run.env``.
+``deepracer-for-cloud/run.env``; a camera model's export has DeepRacer's TensorFlow files
+instead of the ``.pt`` and ONNX ones: ``model/<name>.ckpt.index``,
+``.ckpt.data-00000-of-00001``, ``.ckpt.meta``, ``model/model_<N>.pb`` and ``agent/model.pb``.
 
 The names below are the only place these file names are written; every reader and writer
 (training, evaluation, logs, export, the reward lab, fidelity) uses them.
@@ -71,12 +73,19 @@ CHECKPOINT_STEP = "_Step-"
 CHECKPOINT_SUFFIX = ".ckpt"
 SB3_SUFFIX = ".zip"
 STATE_DICT_SUFFIX = ".pt"
-TF_SUFFIXES = (".index", ".data-00000-of-00001", ".meta")
+#: DeepRacer's (TensorFlow V2) checkpoint files: ``<name>.ckpt`` + these suffixes.
+TF_INDEX_SUFFIX = ".index"
+TF_DATA_SUFFIX = ".data-00000-of-00001"
+TF_META_SUFFIX = ".meta"
+TF_SUFFIXES = (TF_INDEX_SUFFIX, TF_DATA_SUFFIX, TF_META_SUFFIX)
 
 # --- the exported model folder (deepracer_sim.export, spec §6.1-6.2) -------------------------
 #: ``model/model_<iteration>.onnx``: the policy network of a checkpoint.
 ONNX_PREFIX = "model_"
 ONNX_SUFFIX = ".onnx"
+#: ``model/model_<iteration>.pb``: a camera model's frozen policy graph (DeepRacer's name).
+FROZEN_GRAPH_PREFIX = "model_"
+FROZEN_GRAPH_SUFFIX = ".pb"
 #: ``model/policy_network.json``: what the ONNX network's inputs and outputs are.
 POLICY_NETWORK = "policy_network.json"
 #: ``metrics/training/training-<YYYYmmddHHMMSS>.json``: the TrainingMetrics copy
@@ -105,6 +114,11 @@ def model_file(name: str) -> str:
 def onnx_name(iteration: int | str) -> str:
     """``model_<iteration>.onnx``."""
     return f"{ONNX_PREFIX}{iteration}{ONNX_SUFFIX}"
+
+
+def frozen_graph_name(iteration: int | str) -> str:
+    """``model_<iteration>.pb``."""
+    return f"{FROZEN_GRAPH_PREFIX}{iteration}{FROZEN_GRAPH_SUFFIX}"
 
 
 def car_member(name: str) -> str:

@@ -43,6 +43,13 @@ class TrainConfig:
             complete their lap (a quick first model).
         algorithm: ``"clipped_ppo"`` (PPO) or ``"sac"`` (SAC, continuous action spaces only),
             as ``model_metadata.json``'s ``training_algorithm``.
+        neural_network: DeepRacer's camera network (``model_metadata.json``
+            ``neural_network``) for an environment whose observation is the camera frame;
+            None: ``DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`` there. The feature-vector observation
+            takes the MLP of ``net_arch`` and refuses a network name.
+        init_tf_checkpoint: a DeepRacer TensorFlow checkpoint prefix
+            (``.../<N>_Step-<S>.ckpt``) whose camera-network weights training starts from (a
+            cloud model's clone; a fresh optimizer, as DeepRacer's clone).
     """
 
     reward: Path
@@ -65,6 +72,8 @@ class TrainConfig:
     init_from: Path | None = None
     stop_when_complete: bool = False
     algorithm: str = "clipped_ppo"
+    neural_network: str | None = None
+    init_tf_checkpoint: Path | None = None
 
 
 def default_run_dir(reward: Path, track: str) -> Path:

@@ -35,7 +35,9 @@ from deepracer_sim.errors import CheckpointError, missing_file_text
 from deepracer_sim.formats.checkpoint_zip import check_torch_file, check_zip_sizes, read_member
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import STATE_DICT_SUFFIX
+from deepracer_sim.formats.tf_variables import DEFAULT_NETWORK
 from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
+from deepracer_sim.training.networks import camera_policy_from_state_dict, is_camera_state_dict
 
 #: The members of a stable-baselines3 checkpoint zip (PPO, SAC); any other member is refused.
 SB3_MEMBERS = frozenset(("data", "policy.pth", "policy.optimizer.pth", "pytorch_variables.pth",
@@ -232,23 +234,28 @@ def policy_from_state_dict(state: dict, space: ActionSpace,
     return policy
 
 
-def load_policy(path: str | os.PathLike, action_space: ActionSpace) -> Policy:
+def load_policy(path: str | os.PathLike, action_space: ActionSpace,
+                neural_network: str = DEFAULT_NETWORK) -> Policy:
     """The policy of a checkpoint (a stable-baselines3 ``.zip`` or a ``.pt`` state dict) for
     ``action_space`` (the run's ``model_metadata.json``), on the CPU, weights only.
 
     The result is stable-baselines3's ``ActorCriticPolicy`` (PPO) or ``SACPolicy`` (SAC):
     ``policy.predict(obs, deterministic=True)`` gives the greedy actions, exactly as
-    ``PPO.load(path).predict`` does (the algorithm's ``predict`` calls the policy's).
+    ``PPO.load(path).predict`` does (the algorithm's ``predict`` calls the policy's). A camera
+    policy's weights give a :class:`~deepracer_sim.training.networks.DeepRacerCnnPolicy` of
+    ``neural_network`` (the run's ``model_metadata.json`` names it).
 
     Raises:
         CheckpointError: a missing or damaged checkpoint, or weights that do not fit
-            ``action_space``.
+            ``action_space`` (or ``neural_network``).
     """
     path = Path(path)
     if path.suffix == STATE_DICT_SUFFIX:
         state = read_state_dict(path)
     else:
         state, _ = read_checkpoint_state(path)
+    if is_camera_state_dict(state):
+        return camera_policy_from_state_dict(state, action_space, neural_network, str(path))
     return policy_from_state_dict(state, action_space, str(path))
 
 
