@@ -87,3 +87,8 @@ class RecordingError(DeepRacerSimError, ValueError):
 
 class ViewerUnavailable(DeepRacerSimError, RuntimeError):
     """No window can be opened (no display); the message says what to do instead."""
+
+
+class CameraError(DeepRacerSimError, ValueError):
+    """A camera scene or render request that cannot be used: a track style with a bad wall
+    polygon, a texel size out of range, or poses of the wrong shape."""
