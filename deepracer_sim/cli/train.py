@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from deepracer_sim.cli import values
+from deepracer_sim.envs.sensors import SENSORS
 from deepracer_sim.envs.setup import resolve_action_space
 from deepracer_sim.errors import ActionSpaceError, check_output_folder, writing
 from deepracer_sim.export import clone_source
@@ -43,6 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model_metadata.json with the action space (and version)")
     for flag, dest, kind, text in ACTION_FLAGS:
         p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
+    p.add_argument("--sensor", choices=SENSORS, default=TrainConfig.sensor,
+                   help="what the policy sees: FEATURES (our 19-value vector, fast, this "
+                        "simulator only), FRONT_FACING_CAMERA (DeepRacer's 120x160 grey camera, "
+                        "CnnPolicy, domain randomisation; docs/camera.md) or both")
     p.add_argument("--version", type=values.version, default=None,
                    help="model_metadata version: >= 5 the velocity-controlled car, < 5 the v4 "
                         f"car (default: the metadata's, else {DEFAULT_VERSION:g})")
@@ -123,7 +128,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       alternate_direction=args.alternate_direction,
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
-                      stop_when_complete=args.stop_when_complete)
+                      stop_when_complete=args.stop_when_complete, sensor=args.sensor)
     if clone is not None:
         cfg.init_from = clone.checkpoint
         cfg.net_arch = clone.net_arch

@@ -149,15 +149,37 @@ class CameraRenderer:
         Raises:
             CameraError: ``poses`` of another shape.
         """
-        poses = np.ascontiguousarray(poses, dtype=np.float64)
-        if poses.ndim != 2 or poses.shape[0] != self.n or poses.shape[1] < 3:
-            raise CameraError(f"poses has shape {poses.shape}; give ({self.n}, 3): the car-origin "
-                              "x, y (m) and yaw (rad) of every car")
+        return self.render_into(np.ascontiguousarray(poses, dtype=np.float64), self.frames, cars)
+
+    def render_into(self, poses: np.ndarray, out: np.ndarray,
+                    cars: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`render` into the caller's buffer, allocating nothing (the envs' path).
+
+        Args:
+            poses: (n, >=3) float64 C-contiguous, columns x, y (m), yaw (rad) first (the
+                simulator's state ``s`` itself fits).
+            out: (n, 120, 160) uint8, rows (120, 160) contiguous (a channel view of an
+                (n, 120, 160, 1) batch fits).
+            cars: (C,) int64 indices of the cars to render (None: all).
+
+        Returns:
+            ``out``.
+
+        Raises:
+            CameraError: ``poses`` or ``out`` of another shape or type.
+        """
+        if (poses.ndim != 2 or poses.shape[0] != self.n or poses.shape[1] < 3
+                or poses.dtype != np.float64 or not poses.flags.c_contiguous):
+            raise CameraError(f"poses has shape {poses.shape} ({poses.dtype}); give ({self.n}, "
+                              "3) float64: the car-origin x, y (m) and yaw (rad) of every car")
+        if out.shape != self.frames.shape or out.dtype != np.uint8:
+            raise CameraError(f"out has shape {out.shape} ({out.dtype}); give "
+                              f"{self.frames.shape} uint8")
         idx = self._all if cars is None else np.ascontiguousarray(cars, dtype=np.int64)
         rz = self.randomizer
         self._kernel(*self.scene.arrays, poses, rz.params, rz.tables, rz.mount, self.objects,
-                     self.rects, rz.noise_state, idx, self.frames)
-        return self.frames
+                     self.rects, rz.noise_state, idx, out)
+        return out
 
 
 def frame_to_rgb(frame: np.ndarray, scale: int = 1) -> np.ndarray:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.track.lookup import DEFAULT_TRACK
 
@@ -41,6 +42,9 @@ class TrainConfig:
             from (the console's "clone"); its network must match ``net_arch``.
         stop_when_complete: stop after the first iteration whose evaluation episodes all
             complete their lap (a quick first model).
+        sensor: what the policy sees (:mod:`deepracer_sim.envs.sensors`); the camera trains
+            stable-baselines3's CnnPolicy (NatureCNN; with FEATURES too, MultiInputPolicy) with
+            domain randomisation, seeded by ``seed``.
     """
 
     reward: Path
@@ -62,6 +66,7 @@ class TrainConfig:
     started_at: float | None = None
     init_from: Path | None = None
     stop_when_complete: bool = False
+    sensor: str = FEATURES
 
 
 def default_run_dir(reward: Path, track: str) -> Path:

@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 from stable_baselines3 import PPO
 
+from deepracer_sim.envs.sensors import FEATURES, FRONT_FACING_CAMERA
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.formats.hyperparameters import (
     effective_hyperparameters,
@@ -58,6 +59,10 @@ from deepracer_sim.training.callbacks import (
 from deepracer_sim.training.checkpoints import Checkpointer
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.policy import load_checkpoint_into
+
+#: The stable-baselines3 policy of each sensor.
+POLICY_CLASSES = {FEATURES: "MlpPolicy", FRONT_FACING_CAMERA: "CnnPolicy",
+                  f"{FEATURES}+{FRONT_FACING_CAMERA}": "MultiInputPolicy"}
 
 
 def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
@@ -85,6 +90,8 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
         "reward_source": str(cfg.reward),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    if cfg.sensor != FEATURES:  # FEATURES runs keep their files as before
+        config["sensor"] = cfg.sensor
     run.config.write_text(json.dumps(config, indent=2) + "\n")
     return run
 
@@ -113,21 +120,24 @@ def make_training_env(cfg: TrainConfig, track: Track):
                            action_space=cfg.action_space, version=cfg.version, training=True,
                            round_robin_advance=cfg.round_robin_advance,
                            alternate_direction=cfg.alternate_direction,
-                           reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps)
+                           reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps,
+                           sensor=cfg.sensor, camera_seed=cfg.seed)
 
 
 def make_model(cfg: TrainConfig, env: DeepRacerVecEnv, hp: dict):
     """The stable-baselines3 PPO model of ``cfg`` and the DeepRacer hyperparameters ``hp``
     (separate policy and value networks of ``cfg.net_arch``; CPU; one torch thread).
 
-    The minibatch size is capped at the rollout (``n_envs * n_steps``)."""
+    The minibatch size is capped at the rollout (``n_envs * n_steps``). ``FEATURES``: an MLP
+    policy; the camera: stable-baselines3's CnnPolicy (NatureCNN, then the MLP heads of
+    ``cfg.net_arch``), with ``FEATURES`` too its MultiInputPolicy."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(1)
     kwargs = ppo_kwargs(hp)
     kwargs["batch_size"] = min(kwargs["batch_size"], cfg.n_envs * cfg.n_steps)
-    model = PPO("MlpPolicy", env, n_steps=cfg.n_steps, seed=cfg.seed, device="cpu", verbose=0,
-                policy_kwargs={"net_arch": {"pi": list(cfg.net_arch),
-                                            "vf": list(cfg.net_arch)}},
+    model = PPO(POLICY_CLASSES[cfg.sensor], env, n_steps=cfg.n_steps, seed=cfg.seed,
+                device="cpu", verbose=0,
+                policy_kwargs={"net_arch": {"pi": list(cfg.net_arch), "vf": list(cfg.net_arch)}},
                 **kwargs)
     if cfg.init_from is not None:
         load_checkpoint_into(model, cfg.init_from)
