@@ -95,207 +95,18 @@ _DASH_REACH = 0.2
 _FAST = {"contract", "arcp", "reassoc", "nsz"}
 
 
-@njit(cache=True, inline="always")
-def _quad(m11, m12, m22, cyaw, syaw, gx, gy):
-    """g^T (R M R^T) g: the squared footprint radius of a field whose world gradient is
-    (gx, gy), for a pixel with footprint matrix M = J J^T in the car frame (yaw R)."""
-    qx = cyaw * gx + syaw * gy
-    qy = -syaw * gx + cyaw * gy
-    return m11 * qx * qx + 2.0 * m12 * qx * qy + m22 * qy * qy
+@njit(cache=True, fastmath=_FAST)
+def _render_car(tex, fm, walls, fine, x, y, yaw, p, table, objs, rect, state, out):  # noqa: C901
+    """One car's frame into ``out`` (H, W) uint8; returns the car's next noise state.
 
-
-@njit(cache=True, inline="always")
-def _arc_length(tex, sb, row, ax, ay, inv_h, is_loop, length):
-    """Bilinear centre-line arc length (m) at a texel and its world gradient; on a loop the taps
-    that straddle the start are unwrapped first."""
-    s00 = tex[sb]
-    s10 = tex[sb + 4]
-    s01 = tex[sb + row]
-    s11 = tex[sb + row + 4]
-    if is_loop:
-        lo = min(min(s00, s10), min(s01, s11))
-        hi = max(max(s00, s10), max(s01, s11))
-        if hi - lo > 0.5 * length:
-            half = 0.5 * length
-            s00 = s00 + length if s00 < half else s00
-            s10 = s10 + length if s10 < half else s10
-            s01 = s01 + length if s01 < half else s01
-            s11 = s11 + length if s11 < half else s11
-    s = (1.0 - ay) * ((1.0 - ax) * s00 + ax * s10) + ay * ((1.0 - ax) * s01 + ax * s11)
-    sx = ((1.0 - ay) * (s10 - s00) + ay * (s11 - s01)) * inv_h
-    sy = ((1.0 - ax) * (s01 - s00) + ax * (s11 - s10)) * inv_h
-    return (s - length if s >= length else s), sx, sy
-
-
-@njit(cache=True, inline="always")
-def _centre_cover(tex, base, row, ax, ay, inv_h, m11, m12, m22, cyaw, syaw, lines):
-    """Coverage (0-1) of the pixel by the centre line: the strip, times the dashes."""
-    hw, period, dash_on, phase, length, is_loop = (lines[1], lines[2], lines[3], lines[4],
-                                                   lines[5], lines[6] > 0.0)
-    dc, dx, dy = bilerp_grad(tex, base + 1, row, ax, ay, inv_h)
-    gap = abs(dc) - hw
-    r2 = _quad(m11, m12, m22, cyaw, syaw, dx, dy) + 1e-24
-    if gap >= 0.0 and gap * gap >= r2:
-        return 0.0
-    inv_r = 1.0 / math.sqrt(r2)
-    cov = tcdf(dc + hw, inv_r) - tcdf(dc - hw, inv_r)
-    if period > 0.0 and abs(dc) < _DASH_REACH:
-        s, sx, sy = _arc_length(tex, base + 2, row, ax, ay, inv_h, is_loop, length)
-        rs = math.sqrt(_quad(m11, m12, m22, cyaw, syaw, sx, sy)) + 1e-9
-        cov *= dash_cover(s, rs, phase, dash_on, period)
-    return cov
-
-
-@njit(cache=True, inline="always")
-def _ground(tex, fine, fm, p, table, o, gx, gy, view, grid, lines, cols, use_fine, has_start):
-    """Grey of a ground pixel inside the arena: field, border lines and road blended by their
-    coverage of the pixel's footprint, the centre line and the start band over them, each with
-    its texture grain."""
-    cyaw, syaw = view[2], view[3]
-    tx0, ty0, inv_h, fi_max, fj_max, nxf = grid
-    fi = (gx - tx0) * inv_h
-    fj = (gy - ty0) * inv_h
-    if not (0.0 <= fi < fi_max and 0.0 <= fj < fj_max):
-        return cols[3]  # beyond the baked band: plain field
-    c_road, c_border, c_centre, c_field = cols[0], cols[1], cols[2], cols[3]
-    i0 = int(fi)
-    j0 = int(fj)
-    ax = fi - i0
-    ay = fj - j0
-    row = 4 * int(nxf)
-    base = (j0 * int(nxf) + i0) * 4
-    w11 = ax * ay
-    w10 = ax - w11
-    w01 = ay - w11
-    w00 = 1.0 - ax - w01
-    g = (w00 * tex[base + 3] + w10 * tex[base + 7] + w01 * tex[base + row + 3]
-         + w11 * tex[base + row + 7])
-    e = w00 * tex[base] + w10 * tex[base + 4] + w01 * tex[base + row] + w11 * tex[base + row + 4]
-    rmax = table[o + T_RMAX]
-    m11 = table[o + T_M11]
-    m12 = table[o + T_M12]
-    m22 = table[o + T_M22]
-    gf = 0.0
-    if use_fine:  # world-fixed fine grain, its std scaled to the footprint
-        k_fine = (int(gy * (1.0 / FINE_TEXEL)) & (FINE_N - 1)) * FINE_N + (
-            int(gx * (1.0 / FINE_TEXEL)) & (FINE_N - 1))
-        gf = fine[k_fine] * table[o + T_FINE]
-    bw = lines[0]
-    if e - bw >= rmax:
-        grey = c_road + cols[4] * g + cols[8] * gf
-    elif e <= -rmax:
-        grey = c_field + cols[7] * g + cols[11] * gf
-    else:
-        e, ex, ey = bilerp_grad(tex, base, row, ax, ay, inv_h)
-        inv_r = 1.0 / math.sqrt(_quad(m11, m12, m22, cyaw, syaw, ex, ey) + 1e-24)
-        c_on = tcdf(e, inv_r)
-        c_in = tcdf(e - bw, inv_r)
-        grey = ((1.0 - c_on) * (c_field + cols[7] * g + cols[11] * gf)
-                + (c_on - c_in) * (c_border + cols[5] * g + cols[9] * gf)
-                + c_in * (c_road + cols[4] * g + cols[8] * gf))
-    # centre line: |dc| >= half_w_min - e (e interpolated across the road's middle ridge may be
-    # low by up to a texel), so skip it when out of reach
-    if e > 0.0 and lines[7] - e < lines[8] + rmax:
-        cov = _centre_cover(tex, base, row, ax, ay, inv_h, m11, m12, m22, cyaw, syaw, lines)
-        grey += cov * (c_centre + cols[6] * g + cols[10] * gf - grey)
-    if has_start:
-        ox = gx - fm[M_START_X]
-        oy = gy - fm[M_START_Y]
-        if ox * ox + oy * oy < (fm[M_START_HALF_WID] + 0.1) ** 2:
-            jux, juy, jvx, jvy = jacobian_from(m11, m12, m22, cyaw, syaw)
-            grey = start_band(fm, p, gx, gy, jux, juy, jvx, jvy, grey)
-    return grey
-
-
-@njit(cache=True, inline="always")
-def _arena_edge(walls, nw, is_box, gx, gy):
-    """(index of the arena edge nearest to the ground point (gx, gy), the point's distance into
-    the arena from it, m; negative outside)."""
-    if is_box:  # edges 0-3: y = y0, x = x1, y = y1, x = x0
-        ef = gy - walls[0, W_Y0]
-        kf = 0
-        d = walls[2, W_X0] - gx
-        if d < ef:
-            ef = d
-            kf = 1
-        d = walls[2, W_Y0] - gy
-        if d < ef:
-            ef = d
-            kf = 2
-        d = gx - walls[0, W_X0]
-        if d < ef:
-            ef = d
-            kf = 3
-        return kf, ef
-    kf = -1
-    ef = np.inf
-    for k in range(nw):
-        dk = walls[k, W_NX] * (gx - walls[k, W_X0]) + walls[k, W_NY] * (gy - walls[k, W_Y0])
-        if dk < ef:
-            ef = dk
-            kf = k
-    return kf, ef
-
-
-@njit(cache=True, inline="always")
-def _wall_base(walls, p, table, o, kf, ef, cyaw, syaw, c_sky, grey):
-    """Blend the foot of arena edge ``kf`` (the ground point is ``ef`` m inside it) over
-    ``grey``."""
-    rf2 = _quad(table[o + T_M11], table[o + T_M12], table[o + T_M22], cyaw, syaw,
-                walls[kf, W_NX], walls[kf, W_NY])
-    if ef * ef >= rf2:
-        return grey
-    cw = 1.0 - tcdf(ef, 1.0 / (math.sqrt(rf2) + 1e-12))
-    behind = p[CP_WALL0 + kf] if walls[kf, W_HEIGHT] > 0.0 else c_sky
-    return (1.0 - cw) * grey + cw * behind
-
-
-@njit(cache=True, inline="always")
-def _wall_or_sky(walls, nw, p, xc, yc, inv_f, view, basis, c_field, c_sky):
-    """Grey of a ray that leaves the arena above the ground: the wall it meets (antialiased at
-    its foot and top), or the sky."""
-    cx, cy, h = view[0], view[1], view[4]
-    fx, fy, fz, rx, ry, rz, dx_, dy_, dz_ = basis
-    ddx = fx + xc * rx + yc * dx_
-    ddy = fy + xc * ry + yc * dy_
-    ddz = fz + xc * rz + yc * dz_
-    k, dist, q = exit_wall(walls, nw, cx, cy, ddx, ddy)
-    if k < 0 or walls[k, W_HEIGHT] <= 0.0:
-        return c_sky
-    inv_q = 1.0 / q
-    t = dist * inv_q
-    z = h + t * ddz
-    hk = walls[k, W_HEIGHT]
-    # dz_exit / d(pixel), for the antialiasing of the wall's base and top
-    qu = -(walls[k, W_NX] * rx + walls[k, W_NY] * ry)
-    qv = -(walls[k, W_NX] * dx_ + walls[k, W_NY] * dy_)
-    zu = t * (rz - ddz * qu * inv_q) * inv_f
-    zv = t * (dz_ - ddz * qv * inv_q) * inv_f
-    rz2 = zu * zu + zv * zv + 1e-30
-    if z * z >= rz2 and (hk - z) * (hk - z) >= rz2:
-        if 0.0 < z < hk:
-            return p[CP_WALL0 + k]
-        return c_field if z <= 0.0 else c_sky
-    inv_rz = 1.0 / math.sqrt(rz2)
-    below = tcdf(-z, inv_rz)
-    above = tcdf(z - hk, inv_rz)
-    return below * c_field + above * c_sky + (1.0 - below - above) * p[CP_WALL0 + k]
-
-
-@njit(cache=True, inline="always")
-def _noise(state, std):
-    """(next generator state, a triangular noise value of standard deviation ``std``)."""
-    state = xorshift(state)
-    n1 = (state >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-    state = xorshift(state)
-    n2 = (state >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-    return state, std * 2.449489742783178 * (n1 + n2 - 1.0)
-
-
-@njit(cache=True, inline="always")
-def _view(p, x, y, yaw):
-    """The camera of one car: view (lens x, y m; cos, sin of its yaw; height m) and basis
-    (optical axis, image right, image down; world frame)."""
+    One function on purpose: numba and LLVM then optimise the per-pixel loop as a whole. Split
+    into helpers inlined by numba, the same code ran at a third of the speed (docs/camera.md).
+    """
+    H = out.shape[0]
+    W = out.shape[1]
+    f = p[CP_FOCAL]
+    inv_f = 1.0 / f
+    h = p[CP_HEIGHT]
     psi = yaw + p[CP_YAW]
     cyaw = math.cos(psi)
     syaw = math.sin(psi)
@@ -303,79 +114,242 @@ def _view(p, x, y, yaw):
     cy = y + math.sin(yaw) * p[CP_CAM_X] + math.cos(yaw) * p[CP_CAM_Y]
     cp = math.cos(p[CP_PITCH])
     sp = math.sin(p[CP_PITCH])
+    # optical axis (forward), image down and image right, world frame (for walls, sky, objects)
+    fx, fy, fz = cp * cyaw, cp * syaw, -sp
+    d0x, d0y, d0z = -sp * cyaw, -sp * syaw, -cp
+    r0x, r0y = syaw, -cyaw
     cr = math.cos(p[CP_ROLL])
     sr = math.sin(p[CP_ROLL])
-    d0x, d0y, d0z = -sp * cyaw, -sp * syaw, -cp
-    basis = (cp * cyaw, cp * syaw, -sp,
-             cr * syaw + sr * d0x, -cr * cyaw + sr * d0y, sr * d0z,
-             -sr * syaw + cr * d0x, sr * cyaw + cr * d0y, cr * d0z)
-    return (cx, cy, cyaw, syaw, p[CP_HEIGHT]), basis
-
-
-@njit(cache=True, inline="always")
-def _safe_radius2(walls, nw, cx, cy):
-    """Squared ground distance from the lens within which every ground point is inside the
-    arena and away from its edges (-1: none)."""
+    rx, ry, rz = cr * r0x + sr * d0x, cr * r0y + sr * d0y, sr * d0z
+    dx_, dy_, dz_ = -sr * r0x + cr * d0x, -sr * r0y + cr * d0y, cr * d0z
+    nw = int(fm[M_NWALLS])
+    noise = p[CP_NOISE]
+    c_road = p[CP_ROAD]
+    c_border = p[CP_BORDER]
+    c_centre = p[CP_CENTRE]
+    c_field = p[CP_FIELD]
+    c_sky = p[CP_SKY]
+    a_road = p[CP_GRAIN_ROAD]
+    a_border = p[CP_GRAIN_BORDER]
+    a_centre = p[CP_GRAIN_CENTRE]
+    a_field = p[CP_GRAIN_FIELD]
+    f_road = p[CP_FINE_ROAD]
+    f_border = p[CP_FINE_BORDER]
+    f_centre = p[CP_FINE_CENTRE]
+    f_field = p[CP_FINE_FIELD]
+    use_fine = f_road != 0.0 or f_border != 0.0 or f_centre != 0.0 or f_field != 0.0
+    inv_fine = 1.0 / FINE_TEXEL
+    fine_mask = FINE_N - 1
+    # texture layout
+    inv_h = 1.0 / fm[M_TEXEL]
+    tx0 = fm[M_X0]
+    ty0 = fm[M_Y0]
+    nx = int(fm[M_NX])
+    fi_max = fm[M_NX] - 1.0
+    fj_max = fm[M_NY] - 1.0
+    row = 4 * nx
+    bw = fm[M_BORDER_W]
+    hw = fm[M_CENTRE_HALF_W]
+    period = fm[M_DASH_PERIOD]
+    dashed = period > 0.0
+    dash_on = fm[M_DASH_ON]
+    phase = fm[M_DASH_PHASE]
+    length = fm[M_LENGTH]
+    is_loop = fm[M_LOOP] > 0.0
+    has_start = fm[M_START] > 0.0
+    start_reach2 = (fm[M_START_HALF_WID] + 0.1) ** 2
+    # ground points closer than this are inside the arena, away from its edges
     dmin = np.inf
     for k in range(nw):
         dmin = min(dmin, walls[k, W_NX] * (cx - walls[k, W_X0])
                    + walls[k, W_NY] * (cy - walls[k, W_Y0]))
-    return (0.8 * dmin) ** 2 if dmin > 0.0 else -1.0
-
-
-@njit(cache=True, fastmath=_FAST)
-def _render_car(tex, fm, walls, fine, x, y, yaw, p, table, objs, rect, state, out):
-    """One car's frame into ``out`` (H, W) uint8; returns the car's next noise state."""
-    H = out.shape[0]
-    W = out.shape[1]
-    inv_f = 1.0 / p[CP_FOCAL]
-    view, basis = _view(p, x, y, yaw)
-    cx, cy, cyaw, syaw = view[0], view[1], view[2], view[3]
-    nw = int(fm[M_NWALLS])
-    c_field = p[CP_FIELD]
-    c_sky = p[CP_SKY]
-    cols = (p[CP_ROAD], p[CP_BORDER], p[CP_CENTRE], c_field, p[CP_GRAIN_ROAD],
-            p[CP_GRAIN_BORDER], p[CP_GRAIN_CENTRE], p[CP_GRAIN_FIELD], p[CP_FINE_ROAD],
-            p[CP_FINE_BORDER], p[CP_FINE_CENTRE], p[CP_FINE_FIELD])
-    use_fine = (cols[8] != 0.0) | (cols[9] != 0.0) | (cols[10] != 0.0) | (cols[11] != 0.0)
-    grid = (fm[M_X0], fm[M_Y0], 1.0 / fm[M_TEXEL], fm[M_NX] - 1.0, fm[M_NY] - 1.0, fm[M_NX])
-    lines = (fm[M_BORDER_W], fm[M_CENTRE_HALF_W], fm[M_DASH_PERIOD], fm[M_DASH_ON],
-             fm[M_DASH_PHASE], fm[M_LENGTH], fm[M_LOOP], fm[M_HALF_W_MIN],
-             fm[M_CENTRE_HALF_W] + fm[M_TEXEL])
-    has_start = fm[M_START] > 0.0
+    safe2 = (0.8 * dmin) ** 2 if dmin > 0.0 else -1.0
     is_box = fm[M_BOX] > 0.0
-    safe2 = _safe_radius2(walls, nw, cx, cy)
-    nobj = object_rects(objs, rect, cx, cy, view[4], p[CP_FOCAL], *basis, W, H)
-    noise = p[CP_NOISE]
+    bx0 = walls[0, W_X0]
+    by0 = walls[0, W_Y0]
+    bx1 = walls[2, W_X0]
+    by1 = walls[2, W_Y0]
+    half_w_min = fm[M_HALF_W_MIN]
+    reach = hw + fm[M_TEXEL]
+    nobj = object_rects(objs, rect, cx, cy, h, f, fx, fy, fz, rx, ry, rz, dx_, dy_, dz_, W, H)
     for v in range(H):
-        yc = (v + 0.5 - 0.5 * H) * inv_f
         for u in range(W):
             o = (v * W + u) * N_TABLE
             rho2 = table[o + T_RHO2]
+            ground = rho2 >= 0.0
+            grey = c_sky
             kf = -1
             ef = np.inf
-            if rho2 >= 0.0:
+            if ground:
                 lx = table[o + T_LX]
                 ly = table[o + T_LY]
+                rmax = table[o + T_RMAX]
                 gx = cx + cyaw * lx - syaw * ly
                 gy = cy + syaw * lx + cyaw * ly
                 if rho2 >= safe2:  # distance into the arena and its nearest edge
-                    kf, ef = _arena_edge(walls, nw, is_box, gx, gy)
-            if rho2 >= 0.0 and ef > 0.0:
-                grey = _ground(tex, fine, fm, p, table, o, gx, gy, view, grid, lines, cols,
-                               use_fine, has_start)
-                if kf >= 0:  # near the arena edge: the wall's foot
-                    grey = _wall_base(walls, p, table, o, kf, ef, cyaw, syaw, c_sky, grey)
-            else:  # the ray misses the arena's ground
-                grey = _wall_or_sky(walls, nw, p, (u + 0.5 - 0.5 * W) * inv_f, yc, inv_f, view,
-                                    basis, c_field, c_sky)
+                    if is_box:  # edges 0-3: y = y0, x = x1, y = y1, x = x0
+                        ef = gy - by0
+                        kf = 0
+                        if bx1 - gx < ef:
+                            ef = bx1 - gx
+                            kf = 1
+                        if by1 - gy < ef:
+                            ef = by1 - gy
+                            kf = 2
+                        if gx - bx0 < ef:
+                            ef = gx - bx0
+                            kf = 3
+                    else:
+                        for k in range(nw):
+                            dk = (walls[k, W_NX] * (gx - walls[k, W_X0])
+                                  + walls[k, W_NY] * (gy - walls[k, W_Y0]))
+                            if dk < ef:
+                                ef = dk
+                                kf = k
+                    ground = ef > 0.0
+            if ground:
+                fi = (gx - tx0) * inv_h
+                fj = (gy - ty0) * inv_h
+                if 0.0 <= fi < fi_max and 0.0 <= fj < fj_max:
+                    i0 = int(fi)
+                    j0 = int(fj)
+                    ax = fi - i0
+                    ay = fj - j0
+                    base = (j0 * nx + i0) * 4
+                    w11 = ax * ay
+                    w10 = ax - w11
+                    w01 = ay - w11
+                    w00 = 1.0 - ax - w01
+                    g = (w00 * tex[base + 3] + w10 * tex[base + 7] + w01 * tex[base + row + 3]
+                         + w11 * tex[base + row + 7])
+                    e = (w00 * tex[base] + w10 * tex[base + 4] + w01 * tex[base + row]
+                         + w11 * tex[base + row + 4])
+                    m11 = table[o + T_M11]
+                    m12 = table[o + T_M12]
+                    m22 = table[o + T_M22]
+                    gf = 0.0
+                    if use_fine:  # world-fixed fine grain, its std scaled to the footprint
+                        k_fine = ((int(gy * inv_fine) & fine_mask) * FINE_N
+                                   + (int(gx * inv_fine) & fine_mask))
+                        gf = fine[k_fine] * table[o + T_FINE]
+                    if e - bw >= rmax:
+                        grey = c_road + a_road * g + f_road * gf
+                    elif e <= -rmax:
+                        grey = c_field + a_field * g + f_field * gf
+                    else:
+                        e, ex, ey = bilerp_grad(tex, base, row, ax, ay, inv_h)
+                        # footprint^2 of e: grad^T (R M R^T) grad, gradient in the car frame
+                        qx = cyaw * ex + syaw * ey
+                        qy = -syaw * ex + cyaw * ey
+                        r2 = m11 * qx * qx + 2.0 * m12 * qx * qy + m22 * qy * qy + 1e-24
+                        inv_r = 1.0 / math.sqrt(r2)
+                        c_on = tcdf(e, inv_r)
+                        c_in = tcdf(e - bw, inv_r)
+                        grey = ((1.0 - c_on) * (c_field + a_field * g + f_field * gf)
+                                + (c_on - c_in) * (c_border + a_border * g + f_border * gf)
+                                + c_in * (c_road + a_road * g + f_road * gf))
+                    # centre line: |dc| >= half_w_min - e (e interpolated across the road's
+                    # middle ridge may be low by up to a texel), so skip when out of reach
+                    if e > 0.0 and half_w_min - e < reach + rmax:
+                        dc, dx, dy = bilerp_grad(tex, base + 1, row, ax, ay, inv_h)
+                        gap = abs(dc) - hw
+                        qx = cyaw * dx + syaw * dy
+                        qy = -syaw * dx + cyaw * dy
+                        r2 = m11 * qx * qx + 2.0 * m12 * qx * qy + m22 * qy * qy + 1e-24
+                        if gap < 0.0 or gap * gap < r2:
+                            inv_r = 1.0 / math.sqrt(r2)
+                            cov = tcdf(dc + hw, inv_r) - tcdf(dc - hw, inv_r)
+                            if dashed and abs(dc) < _DASH_REACH:
+                                sb = base + 2
+                                s00 = tex[sb]
+                                s10 = tex[sb + 4]
+                                s01 = tex[sb + row]
+                                s11 = tex[sb + row + 4]
+                                if is_loop:  # taps straddling the start: unwrap
+                                    lo = min(min(s00, s10), min(s01, s11))
+                                    hi = max(max(s00, s10), max(s01, s11))
+                                    if hi - lo > 0.5 * length:
+                                        half = 0.5 * length
+                                        s00 = s00 + length if s00 < half else s00
+                                        s10 = s10 + length if s10 < half else s10
+                                        s01 = s01 + length if s01 < half else s01
+                                        s11 = s11 + length if s11 < half else s11
+                                s = ((1.0 - ay) * ((1.0 - ax) * s00 + ax * s10)
+                                     + ay * ((1.0 - ax) * s01 + ax * s11))
+                                sx = ((1.0 - ay) * (s10 - s00) + ay * (s11 - s01)) * inv_h
+                                sy = ((1.0 - ax) * (s01 - s00) + ax * (s11 - s10)) * inv_h
+                                qx = cyaw * sx + syaw * sy
+                                qy = -syaw * sx + cyaw * sy
+                                rs = math.sqrt(m11 * qx * qx + 2.0 * m12 * qx * qy
+                                               + m22 * qy * qy) + 1e-9
+                                if s >= length:
+                                    s -= length
+                                cov *= dash_cover(s, rs, phase, dash_on, period)
+                            grey += cov * (c_centre + a_centre * g + f_centre * gf - grey)
+                    if has_start:
+                        ox = gx - fm[M_START_X]
+                        oy = gy - fm[M_START_Y]
+                        if ox * ox + oy * oy < start_reach2:
+                            jux, juy, jvx, jvy = jacobian_from(m11, m12, m22, cyaw, syaw)
+                            grey = start_band(fm, p, gx, gy, jux, juy, jvx, jvy, grey)
+                else:
+                    grey = c_field
+                if kf >= 0:  # near the arena edge: the wall's base
+                    m11 = table[o + T_M11]
+                    m12 = table[o + T_M12]
+                    m22 = table[o + T_M22]
+                    nxk = walls[kf, W_NX]
+                    nyk = walls[kf, W_NY]
+                    qx = cyaw * nxk + syaw * nyk
+                    qy = -syaw * nxk + cyaw * nyk
+                    rf2 = m11 * qx * qx + 2.0 * m12 * qx * qy + m22 * qy * qy
+                    if ef * ef < rf2:
+                        cw = 1.0 - tcdf(ef, 1.0 / (math.sqrt(rf2) + 1e-12))
+                        behind = p[CP_WALL0 + kf] if walls[kf, W_HEIGHT] > 0.0 else c_sky
+                        grey = (1.0 - cw) * grey + cw * behind
+            else:
+                # the ray misses the arena's ground: wall or sky
+                xc = (u + 0.5 - 0.5 * W) * inv_f
+                yc = (v + 0.5 - 0.5 * H) * inv_f
+                ddx = fx + xc * rx + yc * dx_
+                ddy = fy + xc * ry + yc * dy_
+                ddz = fz + xc * rz + yc * dz_
+                k, dist, q = exit_wall(walls, nw, cx, cy, ddx, ddy)
+                if k >= 0 and walls[k, W_HEIGHT] > 0.0:
+                    inv_q = 1.0 / q
+                    t = dist * inv_q
+                    z = h + t * ddz
+                    hk = walls[k, W_HEIGHT]
+                    nxk = walls[k, W_NX]
+                    nyk = walls[k, W_NY]
+                    # dz_exit / d(pixel), for the antialiasing of the wall's base and top
+                    qu = -(nxk * rx + nyk * ry)
+                    qv = -(nxk * dx_ + nyk * dy_)
+                    zu = t * (rz - ddz * qu * inv_q) * inv_f
+                    zv = t * (dz_ - ddz * qv * inv_q) * inv_f
+                    rz2 = zu * zu + zv * zv + 1e-30
+                    if z * z >= rz2 and (hk - z) * (hk - z) >= rz2:
+                        if 0.0 < z < hk:
+                            grey = p[CP_WALL0 + k]
+                        elif z <= 0.0:
+                            grey = c_field
+                    else:
+                        inv_rz = 1.0 / math.sqrt(rz2)
+                        below = tcdf(-z, inv_rz)
+                        above = tcdf(z - hk, inv_rz)
+                        grey = (below * c_field + above * c_sky
+                                + (1.0 - below - above) * p[CP_WALL0 + k])
             if nobj > 0:
-                grey = blend_objects(objs, rect, nobj, u, v, W, H, inv_f, cx, cy, view[4],
-                                     *basis, grey)
+                grey = blend_objects(objs, rect, nobj, u, v, W, H, inv_f, cx, cy, h, fx, fy, fz,
+                                     rx, ry, rz, dx_, dy_, dz_, grey)
             if noise > 0.0:
-                state, dn = _noise(state, noise)
-                grey += dn
-            out[v, u] = np.uint8(int(min(max(grey, 0.0), 255.0)))
+                state = xorshift(state)
+                n1 = (state >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                state = xorshift(state)
+                n2 = (state >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                grey += noise * 2.449489742783178 * (n1 + n2 - 1.0)
+            grey = min(max(grey, 0.0), 255.0)
+            out[v, u] = np.uint8(int(grey))
     return state
 
 
