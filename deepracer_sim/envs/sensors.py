@@ -168,6 +168,10 @@ class Sensors:
             return self._current
         return {FEATURES: self.sim.obs.copy(), FRONT_FACING_CAMERA: self._current}
 
+    def last_frame(self, i: int) -> np.ndarray:
+        """Car ``i``'s last rendered camera frame, (120, 160, 1) uint8 (a view)."""
+        return self._current[i]
+
     def single(self, batch: Any, i: int, copy: bool = False) -> Any:
         """Car ``i``'s observation in a batch observation (a copy if ``copy``)."""
         if isinstance(batch, dict):
