@@ -117,3 +117,18 @@ def test_train_and_evaluate_a_camera_policy(tmp_path: Path, capsys) -> None:
     assert cli_main(["evaluate", str(out), "--laps", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert len(report["laps"]) == 1
+
+
+def test_metadata_validator_takes_deepracer_sensor_names_only() -> None:
+    from deepracer_sim.formats.model_metadata import check_metadata_dict, discrete_action_space
+
+    def sensor_problems(sensor):
+        meta = discrete_action_space().to_metadata()
+        meta["sensor"] = sensor
+        return [p for p in check_metadata_dict(meta, "model_metadata.json")
+                if p.field == "sensor" and p.level == "error"]
+
+    assert sensor_problems([FRONT_FACING_CAMERA]) == []
+    assert sensor_problems([FRONT_FACING_CAMERA, "SECTOR_LIDAR"]) == []
+    assert sensor_problems(["STEREO_CAMERAS", "LIDAR"]) == []
+    assert sensor_problems([FEATURES])  # our own name: not a DeepRacer model
