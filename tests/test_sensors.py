@@ -117,6 +117,11 @@ def test_train_and_evaluate_a_camera_policy(tmp_path: Path, capsys) -> None:
     assert cli_main(["evaluate", str(out), "--laps", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert len(report["laps"]) == 1
+    # --clone keeps the cloned policy's sensor; another --sensor is refused before any work
+    again = tmp_path / "again"
+    assert cli_main(["train", "--reward", str(ROOT / "rewards" / "center.py"), "--clone",
+                     str(out), "--sensor", FEATURES, "--out", str(again)]) == 2
+    assert "sees FRONT_FACING_CAMERA" in capsys.readouterr().err and not again.exists()
 
 
 def test_metadata_validator_takes_deepracer_sensor_names_only() -> None:

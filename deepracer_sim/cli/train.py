@@ -14,7 +14,7 @@ from pathlib import Path
 from deepracer_sim.cli import values
 from deepracer_sim.envs.sensors import SENSORS
 from deepracer_sim.envs.setup import resolve_action_space
-from deepracer_sim.errors import ActionSpaceError, check_output_folder, writing
+from deepracer_sim.errors import ActionSpaceError, UsageError, check_output_folder, writing
 from deepracer_sim.export import clone_source
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, discrete_action_space
 from deepracer_sim.reward import load_reward_function
@@ -44,10 +44,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model_metadata.json with the action space (and version)")
     for flag, dest, kind, text in ACTION_FLAGS:
         p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
-    p.add_argument("--sensor", choices=SENSORS, default=TrainConfig.sensor,
+    p.add_argument("--sensor", choices=SENSORS, default=None,
                    help="what the policy sees: FEATURES (our 19-value vector, fast, this "
                         "simulator only), FRONT_FACING_CAMERA (DeepRacer's 120x160 grey camera, "
-                        "CnnPolicy, domain randomisation; docs/camera.md) or both")
+                        "CnnPolicy, domain randomisation; docs/camera.md) or both (default "
+                        f"{TrainConfig.sensor}; with --clone the cloned model's)")
     p.add_argument("--version", type=values.version, default=None,
                    help="model_metadata version: >= 5 the velocity-controlled car, < 5 the v4 "
                         f"car (default: the metadata's, else {DEFAULT_VERSION:g})")
@@ -128,8 +129,14 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       alternate_direction=args.alternate_direction,
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
-                      stop_when_complete=args.stop_when_complete, sensor=args.sensor)
+                      stop_when_complete=args.stop_when_complete,
+                      sensor=args.sensor or TrainConfig.sensor)
     if clone is not None:
+        if args.sensor is not None and args.sensor != clone.sensor:
+            raise UsageError(f"--clone {args.clone}: the cloned policy sees "
+                             f"{clone.sensor}, not --sensor {args.sensor}; drop --sensor or "
+                             "train a new model")
+        cfg.sensor = clone.sensor
         cfg.init_from = clone.checkpoint
         cfg.net_arch = clone.net_arch
         if cfg.hyperparameters is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.errors import CheckpointError, ExportError
 from deepracer_sim.export.safe_io import read_json, regular_file
 from deepracer_sim.formats.checkpoints import (
@@ -42,6 +43,7 @@ from deepracer_sim.training.policy import (
     policy_architecture,
     policy_from_state_dict,
     read_checkpoint_state,
+    state_sensor,
 )
 
 
@@ -55,6 +57,7 @@ class CloneSource:
         checkpoint: the stable-baselines3 ``.zip`` training starts from (weights only).
         net_arch: hidden layer sizes of the cloned policy (and value) network.
         hyperparameters: the folder's ip/hyperparameters.json, or None.
+        sensor: what the cloned policy sees (``FEATURES`` or a camera; from its weights).
     """
 
     path: Path
@@ -64,6 +67,7 @@ class CloneSource:
     checkpoint: Path
     net_arch: tuple[int, ...]
     hyperparameters: Path | None
+    sensor: str = FEATURES
 
     def same_action_space(self, other: ActionSpace) -> bool:
         """Whether ``other`` is this action space (same kind, same values in the same order)."""
@@ -155,4 +159,4 @@ def clone_source(path: str | os.PathLike) -> CloneSource:
     policy_from_state_dict(state, space, str(ckpt))  # checks outputs and observation size
     hp = Path(HYPERPARAMETERS_DIR, HYPERPARAMETERS)
     hp_path = regular_file(root, hp) if (root / hp).exists() else None
-    return CloneSource(root, kind, space, version, ckpt, arch, hp_path)
+    return CloneSource(root, kind, space, version, ckpt, arch, hp_path, state_sensor(state))
