@@ -120,8 +120,9 @@ class Sensors:
         n = sim.n
         if sensor != FEATURES:
             self.camera = CameraRenderer(track, n, resolve_randomization(dr, training), seed)
-        self._frames = [np.zeros((n, *CAMERA_SHAPE), np.uint8) for _ in range(2)]
-        self._planes = [f.reshape(n, IMAGE_HEIGHT, IMAGE_WIDTH) for f in self._frames]
+        rows = n if self.camera is not None else 0  # FEATURES: no frame buffers
+        self._frames = [np.zeros((rows, *CAMERA_SHAPE), np.uint8) for _ in range(2)]
+        self._planes = [f.reshape(rows, IMAGE_HEIGHT, IMAGE_WIDTH) for f in self._frames]
         self._turn = 0
         self._current = self._frames[0]
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 from stable_baselines3 import PPO
 
-from deepracer_sim.envs.sensors import FEATURES, FRONT_FACING_CAMERA
+from deepracer_sim.envs.sensors import FEATURES, FEATURES_AND_CAMERA, FRONT_FACING_CAMERA
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.formats.hyperparameters import (
     effective_hyperparameters,
@@ -62,7 +62,7 @@ from deepracer_sim.training.policy import load_checkpoint_into
 
 #: The stable-baselines3 policy of each sensor.
 POLICY_CLASSES = {FEATURES: "MlpPolicy", FRONT_FACING_CAMERA: "CnnPolicy",
-                  f"{FEATURES}+{FRONT_FACING_CAMERA}": "MultiInputPolicy"}
+                  FEATURES_AND_CAMERA: "MultiInputPolicy"}
 
 
 def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
