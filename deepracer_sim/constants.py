@@ -38,6 +38,45 @@ REFERENCE_POINT_X = 0.14
 #: Collision footprint (width, length), m, centred on the car origin (``BOT_CAR_DIMENSION``).
 CAR_WIDTH = 0.1961
 CAR_LENGTH = 0.32352
+#: Radius of the wheels' collision mesh, m (``meshes/deepracer/left_rear_wheel.STL`` extents
+#: +-0.0359/+-0.036; cloud-model-format §6.1): how high the body rests.
+TYRE_RADIUS = 0.036
+#: Heights above the car origin: the chassis (``base_link -> chassis`` z), the rear wheel joints
+#: and the front steering hinges (their z in the chassis frame, + CHASSIS_Z), m.
+CHASSIS_Z = 0.023249
+REAR_AXLE_Z = CHASSIS_Z + 0.01575
+FRONT_AXLE_Z = CHASSIS_Z + 0.011759
+
+# --- the camera (cloud-model-format §6.1, spec §3.1, §8) ----------------------------------
+#: Gazebo's render size (``racecar.gazebo`` camera ``<image>``), pixels (width, height).
+CAMERA_RENDER_SIZE = (640, 480)
+#: The observation's size after ``Image.resize((160, 120), resample=BILINEAR)``
+#: (``environments/constants.py::TRAINING_IMAGE_SIZE``), pixels (width, height); the array is
+#: (120, 160, 1) uint8.
+CAMERA_IMAGE_SIZE = (160, 120)
+#: ``horizontal_fov`` of the camera sensor (``racecar.gazebo``), rad (64.7 degrees).
+CAMERA_HORIZONTAL_FOV_RAD = 1.13
+#: rl_coach ``ObservationRGBToYFilter`` weights of R, G, B (then ``astype(uint8)`` truncates).
+CAMERA_Y_WEIGHTS = (0.2989, 0.587, 0.114)
+#: ``chassis -> zed_camera_link`` origin (x, y, z), m, and its pitch (rpy 0 0.2618 0: 15 degrees
+#: down), rad (``deepracer_single_cam.urdf``).
+CAMERA_ZED_XYZ = (0.091711, 0.0, 0.080023)
+CAMERA_ZED_PITCH_RAD = 0.2618
+#: ``zed_camera_link -> camera_link`` origin (x, y, z), m (the lens).
+CAMERA_LENS_XYZ = (0.044755, 0.0, 0.04)
+#: The world's lights (every ``bundle/worlds/*.world`` checked, cloud-model-format §6.2):
+#: ambient grey, the directional sun's diffuse colour and direction, the point light's diffuse
+#: colour, position (m) and attenuation (constant, linear 1/m, quadratic 1/m^2).
+WORLD_AMBIENT = 0.5
+SUN_DIFFUSE = (1.0, 1.0, 0.8)
+SUN_DIRECTION = (-0.5, 0.1, -0.9)
+POINT_LIGHT_DIFFUSE = (0.225, 0.225, 0.225)
+POINT_LIGHT_POSITION = (0.0, 0.0, 15.0)
+POINT_LIGHT_ATTENUATION = (0.4, 0.01, 0.0)
+#: The simapp's default obstacle (``bundle/models/box_obstacle/model.sdf``, ``OBSTACLE_TYPE``):
+#: a box of (length, width, height), m, albedo (r, g, b) in 0-1.
+BOX_OBSTACLE_SIZE = (0.4, 0.3, 0.25)
+BOX_OBSTACLE_ALBEDO = (0.482, 0.38, 0.309)
 
 # --- action limits (spec §3.1, agent_ctrl/constants.py) ------------------------------------
 #: Steering limit, degrees: the simapp's clip, and DeepRacer-on-AWS's ``DiscreteSteeringAngle``

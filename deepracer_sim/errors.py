@@ -116,6 +116,11 @@ class ViewerUnavailable(DeepRacerSimError, RuntimeError):
     """No window can be opened (no display); the message says what to do instead."""
 
 
+class CameraError(DeepRacerSimError, ValueError):
+    """A camera scene or render request that cannot be used: a track style with a bad wall
+    polygon, a texel size out of range, or poses of the wrong shape."""
+
+
 class OutputPathError(DeepRacerSimError, OSError):
     """A file or folder that cannot be written: a read-only folder, a full disk, or a path under
     a regular file (the message names the path, the option and the fix)."""

@@ -13,7 +13,9 @@ Prints, in one run on the current machine:
 5. ``train.py`` with its defaults on the given track (``reinvent_base`` by default): wall time
    from process start to the first checkpoint that completes 3/3 evaluation laps, checked with
    ``evaluate.py``'s evaluation, and the process's peak memory (RSS);
-6. numba start-up: seconds from ``import deepracer_sim`` to the first step with an empty kernel
+6. camera frames/s: the batched FRONT_FACING_CAMERA renderer, 160 x 120, one core, N = 16
+   and 64, domain randomisation off and on, on the given track (:mod:`.camera`);
+7. numba start-up: seconds from ``import deepracer_sim`` to the first step with an empty kernel
    cache (cold) and with the cache present (warm).
 
 Steps/s are measured on one core (torch and the kernels are single-threaded). :class:`Sizes`
@@ -38,6 +40,7 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 
+from deepracer_sim.bench.camera import camera_rates
 from deepracer_sim.envs import register_envs
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import TrackError
@@ -45,6 +48,7 @@ from deepracer_sim.formats.hyperparameters import ppo_kwargs, read_hyperparamete
 from deepracer_sim.formats.model_metadata import discrete_action_space
 from deepracer_sim.sim.car import dynamics_for_version
 from deepracer_sim.sim.simulator import Simulator, make_config
+from deepracer_sim.track import DEFAULT_TRACK as DEFAULT_TRACK_NAME
 from deepracer_sim.track import load_track, resolve_track_path
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.evaluation import evaluate_run
@@ -66,7 +70,9 @@ class Sizes:
         vector_env_cars, vector_env_steps: the N of item 2b and the car-steps per N.
         kernel_cars, kernel_calls: N and kernel calls of item 3.
         ppo_timesteps: env steps of item 4.
-        startup: measure item 6 (two fresh processes, one compiling every kernel).
+        camera_cars, camera_calls, camera_repeats: the N of item 6, renderer calls per run and
+            runs (the best is kept).
+        startup: measure item 7 (two fresh processes, one compiling every kernel).
     """
 
     single_env_steps: int = 100_000
@@ -77,6 +83,9 @@ class Sizes:
     kernel_cars: int = 256
     kernel_calls: int = 4000
     ppo_timesteps: int = 3 * 16 * 256
+    camera_cars: tuple[int, ...] = (16, 64)
+    camera_calls: int = 20
+    camera_repeats: int = 7
     startup: bool = True
 
 
@@ -85,7 +94,8 @@ FULL = Sizes()
 #: A run of a few seconds that exercises every measured item but the start-up (for tests).
 TINY = Sizes(single_env_steps=2000, vec_env_cars=(1, 4), vec_env_steps=400,
              vector_env_cars=(4,), vector_env_steps=400, kernel_cars=8, kernel_calls=50,
-             ppo_timesteps=256, startup=False)
+             ppo_timesteps=256, camera_cars=(2,), camera_calls=2, camera_repeats=1,
+             startup=False)
 
 
 def _rate(step, n: int) -> float:
@@ -228,7 +238,8 @@ def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False,
     """Every item of the module docstring, as one JSON-able dict: ``machine`` (text),
     ``startup_s`` ({"cold", "warm"} s; None when ``sizes.startup`` is off), ``single_env``
     (item 1, steps/s and their ratio), ``vec_env_steps_per_s`` and ``vector_env_steps_per_s``
-    ({str(N): steps/s}), ``kernel_car_steps_per_s``; unless ``skip_train``:
+    ({str(N): steps/s}), ``kernel_car_steps_per_s``, ``camera`` (item 6:
+    :func:`~.camera.camera_rates`); unless ``skip_train``:
     ``ppo_learn_steps_per_s`` and ``time_to_3_of_3_laps`` (item 5's dict, or why it was
     skipped). Sets torch to one thread."""
     torch.set_num_threads(1)
@@ -240,6 +251,12 @@ def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False,
     result["vector_env_steps_per_s"] = vector_env_rates(sizes.vector_env_cars,
                                                         sizes.vector_env_steps)
     result["kernel_car_steps_per_s"] = kernel_rate(sizes.kernel_cars, sizes.kernel_calls)
+    try:
+        camera_track = load_track(track)
+    except TrackError:  # no shared data: the project's own track
+        camera_track = load_track(DEFAULT_TRACK_NAME)
+    result["camera"] = camera_rates(camera_track, sizes.camera_cars, sizes.camera_calls,
+                                    sizes.camera_repeats)
     if not skip_train:
         result["ppo_learn_steps_per_s"] = ppo_rate(sizes.ppo_timesteps)
         try:

@@ -1,7 +1,7 @@
 """Evaluate a trained run: greedy laps, each a fresh episode from the start line; or a race.
 
     deepracer-sim evaluate RUN_DIR [--track NAME|PATH] [--laps 3] [--checkpoint best|last|N]
-        [--json] [--render] [--record out.mp4|out.gif]
+        [--json] [--render] [--record out.mp4|out.gif] [--camera]
     deepracer-sim evaluate RUN_DIR --race [--laps 3] [--off-track-penalty S]
         [--collision-penalty S] [--max-resets N] [--timing AVG_LAP_TIME|BEST_LAP_TIME|TOTAL_TIME]
         [--minimum-laps N] [--starts K] [--speed-multiplier X] [--steering-noise DEG]
@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--render", action="store_true", help="watch the laps live in a window")
     p.add_argument("--record", type=Path, default=None,
                    help="write a video of the laps (.mp4 or .gif); works without a screen")
+    p.add_argument("--camera", action="store_true",
+                   help="with --render or --record: show the car's camera image "
+                        "(FRONT_FACING_CAMERA, 160x120 grey) beside the track")
     race = p.add_argument_group("race (docs/race.md)")
     race.add_argument("--race", action="store_true",
                       help="race: continuous laps, resets with penalty seconds, a leaderboard "
@@ -96,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if args.record is not None:
         check_output_file(args.record, "--record")
     if args.render or args.record is not None:
-        observers.append(EvaluationViewer(window=args.render, record=args.record))
+        observers.append(EvaluationViewer(window=args.render, record=args.record,
+                                          camera=args.camera))
     with writing(args.record, "--record") if args.record is not None else nullcontext():
         report = evaluate_run(args.run_dir, track=args.track, laps=args.laps,
                               checkpoint=args.checkpoint, observers=observers)

@@ -14,8 +14,9 @@ import argparse
 from pathlib import Path
 
 from deepracer_sim.cli import values
+from deepracer_sim.envs.sensors import SENSORS
 from deepracer_sim.envs.setup import resolve_action_space
-from deepracer_sim.errors import ActionSpaceError, check_output_folder, writing
+from deepracer_sim.errors import ActionSpaceError, UsageError, check_output_folder, writing
 from deepracer_sim.export import CloneSource, clone_source
 from deepracer_sim.formats.hyperparameters import PPO, SAC
 from deepracer_sim.formats.model_metadata import (
@@ -53,6 +54,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model_metadata.json with the action space (and version)")
     for flag, dest, kind, text in ACTION_FLAGS:
         p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
+    p.add_argument("--sensor", choices=SENSORS, default=None,
+                   help="what the policy sees: FEATURES (our 19-value vector, fast, this "
+                        "simulator only), FRONT_FACING_CAMERA (DeepRacer's 120x160 grey camera, "
+                        "CnnPolicy, domain randomisation; docs/camera.md) or both (default "
+                        f"{TrainConfig.sensor}; with --clone the cloned model's)")
     p.add_argument("--version", type=values.version, default=None,
                    help="model_metadata version: >= 5 the velocity-controlled car, < 5 the v4 "
                         f"car (default: the metadata's, else {DEFAULT_VERSION:g})")
@@ -163,18 +169,24 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
                       stop_when_complete=args.stop_when_complete, algorithm=algorithm,
-                      neural_network=args.network)
+                      neural_network=args.network, sensor=args.sensor or TrainConfig.sensor)
     if clone is not None:
         _clone_into(cfg, clone, args)
     return cfg
 
 
 def _clone_into(cfg: TrainConfig, clone: CloneSource, args: argparse.Namespace) -> None:
-    """Start ``cfg`` from a clone source: its weights, network and hyperparameters.
+    """Start ``cfg`` from a clone source: its weights, sensor, network and hyperparameters.
 
     Raises:
-        ActionSpaceError: a ``--network`` other than the cloned model's.
+        ActionSpaceError: a ``--network`` other than the cloned model's; UsageError: a
+            ``--sensor`` other than the cloned policy's.
     """
+    if args.sensor is not None and args.sensor != clone.sensor:
+        raise UsageError(f"--clone {args.clone}: the cloned policy sees "
+                         f"{clone.sensor}, not --sensor {args.sensor}; drop --sensor or "
+                         "train a new model")
+    cfg.sensor = clone.sensor
     if clone.neural_network is not None:
         if args.network not in (None, clone.neural_network):
             raise ActionSpaceError(f"--clone {args.clone}: the network is the cloned model's "

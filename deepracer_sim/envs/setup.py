@@ -18,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from deepracer_sim.constants import MIN_SPEED, ROUND_ROBIN_ADVANCE, STEP_DT
+from deepracer_sim.envs.sensors import FEATURES, DomainRandomizationLike, Sensors
 from deepracer_sim.errors import ActionSpaceError, UsageError
 from deepracer_sim.formats.model_metadata import (
     DEFAULT_VERSION,
@@ -30,7 +31,6 @@ from deepracer_sim.formats.model_metadata import (
 from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_caller
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import dynamics_for_version
-from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
 from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.track import DEFAULT_TRACK, Track, load_track
 
@@ -89,7 +89,8 @@ class EnvSetup:
     training: bool
     max_steps: int
     sim: Simulator
-    single_observation_space: gym.spaces.Box
+    sensors: Sensors
+    single_observation_space: gym.Space
     single_action_space: gym.Space
 
 
@@ -98,15 +99,20 @@ def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
                 version: float | None = None, training: bool = True,
                 round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                 alternate_direction: bool = False, reverse_direction: bool = False,
-                start_position: float = 0.0, max_steps: int | None = None) -> EnvSetup:
+                start_position: float = 0.0, max_steps: int | None = None,
+                sensor: str = FEATURES, domain_randomization: DomainRandomizationLike = None,
+                camera_seed: int = 0) -> EnvSetup:
     """Build ``num_envs`` cars with DeepRacer's rules (the envs' shared constructor).
+
+    ``sensor``, ``domain_randomization`` and ``camera_seed`` choose what the policy sees
+    (:mod:`deepracer_sim.envs.sensors`).
 
     Car ``i`` starts its first episode ``i / num_envs`` of a lap after ``start_position``, so
     the cars' round-robin start points tile the track (as deepracer-for-cloud's multi-worker
     setups do); with one car that is ``start_position`` itself.
 
     Raises:
-        UsageError: ``num_envs < 1`` or ``max_steps < 2``.
+        UsageError: ``num_envs < 1``, ``max_steps < 2`` or an unknown ``sensor``.
         TrackError, ActionSpaceError, RewardFunctionError: bad track, action space, reward.
     """
     if num_envs < 1:
@@ -122,11 +128,11 @@ def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
     starts = start_position + np.arange(num_envs) / num_envs
     sim = Simulator(trk, num_envs, dynamics_for_version(version).as_array(), cfg, starts,
                     reverse_direction)
-    low, high = observation_bounds()
-    obs_space = gym.spaces.Box(low, high, (OBS_DIM,), np.float32)
+    sensors = Sensors(sensor, sim, trk, training, domain_randomization, camera_seed)
     act_space: gym.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                             else gym.spaces.Discrete(len(space)))
-    return EnvSetup(trk, caller, space, version, training, steps, sim, obs_space, act_space)
+    return EnvSetup(trk, caller, space, version, training, steps, sim, sensors,
+                    sensors.observation_space, act_space)
 
 
 def episode_info(row: list[float]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.envs.sensors import FEATURES, DomainRandomizationLike
 from deepracer_sim.envs.setup import (
     ActionSpaceLike,
     RewardLike,
@@ -48,7 +49,10 @@ class DeepRacerVecEnv(VecEnv):
         **kwargs: the keyword arguments of :class:`~deepracer_sim.env.DeepRacerEnv`
             (``track``, ``reward_function``, ``action_space``, ``version``, ``training``,
             ``round_robin_advance``, ``alternate_direction``, ``reverse_direction``,
-            ``start_position``, ``max_steps``).
+            ``start_position``, ``max_steps``, ``sensor``, ``domain_randomization``,
+            ``camera_seed``).
+
+    Observation: as :class:`~deepracer_sim.envs.vector.DeepRacerVectorEnv`'s.
     """
 
     def __init__(self, num_envs: int = 1, *, track: TrackLike = DEFAULT_TRACK,
@@ -57,7 +61,9 @@ class DeepRacerVecEnv(VecEnv):
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, sensor: str = FEATURES,
+                 domain_randomization: DomainRandomizationLike = None,
+                 camera_seed: int = 0) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r} is not available yet; use None")
         setup = build_setup(num_envs, track=track, reward_function=reward_function,
@@ -65,7 +71,8 @@ class DeepRacerVecEnv(VecEnv):
                             round_robin_advance=round_robin_advance,
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
-                            max_steps=max_steps)
+                            max_steps=max_steps, sensor=sensor,
+                            domain_randomization=domain_randomization, camera_seed=camera_seed)
         self.track = setup.track
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
@@ -73,6 +80,8 @@ class DeepRacerVecEnv(VecEnv):
         self.training = training
         self.max_steps = setup.max_steps
         self.sim = setup.sim
+        self.sensors = setup.sensors
+        self.sensor = sensor
         self.render_mode = None
         super().__init__(num_envs, setup.single_observation_space, setup.single_action_space)
         self.listeners: list[StepListener] = []
@@ -84,22 +93,37 @@ class DeepRacerVecEnv(VecEnv):
         self._cycle_mark: float | None = None
 
     # --- VecEnv API ------------------------------------------------------------------------
-    def reset(self) -> np.ndarray:
-        """Restart every car at its initial start point; returns (N, OBS_DIM) float32."""
+    def reset(self) -> Any:
+        """Restart every car at its initial start point; returns the batch observation
+        ((N, OBS_DIM) float32 for ``FEATURES``); a seed given by ``seed()`` reseeds the
+        camera's randomisation."""
         self.sim.restart()
         self._episode_return[:] = 0.0
         self.reset_infos = [{} for _ in range(self.num_envs)]
-        return self.sim.obs.copy()
+        seed = self._seeds[0] if self._seeds else None
+        if seed is not None:
+            self.sensors.seed(int(seed))
+        else:
+            self.sensors.new_episodes()
+        self._reset_seeds()
+        return self.sensors.observe()
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions
 
     def step_wait(self):
-        self.sim.step(*self.deepracer_action_space.scale(self._actions), True)
+        camera = self.sensors.has_camera
+        self.sim.step(*self.deepracer_action_space.scale(self._actions), not camera)
         rows = self.sim.rec.tolist()
         rewards = self._rewards
         dones = np.zeros(self.num_envs, dtype=bool)
         infos: list[dict[str, Any]] = []
+        last = {}
+        if camera:  # render the last frames, then restart the ended cars
+            self.sensors.observe()
+            last = self.sensors.finish_episodes(
+                [i for i, row in enumerate(rows)
+                 if row[layout.R_DONE] > 0.5 or row[layout.R_TRUNCATED] > 0.5])
         measuring = self.reward_cost.active
         spent, calls = 0.0, 0
         for i, row in enumerate(rows):
@@ -119,7 +143,8 @@ class DeepRacerVecEnv(VecEnv):
             if ended:
                 dones[i] = True
                 info = episode_info(row)
-                info["terminal_observation"] = self.sim.terminal_obs[i].copy()
+                info["terminal_observation"] = (last[i] if camera
+                                                else self.sim.terminal_obs[i].copy())
                 info["TimeLimit.truncated"] = row[layout.R_TRUNCATED] > 0.5
                 info["episode"] = {"r": self._episode_return[i], "l": int(row[layout.R_STEPS]),
                                    "t": 0.0}
@@ -131,7 +156,8 @@ class DeepRacerVecEnv(VecEnv):
             listener(self, self._actions, rewards)
         if measuring:
             self._measure_reward(spent, calls)
-        return self.sim.obs.copy(), rewards.copy(), dones, infos
+        obs = self.sensors.current() if camera else self.sim.obs.copy()
+        return obs, rewards.copy(), dones, infos
 
     def _measure_reward(self, spent: float, calls: int) -> None:
         """Report a step's reward time to :attr:`reward_cost` (the cycle is the time since the

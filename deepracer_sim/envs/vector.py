@@ -20,6 +20,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.envs.sensors import FEATURES, DomainRandomizationLike
 from deepracer_sim.envs.setup import (
     ActionSpaceLike,
     RewardLike,
@@ -40,8 +41,11 @@ class DeepRacerVectorEnv(VectorEnv):
         the other arguments: as :class:`~deepracer_sim.envs.env.DeepRacerEnv`; car ``i`` starts
             ``i / num_envs`` of a lap after ``start_position``.
 
-    Observation: ``(num_envs, OBS_DIM)`` float32; action: ``(num_envs,)`` int64 for a discrete
-    space, ``(num_envs, 2)`` float32 in [-1, 1] for a continuous one.
+    Observation: ``(num_envs, OBS_DIM)`` float32 for ``FEATURES``, ``(num_envs, 120, 160, 1)``
+    uint8 for ``FRONT_FACING_CAMERA`` (valid until the second next step), a dict of both for
+    ``FEATURES+FRONT_FACING_CAMERA`` (:mod:`deepracer_sim.envs.sensors`); action:
+    ``(num_envs,)`` int64 for a discrete space, ``(num_envs, 2)`` float32 in [-1, 1] for a
+    continuous one.
 
     Raises:
         UsageError, TrackError, ActionSpaceError, RewardFunctionError: as the single env.
@@ -55,7 +59,9 @@ class DeepRacerVectorEnv(VectorEnv):
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, sensor: str = FEATURES,
+                 domain_randomization: DomainRandomizationLike = None,
+                 camera_seed: int = 0) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
                              "use DeepRacerEnv(render_mode=...) to watch a car")
@@ -64,7 +70,8 @@ class DeepRacerVectorEnv(VectorEnv):
                             round_robin_advance=round_robin_advance,
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
-                            max_steps=max_steps)
+                            max_steps=max_steps, sensor=sensor,
+                            domain_randomization=domain_randomization, camera_seed=camera_seed)
         self.num_envs = num_envs
         self.render_mode = None
         self.track = setup.track
@@ -74,6 +81,8 @@ class DeepRacerVectorEnv(VectorEnv):
         self.training = training
         self.max_steps = setup.max_steps
         self.sim = setup.sim
+        self.sensors = setup.sensors
+        self.sensor = sensor
         self.single_observation_space = setup.single_observation_space
         self.single_action_space = setup.single_action_space
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -81,14 +90,19 @@ class DeepRacerVectorEnv(VectorEnv):
         self._rewards = np.zeros(num_envs)
 
     def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+              options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         """Restart every car at its initial start point (the simulator is deterministic:
-        ``seed`` only seeds ``np_random``); returns ((num_envs, OBS_DIM) float32, {})."""
+        ``seed`` seeds ``np_random`` and the camera's randomisation); returns (the batch
+        observation, {})."""
         super().reset(seed=seed, options=options)
         self.sim.restart()
-        return self.sim.obs.copy(), {}
+        if seed is not None:
+            self.sensors.seed(seed)
+        else:
+            self.sensors.new_episodes()
+        return self.sensors.observe(), {}
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+    def step(self, actions: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray,
                                                  np.ndarray, dict[str, Any]]:
         """One DeepRacer step of every car (1/15 s of simulated time).
 
@@ -96,7 +110,9 @@ class DeepRacerVectorEnv(VectorEnv):
             RewardFunctionError: the reward function failed or returned a bad value.
         """
         sim = self.sim
-        sim.step(*self.deepracer_action_space.scale(actions), True)
+        sensors = self.sensors
+        camera = sensors.has_camera
+        sim.step(*self.deepracer_action_space.scale(actions), not camera)
         rows = sim.rec.tolist()
         rewards = self._rewards
         caller = self.reward_caller
@@ -109,7 +125,13 @@ class DeepRacerVectorEnv(VectorEnv):
         terminated = sim.rec[:, layout.R_DONE] > 0.5
         truncated = sim.rec[:, layout.R_TRUNCATED] > 0.5
         infos: dict[str, Any] = {}
-        for i in np.flatnonzero(terminated | truncated).tolist():
-            infos = self._add_info(infos, {"final_obs": sim.terminal_obs[i].copy(),
+        ended = np.flatnonzero(terminated | truncated).tolist()
+        if camera:  # render the last frames, then restart the ended cars
+            sensors.observe()
+            last = sensors.finish_episodes(ended)
+        for i in ended:
+            final = last[i] if camera else sim.terminal_obs[i].copy()
+            infos = self._add_info(infos, {"final_obs": final,
                                            "final_info": episode_info(rows[i])}, i)
-        return sim.obs.copy(), rewards.copy(), terminated, truncated, infos
+        obs = sensors.current() if camera else sim.obs.copy()
+        return obs, rewards.copy(), terminated, truncated, infos

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepracer_sim.envs.sensors import FEATURES, FRONT_FACING_CAMERA
 from deepracer_sim.errors import CheckpointError, ExportError, TensorFlowFileError
 from deepracer_sim.export.safe_io import read_json, regular_file
 from deepracer_sim.formats.checkpoints import (
@@ -66,6 +67,7 @@ from deepracer_sim.training.policy import (
     policy_architecture,
     policy_from_state_dict,
     read_checkpoint_state,
+    state_sensor,
 )
 
 
@@ -84,6 +86,7 @@ class CloneSource:
         hyperparameters: the folder's ip/hyperparameters.json, or None.
         neural_network: the camera network's ``neural_network`` (None: the feature-vector
             MLP).
+        sensor: what the cloned policy sees (``FEATURES`` or a camera; from its weights).
     """
 
     path: Path
@@ -94,6 +97,7 @@ class CloneSource:
     net_arch: tuple[int, ...]
     hyperparameters: Path | None
     neural_network: str | None = None
+    sensor: str = FEATURES
 
     def same_action_space(self, other: ActionSpace) -> bool:
         """Whether ``other`` is this action space (same kind, same values in the same order)."""
@@ -176,7 +180,8 @@ def clone_source(path: str | os.PathLike) -> CloneSource:
     cloud = _cloud_checkpoint(root)
     if cloud is not None:
         space, version, network = _check_cloud_checkpoint(root, cloud)
-        return CloneSource(root, "cloud", space, version, cloud, (), hp_path, network)
+        return CloneSource(root, "cloud", space, version, cloud, (), hp_path, network,
+                           FRONT_FACING_CAMERA)
     kind = "run" if (root / RUN_CONFIG).exists() else "export"
     meta, ckpt, want_arch = (_run_checkpoint if kind == "run" else _export_checkpoint)(root)
     space, version = read_model_metadata(meta)
@@ -190,13 +195,14 @@ def clone_source(path: str | os.PathLike) -> CloneSource:
             raise ExportError(f"{meta}: expected a JSON object")
         _, network = camera_network(meta_doc)
         camera_policy_from_state_dict(state, space, network, str(ckpt))  # checks the fit
-        return CloneSource(root, kind, space, version, ckpt, (), hp_path, network)
+        return CloneSource(root, kind, space, version, ckpt, (), hp_path, network,
+                           FRONT_FACING_CAMERA)
     arch = policy_architecture(state).net_arch
     if want_arch and want_arch != arch:
         raise CheckpointError(f"{ckpt}: hidden layers {list(arch)} differ from the folder's "
                               f"net_arch {list(want_arch)}")
     policy_from_state_dict(state, space, str(ckpt))  # checks outputs and observation size
-    return CloneSource(root, kind, space, version, ckpt, arch, hp_path)
+    return CloneSource(root, kind, space, version, ckpt, arch, hp_path, None, state_sensor(state))
 
 
 def _cloud_checkpoint(root: Path) -> Path | None:

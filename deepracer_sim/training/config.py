@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.track.lookup import DEFAULT_TRACK
 
@@ -50,6 +51,10 @@ class TrainConfig:
         init_tf_checkpoint: a DeepRacer TensorFlow checkpoint prefix
             (``.../<N>_Step-<S>.ckpt``) whose camera-network weights training starts from (a
             cloud model's clone; a fresh optimizer, as DeepRacer's clone).
+        sensor: what the policy sees (:mod:`deepracer_sim.envs.sensors`); the camera
+            (``FRONT_FACING_CAMERA``) trains DeepRacer's camera network ``neural_network``,
+            FEATURES with the camera stable-baselines3's MultiInputPolicy; camera training
+            uses domain randomisation, seeded by ``seed``.
     """
 
     reward: Path
@@ -74,6 +79,7 @@ class TrainConfig:
     algorithm: str = "clipped_ppo"
     neural_network: str | None = None
     init_tf_checkpoint: Path | None = None
+    sensor: str = FEATURES
 
 
 def default_run_dir(reward: Path, track: str) -> Path:

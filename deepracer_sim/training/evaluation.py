@@ -13,13 +13,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from deepracer_sim.envs.sensors import FEATURES, Sensors
 from deepracer_sim.envs.setup import default_max_steps
 from deepracer_sim.errors import CheckpointError
 from deepracer_sim.formats.checkpoints import checkpoint_name, pick_hint, run_checkpoint_files
-from deepracer_sim.formats.model_metadata import ActionSpace, read_model_metadata
+from deepracer_sim.formats.model_metadata import (
+    DEFAULT_NEURAL_NETWORK,
+    ActionSpace,
+    read_model_metadata,
+)
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import EpisodeObserver, LapResult
 from deepracer_sim.logs.writer import EvaluationLogger
@@ -29,16 +35,16 @@ from deepracer_sim.sim.car import dynamics_for_version
 from deepracer_sim.sim.params import params_from_record
 from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.track import Track, load_track
-from deepracer_sim.training.policy import load_policy
+from deepracer_sim.training.policy import load_policy, state_sensor_of
 
-#: Maps an (N, OBS_DIM) float32 batch of observations to N actions.
-Predict = Callable[[np.ndarray], np.ndarray]
+#: Maps a batch of observations ((N, OBS_DIM) float32 for FEATURES) to N actions.
+Predict = Callable[[Any], np.ndarray]
 
 
 def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version: float,
              starts: Sequence[float], max_steps: int, reward: RewardCaller | None = None,
              observers: Sequence[EpisodeObserver] = (),
-             reversed_direction: bool = False) -> list[LapResult]:
+             reversed_direction: bool = False, sensor: str = FEATURES) -> list[LapResult]:
     """Run one greedy episode per start point, all in one batch.
 
     Args:
@@ -48,6 +54,8 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         reward: optional reward caller (rewards are summed into the results).
         observers: :class:`EpisodeObserver` hooks (logging, rendering).
         reversed_direction: drive against the track's row order.
+        sensor: what ``predict`` sees (:mod:`deepracer_sim.envs.sensors`; the camera without
+            domain randomisation, as an evaluation).
 
     Returns:
         one :class:`LapResult` per start, in order.
@@ -56,6 +64,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
     cfg = make_config(0.0, False, False, max_steps, 0.0)
     simulator = Simulator(track, n, dynamics_for_version(version).as_array(), cfg,
                               np.array(starts, dtype=np.float64), reversed_direction)
+    sensors = Sensors(sensor, simulator, track, training=False) if sensor != FEATURES else None
     for observer in observers:
         observer.on_start(simulator, track, action_space)
     active = np.ones(n, dtype=bool)
@@ -65,7 +74,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
     steer = np.zeros(n)
     speed = np.zeros(n)
     while active.any():
-        actions = predict(simulator.obs)
+        actions = predict(simulator.obs if sensors is None else sensors.observe())
         steer[:], speed[:] = action_space.scale(actions)
         simulator.step(steer, speed, False)
         rows = simulator.rec.tolist()
@@ -151,6 +160,7 @@ class EvaluationSetup:
     max_steps: int
     reversed_direction: bool
     started: str  # YYYYmmddHHMMSS, DeepRacer's evaluation folder stamp
+    sensor: str = FEATURES
 
 
 def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
@@ -167,7 +177,8 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     space, version = read_model_metadata(run.model_metadata)
     name = checkpoint_name(run, checkpoint)
     try:
-        model = load_policy(run.checkpoint_path(name), space)
+        model = load_policy(run.checkpoint_path(name), space,
+                            config.get("neural_network") or DEFAULT_NEURAL_NETWORK)
     except CheckpointError as exc:
         others = [n for n in run_checkpoint_files(run.model_dir) if n != name]
         raise CheckpointError(f"{exc}; fix: " + (pick_hint(run.model_dir) if others else
@@ -180,7 +191,7 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     return EvaluationSetup(run.root, name, model, trk, space, version,
                            make_reward_caller(run.reward_file), int(max_steps),
                            bool(config.get("reverse_direction", False)),
-                           time.strftime("%Y%m%d%H%M%S"))
+                           time.strftime("%Y%m%d%H%M%S"), state_sensor_of(model))
 
 
 def default_evaluation_observers(setup: EvaluationSetup) -> list[EpisodeObserver]:
@@ -206,5 +217,5 @@ def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int
     results = run_laps(sb3_predict(setup.model), setup.track, setup.action_space,
                        setup.version, [0.0] * laps, setup.max_steps, reward=setup.reward,
                        observers=[*default_evaluation_observers(setup), *observers],
-                       reversed_direction=setup.reversed_direction)
+                       reversed_direction=setup.reversed_direction, sensor=setup.sensor)
     return EvaluationReport(setup.track.name, setup.checkpoint, results)

@@ -24,19 +24,32 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.policies import (
+    ActorCriticCnnPolicy,
+    ActorCriticPolicy,
+    MultiInputActorCriticPolicy,
+)
 from stable_baselines3.sac.policies import SACPolicy
 
+from deepracer_sim.envs.sensors import (
+    FEATURES,
+    FEATURES_AND_CAMERA,
+    FRONT_FACING_CAMERA,
+    IMAGE_HEIGHT,
+    IMAGE_WIDTH,
+    features_space,
+)
 from deepracer_sim.errors import CheckpointError, missing_file_text
 from deepracer_sim.formats.checkpoint_zip import check_torch_file, check_zip_sizes, read_member
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import STATE_DICT_SUFFIX
 from deepracer_sim.formats.tf_variables import DEFAULT_NETWORK
-from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
+from deepracer_sim.sim.observation import OBS_DIM
 from deepracer_sim.training.networks import camera_policy_from_state_dict, is_camera_state_dict
 
 #: The members of a stable-baselines3 checkpoint zip (PPO, SAC); any other member is refused.
@@ -177,22 +190,48 @@ def _sac_architecture(state: dict) -> Architecture:
                         tuple(int(s[0]) for s in qf[:-1]))
 
 
-def gym_spaces(space: ActionSpace) -> tuple[gym.spaces.Box, gym.spaces.Space]:
-    """(observation space, action space) of the env a policy for ``space`` drives (as
-    :mod:`deepracer_sim.envs.setup` builds them)."""
-    low, high = observation_bounds()
-    obs = gym.spaces.Box(low, high, (OBS_DIM,), np.float32)
+def state_sensor(state: dict) -> str:
+    """The sensor a policy state dict reads (:mod:`deepracer_sim.envs.sensors`): DeepRacer's
+    camera network (:func:`~deepracer_sim.training.networks.is_camera_state_dict`) or a
+    NatureCNN (``features_extractor.cnn``) reads the camera, a dict extractor both, else the
+    features."""
+    if any(k.startswith("features_extractor.extractors.") for k in state):
+        return FEATURES_AND_CAMERA
+    if is_camera_state_dict(state) or any(k.startswith("features_extractor.cnn.")
+                                          for k in state):
+        return FRONT_FACING_CAMERA
+    return FEATURES
+
+
+def state_sensor_of(policy: Policy) -> str:
+    """The sensor a loaded policy reads (:func:`state_sensor` of its weights)."""
+    return state_sensor(policy.state_dict())
+
+
+def gym_spaces(space: ActionSpace, sensor: str = FEATURES) -> tuple[gym.Space, gym.Space]:
+    """(observation space, action space) of the policy for ``space`` and ``sensor`` (as
+    :mod:`deepracer_sim.envs.setup` builds them; camera frames channel-first, as
+    stable-baselines3's ``VecTransposeImage`` gives them to the policy)."""
+    first = gym.spaces.Box(0, 255, (1, IMAGE_HEIGHT, IMAGE_WIDTH), np.uint8)
+    obs: gym.Space = features_space()
+    if sensor == FRONT_FACING_CAMERA:
+        obs = first
+    elif sensor == FEATURES_AND_CAMERA:
+        obs = gym.spaces.Dict({FEATURES: features_space(), FRONT_FACING_CAMERA: first})
     act: gym.spaces.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                              else gym.spaces.Discrete(len(space)))
     return obs, act
 
 
-def build_policy(space: ActionSpace, net_arch: tuple[int, ...]) -> ActorCriticPolicy:
-    """A fresh stable-baselines3 ``ActorCriticPolicy`` as ``train.py`` builds it (CPU)."""
-    obs, act = gym_spaces(space)
+def build_policy(space: ActionSpace, net_arch: tuple[int, ...],
+                 sensor: str = FEATURES) -> ActorCriticPolicy:
+    """A fresh stable-baselines3 policy as ``train.py`` builds it for ``sensor`` (CPU)."""
+    obs, act = gym_spaces(space, sensor)
+    kind: Any = {FEATURES: ActorCriticPolicy, FRONT_FACING_CAMERA: ActorCriticCnnPolicy,
+            FEATURES_AND_CAMERA: MultiInputActorCriticPolicy}[sensor]
     # ortho_init=False: the weights are loaded right after, no need for the (slow) QR init
-    return ActorCriticPolicy(obs, act, lambda _: 0.0, ortho_init=False,
-                             net_arch={"pi": list(net_arch), "vf": list(net_arch)})
+    return kind(obs, act, lambda _: 0.0, ortho_init=False,
+                net_arch={"pi": list(net_arch), "vf": list(net_arch)})
 
 
 def build_sac_policy(space: ActionSpace, net_arch: tuple[int, ...],
@@ -223,13 +262,18 @@ def policy_from_state_dict(state: dict, space: ActionSpace,
             f"{'continuous' if arch.continuous else 'discrete'} outputs but the action space "
             f"has {want} ({'continuous' if space.continuous else 'discrete'}); the "
             "model_metadata.json does not belong to these weights")
-    if arch.obs_dim != OBS_DIM:
+    sensor = state_sensor(state)
+    if sensor == FEATURES and arch.obs_dim != OBS_DIM:
         raise CheckpointError(f"{source}: the network reads {arch.obs_dim} inputs, this "
                               f"simulator's observation has {OBS_DIM}: it was trained by "
                               "another version")
     policy: Policy = (build_sac_policy(space, arch.net_arch, arch.qf_arch) if arch.sac
-                      else build_policy(space, arch.net_arch))
-    policy.load_state_dict(state, strict=True)
+                      else build_policy(space, arch.net_arch, sensor))
+    try:
+        policy.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{source}: the weights do not fit a {sensor} policy ({exc})") \
+            from None
     policy.set_training_mode(False)
     return policy
 

@@ -32,10 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium as gym
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.policies import ActorCriticPolicy
 
+from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.hyperparameters import (
@@ -99,6 +101,8 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
         "reward_source": str(cfg.reward),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    if cfg.sensor != FEATURES:  # FEATURES runs keep their files as before
+        config["sensor"] = cfg.sensor
     run.config.write_text(json.dumps(config, indent=2) + "\n")
     return run
 
@@ -127,7 +131,8 @@ def make_training_env(cfg: TrainConfig, track: Track):
                            action_space=cfg.action_space, version=cfg.version, training=True,
                            round_robin_advance=cfg.round_robin_advance,
                            alternate_direction=cfg.alternate_direction,
-                           reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps)
+                           reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps,
+                           sensor=cfg.sensor, camera_seed=cfg.seed)
 
 
 def policy_choice(cfg: TrainConfig, observation_space
@@ -137,6 +142,8 @@ def policy_choice(cfg: TrainConfig, observation_space
     * a camera frame (:func:`~deepracer_sim.training.networks.is_camera_observation`):
       :class:`~deepracer_sim.training.networks.DeepRacerCnnPolicy` with ``cfg.neural_network``
       (default ``DEEP_CONVOLUTIONAL_NETWORK_SHALLOW``), two separate towers;
+    * the feature vector and the camera together (a ``Dict``): stable-baselines3's
+      ``"MultiInputPolicy"`` (NatureCNN and the features, then MLP heads of ``cfg.net_arch``);
     * the feature vector: ``"MlpPolicy"`` with separate policy and value networks of
       ``cfg.net_arch``.
 
@@ -144,6 +151,7 @@ def policy_choice(cfg: TrainConfig, observation_space
         UsageError: a ``neural_network`` (or a TensorFlow checkpoint to start from) for the
             feature vector; NetworkError: an unsupported ``neural_network``.
     """
+    mlp_kwargs = {"net_arch": {"pi": list(cfg.net_arch), "vf": list(cfg.net_arch)}}
     if is_camera_observation(observation_space):
         return DeepRacerCnnPolicy, camera_policy_kwargs(cfg.neural_network or
                                                         DEFAULT_NEURAL_NETWORK)
@@ -154,9 +162,11 @@ def policy_choice(cfg: TrainConfig, observation_space
                          "clone with the camera sensor (FRONT_FACING_CAMERA)")
     if cfg.neural_network is not None:
         raise UsageError(f"{cfg.neural_network}: DeepRacer's camera networks read the camera "
-                         f"frame, but this environment's observation is {shape}: train with "
-                         "the camera sensor (FRONT_FACING_CAMERA), or drop --network")
-    return "MlpPolicy", {"net_arch": {"pi": list(cfg.net_arch), "vf": list(cfg.net_arch)}}
+                         f"frame alone, but this environment's observation is {shape}: train "
+                         "with --sensor FRONT_FACING_CAMERA, or drop --network")
+    if isinstance(observation_space, gym.spaces.Dict):
+        return "MultiInputPolicy", mlp_kwargs
+    return "MlpPolicy", mlp_kwargs
 
 
 def make_model(cfg: TrainConfig, env, hp: dict):
@@ -166,13 +176,17 @@ def make_model(cfg: TrainConfig, env, hp: dict):
     DeepRacer camera checkpoint) when given.
 
     The minibatch size is capped at the rollout (``n_envs * n_steps``). ``cfg.algorithm``
-    ``"sac"``: :func:`~deepracer_sim.training.sac.make_sac_model` instead.
+    ``"sac"``: :func:`~deepracer_sim.training.sac.make_sac_model` instead (the feature
+    vector only).
 
     Raises:
-        UsageError, NetworkError: see :func:`policy_choice`; CheckpointError,
-            TensorFlowFileError: a checkpoint that does not fit the network.
+        UsageError, NetworkError: see :func:`policy_choice`, or SAC with a camera;
+            CheckpointError, TensorFlowFileError: a checkpoint that does not fit the network.
     """
     if cfg.algorithm == SAC:
+        if cfg.sensor != FEATURES:
+            raise UsageError(f"SAC trains here on the feature vector only; --sensor "
+                             f"{cfg.sensor} trains with PPO (drop --algorithm SAC)")
         return make_sac_model(cfg, env, hp)
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(1)

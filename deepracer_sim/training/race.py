@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from deepracer_sim.constants import STEP_DT
+from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.sim import layout
@@ -320,6 +321,9 @@ def race_run(run_dir: str | Path, rules: RaceRules, conditions: RaceConditions =
         raise UsageError(f"minimum laps {window}; give 1 to the race's {rules.laps} laps")
     leaderboard_entry([], window, timing)  # an unknown timing method fails before the race
     setup = load_evaluation(run_dir, track, checkpoint)
+    if setup.sensor != FEATURES:
+        raise UsageError(f"{run_dir}: --race drives feature-vector models; this one sees "
+                         f"{setup.sensor}: evaluate it without --race")
     races = run_races(sb3_predict(setup.model), setup.track, setup.action_space, setup.version,
                       rules, conditions, setup.reversed_direction)
     return RaceReport(setup.track.name, setup.checkpoint, rules, conditions, window, timing,

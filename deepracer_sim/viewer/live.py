@@ -29,6 +29,7 @@ from deepracer_sim.constants import STEP_RATE_HZ
 from deepracer_sim.logs.events import EpisodeObserver, TrainingObserver
 from deepracer_sim.sim import layout
 from deepracer_sim.viewer import remote
+from deepracer_sim.viewer.camview import CameraPanel
 from deepracer_sim.viewer.carview import CarView
 from deepracer_sim.viewer.record import VideoRecorder, check_video_path
 from deepracer_sim.viewer.render import Renderer, action_space_max_speed, surface_to_array
@@ -232,6 +233,7 @@ class EvaluationViewer(EpisodeObserver):
         size: initial window size.
         speed: playback speed of the window (1 = real time).
         hold: seconds the window stays on the final frame (any key closes it earlier).
+        camera: show the focused car's camera image (``FRONT_FACING_CAMERA``) beside the track.
 
     Raises:
         RecordingError: a ``record`` path that cannot be written (checked before any lap).
@@ -239,7 +241,7 @@ class EvaluationViewer(EpisodeObserver):
 
     def __init__(self, window: bool = True, record: str | Path | None = None, *,
                  size: tuple[int, int] = (1280, 800), speed: float = 1.0,
-                 hold: float = 3.0) -> None:
+                 hold: float = 3.0, camera: bool = False) -> None:
 
         self.window_wanted = window
         self.record = Path(record) if record is not None else None
@@ -254,6 +256,8 @@ class EvaluationViewer(EpisodeObserver):
         self.focus = 0
         self.steps = 0
         self.paused = False
+        self.camera = camera
+        self.panel: CameraPanel | None = None
 
     def on_start(self, simulator, track, action_space) -> None:
 
@@ -264,6 +268,7 @@ class EvaluationViewer(EpisodeObserver):
             car.start(pose)
         self.focus = 0
         self.steps = 0
+        self.panel = CameraPanel(track, simulator.n) if self.camera else None
         max_speed = action_space_max_speed(action_space)
         if self.record is not None:
             self.recorder = VideoRecorder(self.record, fps=STEP_RATE_HZ)
@@ -293,6 +298,8 @@ class EvaluationViewer(EpisodeObserver):
         renderer.draw(surface, self.cars[self.focus], others,
                       title=f"evaluation · {self.track.name}",
                       info=[*self._info(running), state], best_lap=self.best_lap)
+        if self.panel is not None:
+            self.panel.draw(surface, self.sim.s, self.focus)
 
     def on_step(self, rec, actions, rewards, active) -> None:
         poses = self.sim.s[:, :5].tolist()
