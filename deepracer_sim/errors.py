@@ -87,3 +87,16 @@ class RecordingError(DeepRacerSimError, ValueError):
 
 class ViewerUnavailable(DeepRacerSimError, RuntimeError):
     """No window can be opened (no display); the message says what to do instead."""
+
+
+class SweepSpecError(DeepRacerSimError, ValueError):
+    """An invalid sweep spec (YAML): the message names the spec file, the key and the fix."""
+
+
+class SweepError(DeepRacerSimError, RuntimeError):
+    """A sweep that cannot run: its folder is locked by another sweep or holds another spec's
+    trials, a trial's inputs are invalid, Ray is missing or cannot reach the cluster."""
+
+
+class CompareError(DeepRacerSimError, ValueError):
+    """A folder ``deepracer-sim compare`` cannot read as a run or a sweep."""

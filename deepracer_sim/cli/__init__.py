@@ -18,12 +18,14 @@ from deepracer_sim.cli import (
     analyze,
     bench,
     calibrate,
+    compare,
     drive,
     evaluate,
     export,
     fidelity,
     raceline,
     reward,
+    sweep,
     tracks,
     train,
 )
@@ -33,6 +35,8 @@ from deepracer_sim.errors import DeepRacerSimError
 COMMANDS: dict[str, ModuleType] = {
     "train": train,
     "evaluate": evaluate,
+    "sweep": sweep,
+    "compare": compare,
     "analyze": analyze,
     "export": export,
     "reward": reward,

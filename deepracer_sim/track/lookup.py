@@ -56,7 +56,7 @@ def search_dirs() -> list[Path]:
     return dirs
 
 
-def _looks_like_path(text: str) -> bool:
+def looks_like_path(text: str) -> bool:
     """A ``--track`` value that names a file (a ``.npy`` name or one with a separator)."""
     return text.endswith(".npy") or os.sep in text or (os.altsep or os.sep) in text
 
@@ -68,7 +68,7 @@ def resolve_track_path(name_or_path: str | os.PathLike) -> Path:
         TrackError: a missing path, or a name found in none of :func:`search_dirs`.
     """
     text = os.fspath(name_or_path)
-    if _looks_like_path(text):
+    if looks_like_path(text):
         path = Path(text).expanduser()
         if not path.is_file():
             raise TrackError(f"track file {path} does not exist. {OFFICIAL_TRACKS_HINT}")
@@ -161,7 +161,7 @@ def _track_by_name(text: str, dirs: Sequence[Path], stem_of_missing_path: bool) 
         TrackError: found nowhere, or not a valid track file.
     """
     name = text
-    if _looks_like_path(text) or Path(text).expanduser().is_file():
+    if looks_like_path(text) or Path(text).expanduser().is_file():
         path = Path(text).expanduser()
         if path.is_file() or not stem_of_missing_path:
             return load_track(path)
