@@ -90,9 +90,12 @@ def plot_lap_times(rows: list[RunRow]):
     for k, row in enumerate(rows):
         y = len(rows) - 1 - k
         times = training_lap_times(row)
-        if len(times):
-            ax.boxplot([times], positions=[y], vert=False, widths=0.5, showfliers=False,
-                       patch_artist=True, boxprops={"facecolor": "tab:blue", "alpha": 0.3})
+        if len(times):  # a box of the quartiles, the median, whiskers to the extremes
+            q1, med, q3 = np.percentile(times, [25, 50, 75])
+            ax.hlines(y, times.min(), times.max(), color="0.3", lw=1)
+            ax.barh(y, q3 - q1, left=q1, height=0.5, color="tab:blue", alpha=0.35,
+                    edgecolor="0.3", label="training laps" if k == 0 else None)
+            ax.vlines(med, y - 0.25, y + 0.25, color="tab:orange", lw=2)
         if row.lap_times:
             ax.scatter(row.lap_times, [y] * len(row.lap_times), color="tab:red", s=22,
                        zorder=3, label="evaluation lap" if k == 0 else None)
@@ -100,7 +103,7 @@ def plot_lap_times(rows: list[RunRow]):
     ax.set(xlabel="lap time s", title="Lap times: completed training laps of the last half of "
            "training (boxes) and evaluation laps (red)")
     ax.grid(alpha=0.3, axis="x")
-    if any(r.lap_times for r in rows):
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="upper right")
     return fig
 

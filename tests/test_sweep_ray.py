@@ -1,0 +1,106 @@
+"""A tiny sweep on an embedded local Ray (2 trials of 2,048 steps, 2 workers), then a resume
+that runs only the unfinished trial, then a rerun that runs nothing, then the comparison."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import ray
+
+from deepracer_sim.cli.sweep import train_factory
+from deepracer_sim.errors import SweepError
+from deepracer_sim.formats.run_folder import SWEEP_RESULTS, SWEEP_TRIAL_MARKER
+from deepracer_sim.sweep.cluster import init_ray
+from deepracer_sim.sweep.compare import compare_runs
+from deepracer_sim.sweep.folder import run_folders
+from deepracer_sim.sweep.runner import run_sweep
+from deepracer_sim.sweep.spec import load_spec
+from deepracer_sim.sweep.trial import is_finished, read_marker
+
+ROOT = Path(__file__).resolve().parents[1]
+# 2 iterations of 8 cars x 128 steps per trial, on the track that ships with the project
+SPEC = """\
+track: dr_sim_default
+timesteps: 2048
+n_envs: 8
+n_steps: 128
+reward: rewards/center.py
+grid:
+  seed: [0, 1]
+"""
+NAMES = ["000-seed=0", "001-seed=1"]
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + p.read_bytes()
+                     + str(p.stat().st_mtime_ns).encode())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """One embedded Ray with 2 CPUs for the module (run_sweep keeps a Ray it did not start)."""
+    init_ray(2, None, False)
+    yield
+    ray.shutdown()
+
+
+def test_tiny_sweep_resume_and_compare(tmp_path: Path, monkeypatch, local_ray) -> None:
+    (tmp_path / "rewards").mkdir()
+    shutil.copyfile(ROOT / "rewards" / "center.py", tmp_path / "rewards" / "center.py")
+    (tmp_path / "sweep.yaml").write_text(SPEC)
+    monkeypatch.chdir(tmp_path)
+    factory = train_factory()
+    spec = load_spec(tmp_path / "sweep.yaml", factory.options)
+    out = tmp_path / "sweeps" / "tiny"
+    log = io.StringIO()
+    result = run_sweep(spec, factory, out, workers=2, stream=log)
+    assert sorted(result.finished) == NAMES and not result.errored, log.getvalue()
+    assert [p.name for p in run_folders(out)] == NAMES  # exactly one run folder per trial
+    for name, seed in zip(NAMES, (0, 1), strict=True):
+        marker = read_marker(out / name)
+        assert marker["status"] == "completed" and marker["steps"] == 2048
+        assert marker["params"]["seed"] == seed and marker["evaluation"]["laps"] == 5
+        # the train command's run folder: 2 iterations of 8 x 128 steps
+        ckpt = json.loads((out / name / "model" / "deepracer_checkpoints.json").read_text())
+        assert ckpt["last_checkpoint"]["name"] == "1_Step-2048.zip"
+        assert json.loads((out / name / "run_config.json").read_text())["seed"] == seed
+    assert (out / SWEEP_RESULTS).read_text().count("\n") == 3  # header + 2 trials
+    assert "000-seed=0: finished" in log.getvalue()
+
+    # 001 becomes unfinished (killed before its marker, a file of the dead attempt left)
+    (out / NAMES[1] / SWEEP_TRIAL_MARKER).unlink()
+    (out / NAMES[1] / "left-by-the-killed-attempt.txt").write_text("x")
+    before = digest(out / NAMES[0])
+    again = run_sweep(spec, factory, out, workers=2, stream=log)
+    assert again.skipped == [NAMES[0]] and again.finished == [NAMES[1]], log.getvalue()
+    assert digest(out / NAMES[0]) == before  # bytes and modification times untouched
+    assert is_finished(out / NAMES[1])
+    assert not (out / NAMES[1] / "left-by-the-killed-attempt.txt").exists()
+
+    third = run_sweep(spec, factory, out, workers=2, stream=log)  # finished: nothing runs
+    assert sorted(third.skipped) == NAMES and third.finished == [] and not third.interrupted
+
+    comparison = compare_runs([out])
+    assert sorted(r.name for r in comparison.rows) == NAMES
+    assert comparison.varied[0] == "seed"
+    for row in comparison.to_json():
+        assert row["evaluation"].startswith("evaluation-")  # the trial's final evaluation
+        assert 0.0 <= row["completion_rate"] <= 1.0 and row["laps"] == 5
+
+
+def test_ray_client_addresses_say_what_to_use(tmp_path: Path) -> None:
+    factory = train_factory()
+    (tmp_path / "s.yaml").write_text(f"reward: {ROOT / 'rewards' / 'center.py'}\n")
+    spec = load_spec(tmp_path / "s.yaml", factory.options)
+    with pytest.raises(SweepError, match="--address auto"):
+        run_sweep(spec, factory, tmp_path / "out", address="ray://head:10001")
+    assert not (tmp_path / "out").exists()
