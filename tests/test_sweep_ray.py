@@ -7,10 +7,12 @@ import hashlib
 import io
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 import ray
+from ray import cloudpickle
 
 from deepracer_sim.cli.sweep import train_factory
 from deepracer_sim.errors import SweepError
@@ -20,7 +22,8 @@ from deepracer_sim.sweep.compare import compare_runs
 from deepracer_sim.sweep.folder import run_folders
 from deepracer_sim.sweep.runner import run_sweep
 from deepracer_sim.sweep.spec import load_spec
-from deepracer_sim.sweep.trial import is_finished, read_marker
+from deepracer_sim.sweep.trial import TrialOutcome, is_finished, read_marker
+from deepracer_sim.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 # 2 iterations of 8 cars x 128 steps per trial, on the track that ships with the project
@@ -104,3 +107,35 @@ def test_ray_client_addresses_say_what_to_use(tmp_path: Path) -> None:
     with pytest.raises(SweepError, match="--address auto"):
         run_sweep(spec, factory, tmp_path / "out", address="ray://head:10001")
     assert not (tmp_path / "out").exists()
+
+
+def fake_work(cfg: TrainConfig, report) -> TrialOutcome:
+    """A trial that only reports a score: 1000 x its learning rate."""
+    hp = json.loads(Path(cfg.hyperparameters).read_text())
+    Path(cfg.out).mkdir(parents=True)
+    metrics = {"steps": cfg.timesteps, "best_score": 1000.0 * hp["lr"]}
+    report(metrics)
+    return TrialOutcome("completed", cfg.timesteps, 0.0, 0.0, metrics, {})
+
+
+def test_optuna_search_resumes_under_the_old_names(tmp_path: Path, monkeypatch,
+                                                   local_ray) -> None:
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # fake_work to the workers
+    (tmp_path / "opt.yaml").write_text(
+        f"reward: {ROOT / 'rewards' / 'center.py'}\nsearch:\n  method: optuna\n  samples: 3\n"
+        "  space:\n    lr: {loguniform: [1.0e-4, 1.0e-3]}\n")
+    factory = train_factory()
+    spec = load_spec(tmp_path / "opt.yaml", factory.options)
+    out = tmp_path / "opt"
+    log = io.StringIO()
+    first = run_sweep(spec, factory, out, workers=2, stream=log, work=fake_work)
+    names = sorted(first.finished)
+    assert [n[:4] for n in names] == ["000-", "001-", "002-"], log.getvalue()
+    for name in names:  # the name shows the point optuna proposed, the marker its score
+        lr = read_marker(out / name)["params"]["lr"]
+        assert name.endswith(f"lr={lr:.4g}") and 1e-4 <= lr <= 1e-3
+    (out / names[1] / SWEEP_TRIAL_MARKER).unlink()
+    again = run_sweep(spec, factory, out, workers=2, stream=log, work=fake_work)
+    # the unfinished point runs again under its own name; no new trial is proposed
+    assert again.finished == [names[1]] and sorted(again.skipped) == [names[0], names[2]]
+    assert [p.name for p in run_folders(out)] == names
