@@ -18,6 +18,7 @@ from deepracer_sim.formats.run_folder import (
     RUN_CONFIG,
     SIMTRACE_SUFFIX,
     SWEEP_JSON,
+    SWEEP_TRIALS,
     TRAINING_SIMTRACE_DIR,
 )
 from deepracer_sim.formats.simtrace import SIMTRACE_HEADER
@@ -127,6 +128,9 @@ def test_a_sweep_folder_gives_its_finished_trials(tmp_path: Path, runs) -> None:
     sweep = tmp_path / "sweep"
     sweep.mkdir()
     (sweep / SWEEP_JSON).write_text(json.dumps({"axes": ["seed"], "fingerprint": "x"}))
+    (sweep / SWEEP_TRIALS).write_text(json.dumps({f"00{k}-seed={k + 5}": {"seed": k + 5}
+                                                  for k in range(3)}))
+    (sweep / "compare").mkdir()  # a page written there earlier is not a trial
     for name, seed, laps in (("000-seed=5", 5, [lap(100.0, 30.0, "lap_complete")]),
                              ("001-seed=6", 6, [lap(100.0, 28.0, "lap_complete")])):
         make_run(sweep / name, seed, laps)
@@ -135,7 +139,8 @@ def test_a_sweep_folder_gives_its_finished_trials(tmp_path: Path, runs) -> None:
     comparison = compare_runs([sweep, runs["c"]])
     assert [r.name for r in comparison.rows] == ["001-seed=6", "000-seed=5", "c"]
     assert comparison.varied == ["seed"]
-    assert "002-seed=7" in comparison.notes[0]
+    assert comparison.notes[0].endswith("left out (002-seed=7); finish them with the same "
+                                        "deepracer-sim sweep command")
 
 
 def test_page_and_errors(runs: dict[str, Path], tmp_path: Path, capsys) -> None:

@@ -156,6 +156,8 @@ def test_a_trial_config_is_the_train_commands(workdir: Path) -> None:
      ["search.space.lr.normal", "uniform, loguniform, randint, choice"]),
     ("reward: rewards/center.py\nsearch: {samples: 2, space: {track: {uniform: [0, 1]}}}\n",
      ["search.space.track.uniform", "{choice: [...]}"]),
+    ("reward: rewards/center.py\nsearch: {samples: 2, space: {lr: {randint: [1, 2]}}}\n",
+     ["search.space.lr.randint", "lr is not an integer"]),
     ("reward: rewards/center.py\nsearch: {samples: 2, metric: lap, space: "
      "{lr: {uniform: [0.1, 0.2]}}}\n", ["search.metric", "best_score"]),
     ("reward: rewards/center.py\nsearch: {samples: 2, space: {lr: {uniform: [0.1, 0.2]}}, "

@@ -93,10 +93,15 @@ def trial_lock(folder: Path, name: str, timeout: float = TRIAL_LOCK_TIMEOUT) -> 
 
 
 def run_folders(out: Path) -> list[Path]:
-    """The trial run folders of a sweep folder (sub-folders not starting with '.')."""
+    """The trial run folders of a sweep folder: the sub-folders named in ``trials.json`` or
+    holding a completion marker (not the lock folder, a folder being collected, or a page that
+    ``deepracer-sim compare`` wrote there)."""
     if not Path(out).is_dir():
         return []
-    return sorted(p for p in Path(out).iterdir() if p.is_dir() and not p.name.startswith("."))
+    named = read_trials(out)
+    return sorted(p for p in Path(out).iterdir()
+                  if p.is_dir() and not p.name.startswith(".")
+                  and (p.name in named or is_finished(p)))
 
 
 def check_sweep_folder(out: Path, spec: SweepSpec) -> None:

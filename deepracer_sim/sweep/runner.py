@@ -170,7 +170,12 @@ def _make_callback(out: Path, collect: bool, table: SweepTable, result: SweepRes
             name = str(trial)
             last = self.last.get(name, {})
             if collect and "node_id" in last:
-                collect_run_folder(last["node_id"], last["run_dir"], out / name)
+                try:
+                    collect_run_folder(last["node_id"], last["run_dir"], out / name)
+                except Exception as exc:  # the trial stays unfinished: a rerun trains it again
+                    result.errored.append(name)
+                    table.update(name, f"ERROR collecting its run folder: {exc}", state="ERROR")
+                    return
             if is_finished(out / name):
                 result.finished.append(name)
                 table.update(name, "finished", state="FINISHED",

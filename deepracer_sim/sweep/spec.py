@@ -61,7 +61,11 @@ import numpy as np
 import yaml
 
 from deepracer_sim.errors import SweepSpecError
-from deepracer_sim.formats.hyperparameters import KNOWN_KEYS, check_hyperparameters_dict
+from deepracer_sim.formats.hyperparameters import (
+    KNOWN_KEYS,
+    RANGES,
+    check_hyperparameters_dict,
+)
 from deepracer_sim.formats.problems import errors
 from deepracer_sim.track.lookup import looks_like_path
 
@@ -419,9 +423,9 @@ class SpecParser:
             return Distribution(kind, tuple(self.value(key, v, f"{where}.choice[{i}]")
                                             for i, v in enumerate(args)))
         opt = self.options.options.get(key)
-        numeric = opt.kind in ("int", "float") if opt is not None else \
-            not isinstance(args[0], str)
-        if not numeric or (kind == "randint" and opt is not None and opt.kind != "int"):
+        numeric = opt.kind if opt is not None else \
+            {int: "int", float: "float"}.get(RANGES[key][0]) if key in RANGES else None
+        if numeric not in ("int", "float") or (kind == "randint" and numeric != "int"):
             raise self.fail(f"{where}.{kind}", f"{key} is not "
                             f"{'an integer' if kind == 'randint' else 'a number'}; use "
                             "{choice: [...]}")
