@@ -74,6 +74,9 @@ SWEEP_LOCK = ".sweep.lock"
 SWEEP_TRIAL_LOCKS = ".locks"
 #: ``<trial>/sweep_trial.json``: written last and atomically; a trial is finished iff it exists.
 SWEEP_TRIAL_MARKER = "sweep_trial.json"
+#: ``<trial>/sweep_error.txt``: the traceback of a trial that failed (the folder of an
+#: unfinished trial; a rerun deletes it).
+SWEEP_TRIAL_ERROR = "sweep_error.txt"
 #: ``<sweep>/.incoming-<trial>/``: a run folder being collected from a cluster node.
 SWEEP_INCOMING_PREFIX = ".incoming-"
 #: ``compare/``: the default folder of ``deepracer-sim compare``'s page inside a sweep folder.

@@ -22,6 +22,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import shutil
 import tempfile
 import time
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from deepracer_sim.errors import DeepRacerSimError, SweepError
+from deepracer_sim.formats.run_folder import SWEEP_TRIAL_ERROR
 from deepracer_sim.sweep.cluster import (
     check_address,
     check_dashboard,
@@ -187,13 +190,27 @@ def _make_callback(out: Path, collect: bool, table: SweepTable, result: SweepRes
         def on_trial_error(self, iteration, trials, trial, **info) -> None:
             name = str(trial)
             result.errored.append(name)
-            message = ""
+            text = ""
             if trial.error_file and Path(trial.error_file).is_file():
-                lines = Path(trial.error_file).read_text().strip().splitlines()
-                message = lines[-1] if lines else ""
-            table.update(name, f"ERROR {message}", state="ERROR")
+                text = Path(trial.error_file).read_text()
+            where = ""
+            if text and (out / name).is_dir():
+                (out / name / SWEEP_TRIAL_ERROR).write_text(text)
+                where = f" (traceback: {out / name / SWEEP_TRIAL_ERROR})"
+            table.update(name, f"ERROR {error_line(text)}{where}", state="ERROR")
 
     return SweepCallback()
+
+
+def error_line(traceback: str) -> str:
+    """The last ``SomeError: message`` line of a traceback, without the module path (the
+    project's errors name the file, the field and the fix)."""
+    found = ""
+    for line in traceback.splitlines():
+        m = re.match(r"^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt)): (.*)$", line.strip())
+        if m:
+            found = f"{m.group(1).rsplit('.', 1)[-1]}: {m.group(2)}"
+    return found or (traceback.strip().splitlines() or [""])[-1]
 
 
 def _marker_row(marker: dict[str, Any]) -> dict[str, Any]:
@@ -395,10 +412,15 @@ def _fit(spec: SweepSpec, factory: TrialFactory, out: Path, plan: Plan, result: 
             run_config=tune.RunConfig(storage_path=storage, name="tune", verbose=0,
                                       log_to_file=False,
                                       callbacks=[_make_callback(out, collect, table, result)]))
+        tune_log = logging.getLogger("ray.tune")
+        level = tune_log.level
+        tune_log.setLevel(logging.CRITICAL)  # trial errors: one line in the table, a file
         try:
             tuner.fit()
         except KeyboardInterrupt:
             result.interrupted = True
+        finally:
+            tune_log.setLevel(level)
     finally:
         if owned:
             ray.shutdown()
