@@ -139,3 +139,19 @@ def test_optuna_search_resumes_under_the_old_names(tmp_path: Path, monkeypatch,
     # the unfinished point runs again under its own name; no new trial is proposed
     assert again.finished == [names[1]] and sorted(again.skipped) == [names[0], names[2]]
     assert [p.name for p in run_folders(out)] == names
+
+
+def test_the_dashboard_says_what_to_install(tmp_path: Path) -> None:
+    pytest.importorskip("ray.dashboard")
+    try:
+        import ray.dashboard.optional_deps  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("Ray's dashboard packages are installed here")
+    factory = train_factory()
+    (tmp_path / "s.yaml").write_text(f"reward: {ROOT / 'rewards' / 'center.py'}\n")
+    spec = load_spec(tmp_path / "s.yaml", factory.options)
+    with pytest.raises(SweepError, match=r"deepracer-sim\[dashboard\]"):
+        run_sweep(spec, factory, tmp_path / "out", dashboard=True)
+    assert not (tmp_path / "out").exists()  # refused before anything is written

@@ -5,6 +5,7 @@ for the lock of a worker that outlived its sweep; results.csv ranks as compare d
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import shutil
 import subprocess
@@ -23,8 +24,9 @@ from deepracer_sim.sweep.folder import (
     trial_lock,
     write_results,
 )
-from deepracer_sim.sweep.runner import plan_trials
+from deepracer_sim.sweep.runner import error_line, plan_trials
 from deepracer_sim.sweep.spec import load_spec
+from deepracer_sim.sweep.table import SweepTable
 from deepracer_sim.sweep.trial import (
     TrialOutcome,
     is_finished,
@@ -199,3 +201,44 @@ def test_results_are_ranked_as_compare_ranks(tmp_path: Path) -> None:
     lines = (tmp_path / SWEEP_RESULTS).read_text().splitlines()
     # every lap complete first (c faster than a), then 60 %, then none
     assert [ln.split(",")[0] for ln in lines[1:]] == ["c", "a", "b", "d"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_table_of_trials() -> None:
+    log = io.StringIO()
+    table = SweepTable(["000-seed=0", "001-seed=1"], 4096, log)
+    table.update("000-seed=0", "started", state="RUNNING")
+    table.update("000-seed=0", None, steps=2048, eval_progress=40.0, best_eval_progress=55.5,
+                 best_lap_time=math.inf, wall=12.3)
+    table.update("000-seed=0", "finished", state="FINISHED", steps=4096, best_lap_time=21.25)
+    lines = log.getvalue().splitlines()  # into a file: one line per event
+    assert lines[0].endswith("000-seed=0: started")
+    assert lines[1].endswith("000-seed=0: finished, steps 4096, best eval 55.5%, "
+                             "best lap 21.25 s")
+    rows = table.lines()
+    assert rows[0].startswith("sweep: 1 finished, 1 pending")
+    assert rows[2].split() == ["000-seed=0", "FINISHED", "4096/4096", "40.0", "55.5", "21.25",
+                               "12"]
+    assert rows[3].split() == ["001-seed=1", "PENDING", "-", "-", "-", "-", "-"]
+    term = Terminal()
+    live = SweepTable(["a"], 10, term)
+    live.update("a", "started", state="RUNNING")
+    live.update("a", "finished", state="FINISHED")
+    # on a terminal the table is redrawn in place: up over its 3 lines, clear, draw again
+    assert term.getvalue().count("\x1b[3F\x1b[J") == 1
+    assert term.getvalue().splitlines()[-1].split() == ["a", "FINISHED", "-", "-", "-", "-",
+                                                         "-"]
+
+
+def test_the_error_line_of_a_failed_trial() -> None:
+    text = ("Traceback (most recent call last):\n  File x\nray.exceptions.RayTaskError("
+            "RewardFunctionError): ray::ImplicitFunc.train()\n    raise ValueError('boom')\n"
+            "ValueError: boom\n\nThe above exception ...\n"
+            "deepracer_sim.errors.RewardFunctionError: r.py:3: reward_function raised "
+            "ValueError: boom\n  at step 21 with params: ...\n")
+    assert error_line(text) == ("RewardFunctionError: r.py:3: reward_function raised "
+                                "ValueError: boom")

@@ -37,10 +37,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", type=Path, metavar="SPEC.yaml",
                    help="the sweep spec (YAML); relative paths in it resolve against the "
                         "directory the command runs in")
-    p.add_argument("--out", type=Path, default=None,
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="sweep folder, one run folder per trial (default sweeps/<spec name>); "
                         "the same --out again finishes an interrupted sweep")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=int, default=None, metavar="K",
                    help="trials at once, one CPU core each (default: the machine's cores, or "
                         "the cluster's CPUs with --address)")
     p.add_argument("--address", default=None, metavar="auto|HOST:PORT",
