@@ -46,14 +46,21 @@ def _setting(value: Any) -> str:
     return str(value)
 
 
-def leaderboard(comparison: Comparison) -> tuple[list[str], list[list]]:
-    """The leaderboard's header and rows (text cells)."""
-    header = ["rank", "run", *comparison.varied, "completion %", "best lap s", "mean lap s",
+#: Settings shown as columns of the text leaderboard (the page and --json have them all).
+TEXT_SETTINGS = 6
+
+
+def leaderboard(comparison: Comparison, settings: int | None = None) -> tuple[list[str],
+                                                                             list[list]]:
+    """The leaderboard's header and rows (text cells), with the first ``settings`` varied
+    settings (all by default)."""
+    varied = comparison.varied[:settings]
+    header = ["rank", "run", *varied, "completion %", "best lap s", "mean lap s",
               "lap std s", "progress %", "first lap steps", "first lap s", "off track %",
               "evaluation"]
     rows = []
     for r in comparison.rows:
-        rows.append([r.rank, r.name, *(_setting(r.settings.get(k)) for k in comparison.varied),
+        rows.append([r.rank, r.name, *(_setting(r.settings.get(k)) for k in varied),
                      f"{100 * r.completion_rate:.0f} ({len(r.lap_times)}/{len(r.laps)})",
                      _s(r.best_lap_time), _s(r.mean_lap_time), _s(r.lap_time_std),
                      _s(r.mean_progress, 1), "-" if r.first_lap_steps is None
@@ -64,12 +71,17 @@ def leaderboard(comparison: Comparison) -> tuple[list[str], list[list]]:
 
 
 def text_table(comparison: Comparison) -> str:
-    """The leaderboard as plain text (the command's output)."""
-    header, rows = leaderboard(comparison)
+    """The leaderboard as plain text (the command's output; at most :data:`TEXT_SETTINGS`
+    settings, the others are named below it)."""
+    header, rows = leaderboard(comparison, TEXT_SETTINGS)
     cells = [[str(c) for c in header], *[[str(c) for c in r] for r in rows]]
     widths = [max(len(r[k]) for r in cells) for k in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+    text = "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
                      for r in cells)
+    more = comparison.varied[TEXT_SETTINGS:]
+    if more:
+        text += f"\n(settings that also differ, in the page and --json: {', '.join(more)})"
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
