@@ -120,6 +120,8 @@ def trainable(config: dict[str, Any], context: TrialContext | None = None) -> No
         tune.report({**metrics, "node_id": node_id, "run_dir": str(run_dir)})
 
     with trial_lock(lock_folder, name), tempfile.TemporaryDirectory() as scratch:
+        if is_finished(run_dir):  # finished by the worker of a killed sweep meanwhile
+            return
         local = localize(params, context.factory.options, context.inputs, Path(scratch))
         run_trial(context.factory, local, run_dir, report,
                   marker_extra={"name": name, "params": params, "spec": context.fingerprint},
