@@ -31,14 +31,15 @@ def lap(progress: float, time_s: float, status: str) -> dict:
             "reward": 0.0, "start": 0.0}
 
 
-def episode_rows(episode: int, status: str, throttle: float, waypoints: list[int]) -> list[str]:
-    """A prepare row (throttle 9: never counted) then one row per waypoint; the last row has
-    the final status and 100 % progress when the lap completes."""
-    rows = [f"{episode},1,0,0,0,0,9.0,0,0,False,True,0.0,0,23.2,0.0,prepare,0,0,0"]
+def episode_rows(episode: int, status: str, throttle: float, waypoints: list[int],
+                 track_len: float = 23.2) -> list[str]:
+    """A prepare row (throttle 9: never counted) then one row per waypoint, 1/15 s apart from
+    2/15 s on; the last row has the final status and 100 % progress when the lap completes."""
+    rows = [f"{episode},1,0,0,0,0,9.0,0,0,False,True,0.0,0,{track_len},0.0,prepare,0,0,0"]
     for k, wp in enumerate(waypoints, 2):
         last = k == len(waypoints) + 1
         progress = 100.0 if last and status == "lap_complete" else 10.0 * k
-        rows.append(f"{episode},{k},0,0,0,0,{throttle},0,0,{last},True,{progress},{wp},23.2,"
+        rows.append(f"{episode},{k},0,0,0,0,{throttle},0,0,{last},True,{progress},{wp},{track_len},"
                     f"{k / 15:.4f},{status if last else 'in_progress'},0,0,0")
     return rows
 
@@ -110,6 +111,25 @@ def test_ranks_and_numbers_by_hand(runs: dict[str, Path]) -> None:
     # 2.0 m/s, the prepare rows' 9.0 and the off-track episodes' speeds left out
     assert a.section_speed == [1.0, None, None, None, None, 2.0, None, None, None, None]
     assert comparison.varied == ["seed"]  # the only setting that differs
+
+
+def write_evaluation(run: Path, stamp: str, track_len: float) -> None:
+    folder = run / f"evaluation-{stamp}" / "evaluation-simtrace"
+    folder.mkdir(parents=True)
+    rows = (episode_rows(0, "lap_complete", 3.0, [60, 60, 60], track_len)
+            + episode_rows(1, "off_track", 3.0, [0], track_len))
+    (folder / f"0{SIMTRACE_SUFFIX}").write_text(SIMTRACE_HEADER + "\n" + "\n".join(rows) + "\n")
+
+
+def test_the_latest_evaluation_on_the_training_track_counts(runs: dict[str, Path]) -> None:
+    write_evaluation(runs["a"], "20260101000000", 23.2)
+    write_evaluation(runs["a"], "20260102000000", 33.6)  # later, but on another track
+    (row,) = compare_runs([runs["a"]]).rows
+    assert row.evaluation == "evaluation-20260101000000"
+    # lap 1: prepare at 0 s, last row at 4/15 s; lap 2 off track
+    assert row.completion_rate == 0.5 and row.best_lap_time == pytest.approx(4 / 15, abs=1e-4)
+    # the evaluation laps' speeds, not the training laps': 3.0 m/s in sections 1 and 6
+    assert row.section_speed == [3.0, None, None, None, None, 3.0, None, None, None, None]
 
 
 def test_json_objects(runs: dict[str, Path], capsys) -> None:
