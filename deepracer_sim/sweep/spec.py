@@ -48,11 +48,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import hashlib
+import inspect
 import itertools
 import json
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,9 +118,20 @@ class Option:
     default: Any
     required: bool
     help: str
+    check: Callable[[str], Any] | None = None
 
 
 _KINDS: dict[Any, str] = {Path: "path", int: "int", float: "float", None: "str"}
+
+
+def _checked_kind(parse: Any) -> str | None:
+    """"int" or "float" for an argparse ``type=`` callable that checks a number (the train
+    command's range checks: its return annotation says which), else None."""
+    try:
+        returns = inspect.signature(parse).return_annotation
+    except (TypeError, ValueError):
+        return None
+    return {int: "int", "int": "int", float: "float", "float": "float"}.get(returns)
 
 
 @dataclass
@@ -149,16 +162,20 @@ class TrainOptions:
             defaults[action.dest] = action.default
             if action.dest in SWEEP_OWNED:
                 continue
+            check = None
             if action.nargs == 0 and action.const is True:
                 kind = "flag"
             elif action.type in _KINDS:
                 kind = _KINDS[action.type]
+            elif _checked_kind(action.type) is not None:
+                kind = str(_checked_kind(action.type))
+                check = action.type
             else:
                 raise TypeError(f"train option {action.option_strings[0]}: type "
                                 f"{action.type!r} is not one a sweep spec can set")
             options[action.dest] = Option(action.dest, action.option_strings[0], kind,
                                           action.default, bool(action.required),
-                                          action.help or "")
+                                          action.help or "", check)
         return cls(options, defaults)
 
     def namespace(self, params: dict[str, Any], **owned: Any) -> argparse.Namespace:
@@ -350,6 +367,11 @@ class SpecParser:
                 or not math.isfinite(value) or (integer and not float(value).is_integer()):
             raise self.fail(where, f"{value!r}: expected {'an integer' if integer else 'a number'}"
                             f" ({opt.help})")
+        if opt.check is not None:  # the train command's own range check
+            try:
+                opt.check(str(int(value) if integer else float(value)))
+            except argparse.ArgumentTypeError as exc:
+                raise self.fail(where, f"{exc} ({opt.flag})") from None
         return int(value) if integer else float(value)
 
     def grid(self, value: Any) -> dict[str, list[Any]]:
