@@ -109,7 +109,7 @@ def test_ray_client_addresses_say_what_to_use(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def fake_work(cfg: TrainConfig, report) -> TrialOutcome:
+def fake_work(cfg: TrainConfig, report, holdout=()) -> TrialOutcome:
     """A trial that only reports a score: 1000 x its learning rate."""
     hp = json.loads(Path(cfg.hyperparameters).read_text())
     Path(cfg.out).mkdir(parents=True)

@@ -50,7 +50,7 @@ class Crash(Exception):
     """The machine dies in the middle of a trial."""
 
 
-def fake_work(cfg: TrainConfig, report) -> TrialOutcome:
+def fake_work(cfg: TrainConfig, report, holdout=()) -> TrialOutcome:
     """A trial that writes two files, the second after reporting; seed 2 crashes between."""
     out = Path(cfg.out)
     out.mkdir(parents=True)
@@ -63,7 +63,7 @@ def fake_work(cfg: TrainConfig, report) -> TrialOutcome:
                          "mean_lap_time": 21.0 - cfg.seed})
 
 
-def crash_on_seed_2(cfg: TrainConfig, report) -> TrialOutcome:
+def crash_on_seed_2(cfg: TrainConfig, report, holdout=()) -> TrialOutcome:
     def crash(metrics) -> None:
         if metrics["seed"] == 2:
             raise Crash
@@ -136,7 +136,7 @@ def test_a_finished_trial_is_never_run_again(sweep) -> None:
 def test_an_interrupted_trial_gets_no_marker(sweep) -> None:
     spec, out = sweep
 
-    def interrupted(cfg: TrainConfig, report) -> TrialOutcome:
+    def interrupted(cfg: TrainConfig, report, holdout=()) -> TrialOutcome:
         Path(cfg.out).mkdir(parents=True)
         return TrialOutcome("interrupted", 1024, 1.0, 1.0)
 

@@ -19,6 +19,9 @@ row per finished trial. A row holds:
                        over the evaluation laps (or the completed training laps when the run
                        has no evaluation trace)
 ``settings``           the settings that differ between the rows (a sweep's axes among them)
+``holdout``            a sweep trial's evaluations on the spec's ``holdout_tracks`` (tracks
+                       it never trained on): track -> ``completion_rate``, ``best_lap_time``,
+                       ``mean_lap_time``, ``mean_progress``, from its completion marker
 =====================  ======================================================================
 
 **The evaluation laps** are the run's latest evaluation on its training track
@@ -83,6 +86,9 @@ class RunRow:
     logs: RunLogs | None = None
     track: Track | None = None
     eval_trace: Trace | None = None
+    #: a sweep trial's evaluations on its held-out tracks: track -> ``completion_rate``,
+    #: ``best_lap_time``, ``mean_lap_time`` (s, None without a lap), ``mean_progress`` (%)
+    holdout: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def lap_times(self) -> list[float]:
@@ -126,7 +132,7 @@ class RunRow:
             "first_lap_steps": self.first_lap_steps,
             "first_lap_seconds": self.first_lap_seconds,
             "off_track_rate": self.off_track_rate, "section_speed": self.section_speed,
-            "steps": self.steps})
+            "steps": self.steps, "holdout": self.holdout})
 
 
 @dataclass
@@ -139,6 +145,14 @@ class Comparison:
 
     def to_json(self) -> list[dict[str, Any]]:
         return [row.to_json(self.varied) for row in self.rows]
+
+    @property
+    def holdout_tracks(self) -> list[str]:
+        """The held-out tracks of any row, in first-seen order."""
+        names: list[str] = []
+        for row in self.rows:
+            names += [t for t in row.holdout if t not in names]
+        return names
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,10 +212,11 @@ def settings_of(logs: RunLogs, sweep_params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def evaluation_laps(logs: RunLogs) -> tuple[str, list[Lap], Trace | None]:
+def evaluation_laps(logs: RunLogs, track: Track | None = None
+                    ) -> tuple[str, list[Lap], Trace | None]:
     """(where the laps come from, the laps, the evaluation trace when they come from one);
-    see the module docstring for the order."""
-    trace = latest_evaluation(logs)
+    see the module docstring for the order. ``track``: the run's track."""
+    trace = latest_evaluation(logs, track)
     if trace is not None:
         e = trace.episodes
         laps = [Lap(float(p), float(t), bool(c), str(s)) for p, t, c, s in
@@ -232,9 +247,11 @@ def _median_track_len(trace: Trace | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def latest_evaluation(logs: RunLogs) -> Trace | None:
-    """The latest evaluation trace driven on the training track (same ``track_len``)."""
-    train_len = _median_track_len(logs.training)
+def latest_evaluation(logs: RunLogs, track: Track | None = None) -> Trace | None:
+    """The latest evaluation trace driven on the training track (same ``track_len``: the
+    length of ``track``, the run's track, else the training sim-trace's median, which is
+    mixed for a run on several tracks)."""
+    train_len = float(track.length) if track is not None else _median_track_len(logs.training)
     for trace in sorted(logs.evaluations, key=lambda t: t.name, reverse=True):
         length = _median_track_len(trace)
         if not len(trace.episodes["episode"]):
@@ -303,13 +320,15 @@ def read_row(folder: Path, sweep_params: dict[str, Any], name: str) -> RunRow:
     """Read one run folder into a :class:`RunRow` (unranked)."""
     logs = read_run(folder)
     track = track_of(logs)
-    source, laps, trace = evaluation_laps(logs)
+    source, laps, trace = evaluation_laps(logs, track)
     iteration, steps, seconds = first_lap(logs)
     last = logs.iterations[-1] if logs.iterations else {}
+    holdout = (read_marker(folder).get("evaluation") or {}).get("holdout") \
+        if is_finished(folder) else None
     return RunRow(folder, name, settings_of(logs, sweep_params), source, laps,
                   iteration, steps, seconds, off_track_rate(logs),
                   section_speed(trace, logs, track), last.get("steps"), logs=logs, track=track,
-                  eval_trace=trace)
+                  eval_trace=trace, holdout=dict(holdout or {}))
 
 
 def _names(folders: list[Path]) -> list[str]:

@@ -55,18 +55,24 @@ def leaderboard(comparison: Comparison, settings: int | None = None) -> tuple[li
     """The leaderboard's header and rows (text cells), with the first ``settings`` varied
     settings (all by default)."""
     varied = comparison.varied[:settings]
+    held = comparison.holdout_tracks
     header = ["rank", "run", *varied, "completion %", "best lap s", "mean lap s",
               "lap std s", "progress %", "first lap steps", "first lap s", "off track %",
-              "evaluation"]
+              "evaluation", *(f"holdout {t} completion % / mean lap s" for t in held)]
     rows = []
     for r in comparison.rows:
+        extra = []
+        for t in held:
+            h = r.holdout.get(t)
+            extra.append("-" if h is None else f"{100 * (h.get('completion_rate') or 0):.0f}"
+                         f" / {_s(h.get('mean_lap_time'))}")
         rows.append([r.rank, r.name, *(_setting(r.settings.get(k)) for k in varied),
                      f"{100 * r.completion_rate:.0f} ({len(r.lap_times)}/{len(r.laps)})",
                      _s(r.best_lap_time), _s(r.mean_lap_time), _s(r.lap_time_std),
                      _s(r.mean_progress, 1), "-" if r.first_lap_steps is None
                      else str(r.first_lap_steps), _s(r.first_lap_seconds, 1),
                      "-" if r.off_track_rate is None else f"{100 * r.off_track_rate:.0f}",
-                     r.evaluation])
+                     r.evaluation, *extra])
     return header, rows
 
 

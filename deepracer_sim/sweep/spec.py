@@ -33,7 +33,13 @@ inline (the keys of :data:`deepracer_sim.formats.hyperparameters.KNOWN_KEYS`) ov
 
 Relative paths (``path`` options such as ``reward``, ``action_space``, ``hyperparameters``,
 ``clone``, and a ``track`` given as a ``.npy`` path) resolve against the directory the command
-runs in, and must exist.
+runs in, and must exist. ``track`` may name several tracks, comma-separated (``"a,b"``: the
+trial trains on both, as ``deepracer-sim train --track a,b``), also as grid values.
+
+``holdout_tracks`` (:data:`HOLDOUT_KEY`, a fixed key only: a list of track names or ``.npy``
+paths) are tracks no trial trains on: after training, each trial evaluates its best checkpoint
+on each of them (before the final evaluation on its training track), and ``compare`` shows the
+results beside the training track's.
 
 Not yet: ``seconds`` (a wall-clock budget per trial) and ``search.early_stopping`` (ASHA) need a
 budget and a stop hook in training that arrive with the next part of the sweep work; the parser
@@ -62,14 +68,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from deepracer_sim.errors import SweepSpecError
+from deepracer_sim.errors import SweepSpecError, TrackError
 from deepracer_sim.formats.hyperparameters import (
     KNOWN_KEYS,
     RANGES,
     check_hyperparameters_dict,
 )
 from deepracer_sim.formats.problems import errors
-from deepracer_sim.track.lookup import looks_like_path
+from deepracer_sim.track.lookup import load_track, looks_like_path, split_track_list
 
 #: Train options a sweep sets itself: dest -> why (with the fix).
 SWEEP_OWNED = {
@@ -84,6 +90,8 @@ NOT_YET = {
     "seconds": "a wall-clock budget per trial needs a time budget in training that is not "
                "there yet; give timesteps (environment steps of all cars) instead",
 }
+#: The spec key of the tracks every trial is evaluated on after training and never trains on.
+HOLDOUT_KEY = "holdout_tracks"
 #: What a trial reports after every iteration, and the direction that is better. ``score`` is
 #: the mean evaluation progress (%) plus 100 / the mean evaluation lap time (s) when every
 #: evaluation lap completes: above 100 exactly when all complete, then higher for faster laps
@@ -169,7 +177,7 @@ class TrainOptions:
                 kind = _KINDS[action.type]
             elif _checked_kind(action.type) is not None:
                 kind = str(_checked_kind(action.type))
-                check = action.type
+                check = action.type if callable(action.type) else None
             else:
                 raise TypeError(f"train option {action.option_strings[0]}: type "
                                 f"{action.type!r} is not one a sweep spec can set")
@@ -302,6 +310,8 @@ class SpecParser:
                 grid = self.grid(value)
             elif raw == "search":
                 search = self.search(value)
+            elif raw == HOLDOUT_KEY:
+                fixed[HOLDOUT_KEY] = self.holdout(value)
             else:
                 key = self.key(raw, str(raw))
                 fixed[key] = self.value(key, value, key)
@@ -327,6 +337,9 @@ class SpecParser:
             raise self.fail(where, f"not available yet: {NOT_YET[key]}")
         if key in ("grid", "search"):
             raise self.fail(where, f"{key} belongs at the top level of the spec")
+        if key == HOLDOUT_KEY:
+            raise self.fail(where, f"{key} is a fixed key (every trial is evaluated on the same "
+                            f"held-out tracks); give it at the top level: {key}: [a, b]")
         if key not in self.options.options and key not in KNOWN_KEYS:
             close = difflib.get_close_matches(key, [*self.options.options, *KNOWN_KEYS], 3)
             hint = f"did you mean {' or '.join(close)}?" if close else (
@@ -353,13 +366,43 @@ class SpecParser:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(where, f"{value!r}: expected a "
                             f"{'path' if opt.kind == 'path' else 'text value'} ({opt.help})")
+        if key == "track":
+            try:
+                return ",".join(self.track(t, where) for t in split_track_list(value))
+            except TrackError as exc:
+                raise self.fail(where, str(exc)) from None
         if opt.kind == "path" or looks_like_path(value):
-            path = (self.cwd / Path(value).expanduser()).resolve()
-            if not path.exists():
-                raise self.fail(where, f"{path} does not exist (relative paths resolve against "
-                                f"{self.cwd}, the directory the command runs in)")
-            return str(path)
+            return self.path(value, where)
         return value
+
+    def path(self, value: str, where: str) -> str:
+        path = (self.cwd / Path(value).expanduser()).resolve()
+        if not path.exists():
+            raise self.fail(where, f"{path} does not exist (relative paths resolve against "
+                            f"{self.cwd}, the directory the command runs in)")
+        return str(path)
+
+    def track(self, value: str, where: str) -> str:
+        """A track name as given, a ``.npy`` path made absolute (checked to exist)."""
+        return self.path(value, where) if looks_like_path(value) else value
+
+    def holdout(self, value: Any) -> list[str]:
+        """The held-out tracks: a list (or a comma-separated text) of names or paths, each
+        loaded here so that a typo stops the sweep before it starts."""
+        where = HOLDOUT_KEY
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list) or not value \
+                or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(where, "expected a non-empty list of track names or .npy paths, "
+                            f"e.g. {where}: [2022_april_open, tracks/mine.npy]")
+        tracks = [self.track(v.strip(), f"{where}[{i}]") for i, v in enumerate(value)]
+        for i, name in enumerate(tracks):
+            try:
+                load_track(name)
+            except TrackError as exc:
+                raise self.fail(f"{where}[{i}]", str(exc)) from None
+        return tracks
 
     def number(self, opt: Option, value: Any, where: str) -> int | float:
         integer = opt.kind == "int"

@@ -31,9 +31,9 @@ from typing import Any
 
 from deepracer_sim.formats.files import atomic_write_text
 from deepracer_sim.formats.hyperparameters import KNOWN_KEYS, read_hyperparameters
-from deepracer_sim.formats.run_folder import HYPERPARAMETERS, SWEEP_TRIAL_MARKER
+from deepracer_sim.formats.run_folder import HYPERPARAMETERS, SWEEP_TRIAL_MARKER, RunFolder
 from deepracer_sim.logs.events import IterationStats, LapResult, TrainingObserver
-from deepracer_sim.sweep.spec import TrainOptions
+from deepracer_sim.sweep.spec import HOLDOUT_KEY, TrainOptions
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.evaluation import (
     default_evaluation_observers,
@@ -202,31 +202,44 @@ class TrialOutcome:
     evaluation: dict[str, Any] = field(default_factory=dict)
 
 
-def final_evaluation(run_dir: Path, laps: int = EVAL_LAPS) -> list[LapResult]:
-    """Evaluate the best checkpoint of ``run_dir`` from ``laps`` evenly spaced start points,
-    writing the evaluation logs ``deepracer-sim evaluate`` writes."""
-    setup = load_evaluation(run_dir)
+def final_evaluation(run_dir: Path, laps: int = EVAL_LAPS,
+                     track: str | None = None) -> list[LapResult]:
+    """Evaluate the best checkpoint of ``run_dir`` from ``laps`` evenly spaced start points on
+    its training track (or on ``track``), writing the evaluation logs ``deepracer-sim
+    evaluate`` writes (in a folder of their own: the stamp is moved to the next second when
+    an evaluation of this second is there)."""
+    setup = load_evaluation(run_dir, track=track)
+    while RunFolder(Path(run_dir)).evaluation_dir(setup.started).exists():
+        time.sleep(0.25)
+        setup.started = time.strftime("%Y%m%d%H%M%S")
     return run_laps(sb3_predict(setup.model), setup.track, setup.action_space, setup.version,
                     [k / laps for k in range(laps)], setup.max_steps, reward=setup.reward,
                     observers=default_evaluation_observers(setup),
                     reversed_direction=setup.reversed_direction)
 
 
-#: Trains and evaluates a trial's config: (config, report) -> outcome (:func:`train_and_evaluate`;
-#: tests pass a fake).
-Work = Callable[[TrainConfig, Report | None], TrialOutcome]
+#: Trains and evaluates a trial's config: (config, report, holdout tracks) -> outcome
+#: (:func:`train_and_evaluate`; tests pass a fake).
+Work = Callable[[TrainConfig, Report | None, tuple[str, ...]], TrialOutcome]
 
 
-def train_and_evaluate(cfg: TrainConfig, report: Report | None = None) -> TrialOutcome:
-    """``train()`` the config, then evaluate its best checkpoint (:func:`final_evaluation`);
-    an interrupted training (Ctrl-C) is not evaluated."""
+def train_and_evaluate(cfg: TrainConfig, report: Report | None = None,
+                       holdout: tuple[str, ...] = ()) -> TrialOutcome:
+    """``train()`` the config, then evaluate its best checkpoint (:func:`final_evaluation`)
+    on each ``holdout`` track and then on its training track (last, so that the latest
+    evaluation of the run folder is the training track's: what ``compare`` ranks by); an
+    interrupted training (Ctrl-C) is not evaluated. The holdout tracks' summaries are in the
+    outcome's ``evaluation["holdout"]`` (track -> :func:`lap_summary`)."""
     reporter = _Reporter(report)
     cpu = time.process_time()
     result = train(cfg, progress_bar=False, observers=[reporter])
     if result.interrupted:
         return TrialOutcome("interrupted", result.timesteps, result.wall_time,
                             time.process_time() - cpu, reporter.last)
+    held = {track: lap_summary(final_evaluation(cfg.out, track=track)) for track in holdout}
     evaluation = lap_summary(final_evaluation(cfg.out))
+    if held:
+        evaluation["holdout"] = held
     return TrialOutcome("completed", result.timesteps, result.wall_time,
                         time.process_time() - cpu, reporter.last, evaluation)
 
@@ -252,7 +265,7 @@ def run_trial(factory: TrialFactory, params: dict[str, Any], run_dir: Path,
         shutil.rmtree(run_dir)
     with tempfile.TemporaryDirectory(prefix="deepracer-sweep-") as scratch:
         cfg = factory.config(params, run_dir, Path(scratch))
-        outcome = work(cfg, report)
+        outcome = work(cfg, report, tuple(params.get(HOLDOUT_KEY) or ()))
     if outcome.status != "completed":
         return outcome
     write_marker(run_dir, {

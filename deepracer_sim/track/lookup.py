@@ -61,6 +61,21 @@ def looks_like_path(text: str) -> bool:
     return text.endswith(".npy") or os.sep in text or (os.altsep or os.sep) in text
 
 
+def split_track_list(text: str) -> list[str]:
+    """The tracks of a comma-separated ``--track`` value (``"a,b"`` -> ``["a", "b"]``; one name
+    -> a list of one), blanks around the commas stripped.
+
+    Raises:
+        TrackError: an empty part (``"a,,b"``, a trailing comma, an empty value).
+    """
+    parts = [part.strip() for part in str(text).split(",")]
+    if not all(parts):
+        raise TrackError(f"--track {text!r}: an empty track name in the list; give track names "
+                         "or .npy paths separated by commas, e.g. --track "
+                         "reinvent_base,2022_april_open")
+    return parts
+
+
 def resolve_track_path(name_or_path: str | os.PathLike) -> Path:
     """The file a ``--track`` value refers to.
 

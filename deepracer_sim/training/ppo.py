@@ -58,6 +58,7 @@ from deepracer_sim.training.callbacks import (
 from deepracer_sim.training.checkpoints import Checkpointer
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.policy import load_checkpoint_into
+from deepracer_sim.training.tracks import tracks_config, training_tracks
 
 
 def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
@@ -85,6 +86,7 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
         "reward_source": str(cfg.reward),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    config.update(tracks_config(cfg, track))  # several training tracks: all of them
     run.config.write_text(json.dumps(config, indent=2) + "\n")
     return run
 
@@ -108,8 +110,10 @@ def default_observers(cfg: TrainConfig) -> list[TrainingObserver]:
 
 
 def make_training_env(cfg: TrainConfig, track: Track):
-    """The vectorised training env of ``cfg``."""
-    return DeepRacerVecEnv(cfg.n_envs, track=track, reward_function=cfg.reward,
+    """The vectorised training env of ``cfg`` (several tracks: car ``i`` on track ``i % T``)."""
+    tracks = training_tracks(cfg, track)
+    return DeepRacerVecEnv(cfg.n_envs, track=tracks if len(tracks) > 1 else track,
+                           reward_function=cfg.reward,
                            action_space=cfg.action_space, version=cfg.version, training=True,
                            round_robin_advance=cfg.round_robin_advance,
                            alternate_direction=cfg.alternate_direction,
