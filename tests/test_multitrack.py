@@ -15,6 +15,7 @@ from deepracer_sim.envs.multitrack import car_track_indices
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import SweepSpecError, TrackError, UsageError
 from deepracer_sim.formats.simtrace import read_simtrace
+from deepracer_sim.logs.reader import read_run, rows_on_track
 from deepracer_sim.sweep.compare import compare_runs
 from deepracer_sim.sweep.spec import HOLDOUT_KEY, load_spec
 from deepracer_sim.sweep.trial import read_marker, run_trial
@@ -92,6 +93,19 @@ def test_the_run_folder_records_the_tracks(two_track_run: Path) -> None:
     rows = read_simtrace(next((two_track_run / "training-simtrace").glob("*.csv")))
     lengths = {round(v, 3) for v in rows["track_len"]}
     assert lengths == {round(load_track(A).length, 3), round(load_track(B).length, 3)}
+
+
+def test_analyze_keeps_the_rows_of_the_runs_track(two_track_run: Path) -> None:
+    training = read_run(two_track_run).training
+    assert training is not None
+    lengths = training.columns["track_len"]
+    a_len, b_len = load_track(A).length, load_track(B).length
+    on_b = int(np.sum(np.abs(lengths - b_len) < 1e-6))
+    assert 0 < on_b < len(lengths)
+    kept, left_out = rows_on_track(training, a_len)
+    assert left_out == on_b and len(kept) == len(lengths) - on_b
+    assert np.allclose(kept.columns["track_len"], a_len)
+    assert kept.episodes["episode"].size < training.episodes["episode"].size
 
 
 def test_evaluate_on_a_track_never_seen(two_track_run: Path) -> None:
