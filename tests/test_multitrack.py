@@ -115,6 +115,9 @@ def test_evaluate_on_a_track_never_seen(two_track_run: Path) -> None:
     (folder,) = set(two_track_run.glob("evaluation-*")) - before
     trace = read_simtrace(next(folder.rglob("*.csv")))
     assert {round(v, 3) for v in trace["track_len"]} == {round(load_track(C).length, 3)}
+    # compare ranks on the run's own track: the evaluation on C is not it
+    (row,) = compare_runs([two_track_run]).rows
+    assert row.evaluation.startswith("in-training evaluation")
 
 
 def spec_of(text: str, cwd: Path):

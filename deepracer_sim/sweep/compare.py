@@ -248,10 +248,12 @@ def _median_track_len(trace: Trace | None) -> float | None:
 
 
 def latest_evaluation(logs: RunLogs, track: Track | None = None) -> Trace | None:
-    """The latest evaluation trace driven on the training track (same ``track_len``: the
-    length of ``track``, the run's track, else the training sim-trace's median, which is
-    mixed for a run on several tracks)."""
-    train_len = float(track.length) if track is not None else _median_track_len(logs.training)
+    """The latest evaluation trace driven on the training track (same ``track_len`` as the
+    training sim-trace's; for a run on several tracks, whose training rows mix their lengths,
+    the length of ``track``, the run's first track)."""
+    several = bool((logs.run_config or {}).get("training_tracks"))
+    train_len = (float(track.length) if several and track is not None
+                 else _median_track_len(logs.training))
     for trace in sorted(logs.evaluations, key=lambda t: t.name, reverse=True):
         length = _median_track_len(trace)
         if not len(trace.episodes["episode"]):
