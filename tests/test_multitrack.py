@@ -3,6 +3,7 @@ evaluation on a track the run never saw, and held-out tracks in a sweep."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -14,9 +15,11 @@ from deepracer_sim.cli.sweep import train_factory
 from deepracer_sim.envs.multitrack import car_track_indices
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import SweepSpecError, TrackError, UsageError
+from deepracer_sim.formats.run_folder import SWEEP_RESULTS
 from deepracer_sim.formats.simtrace import read_simtrace
 from deepracer_sim.logs.reader import read_run, rows_on_track
 from deepracer_sim.sweep.compare import compare_runs
+from deepracer_sim.sweep.folder import write_results
 from deepracer_sim.sweep.spec import HOLDOUT_KEY, load_spec
 from deepracer_sim.sweep.trial import read_marker, run_trial
 from deepracer_sim.track import load_track
@@ -152,3 +155,6 @@ def test_a_trial_is_evaluated_on_its_holdout_tracks(tmp_path: Path) -> None:
     # the row's evaluation is the training track's (the later one), not the held-out one
     assert row.evaluation.startswith("evaluation-") and len(row.laps) == 5
     assert row.to_json([])["holdout"][C]["laps"] == 5
+    write_results(tmp_path)
+    (result,) = csv.DictReader((tmp_path / SWEEP_RESULTS).open())
+    assert float(result[f"holdout {C} completion_rate"]) == held[C]["completion_rate"]

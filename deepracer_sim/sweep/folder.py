@@ -159,8 +159,9 @@ def _rank(row: dict[str, Any]) -> tuple[float, float, str]:
 def write_results(out: Path) -> Path:
     """``out/results.csv``: one row per finished trial, from the markers: the final
     evaluation's completion rate and lap times (s, empty without a completed lap), then the
-    bests of the in-training evaluations; ranked as ``deepracer-sim compare`` ranks (the
-    highest completion rate, then the shortest mean lap time)."""
+    bests of the in-training evaluations, then the completion rate and mean lap time on each
+    held-out track (``holdout <track> completion_rate``, ...); ranked as ``deepracer-sim
+    compare`` ranks (the highest completion rate, then the shortest mean lap time)."""
     rows = []
     for run in run_folders(out):
         if not is_finished(run):
@@ -173,7 +174,9 @@ def write_results(out: Path) -> Path:
                      "completion_rate": ev.get("completion_rate"),
                      "best_lap_time": ev.get("best_lap_time"),
                      "mean_lap_time": ev.get("mean_lap_time"),
-                     **{k: final.get(k) for k in RESULT_METRICS}})
+                     **{k: final.get(k) for k in RESULT_METRICS},
+                     **{f"holdout {t} {k}": h.get(k) for t, h in (ev.get("holdout") or {}).items()
+                        for k in ("completion_rate", "mean_lap_time")}})
     rows.sort(key=_rank)
     buf = io.StringIO()
     if rows:
