@@ -77,6 +77,14 @@ def test_track_lists() -> None:
         split_track_list(f"{A},,{B}")
 
 
+def test_render_watches_one_track(tmp_path: Path, capsys) -> None:
+    code = cli_main(["train", "--reward", str(ROOT / "rewards" / "center.py"), "--track",
+                     f"{A},{B}", "--render", "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert "--render shows one track" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.fixture(scope="module")
 def two_track_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "two"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from deepracer_sim.cli import values
 from deepracer_sim.envs.setup import resolve_action_space
-from deepracer_sim.errors import ActionSpaceError, check_output_folder, writing
+from deepracer_sim.errors import ActionSpaceError, UsageError, check_output_folder, writing
 from deepracer_sim.export import clone_source
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, discrete_action_space
 from deepracer_sim.reward import load_reward_function
@@ -140,6 +140,10 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     """Train; print the run folder, the best checkpoint and the evaluate command."""
     cfg = build_config(args)
+    if args.render and cfg.tracks:
+        raise UsageError(f"--render shows one track; --track {args.track} names "
+                         f"{len(cfg.tracks)}: drop --render, or watch the run afterwards with "
+                         "deepracer-sim evaluate RUN --render [--track NAME]")
     observers = [TrainingViewer()] if args.render else []
     with writing(cfg.out, "--out"):
         result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
