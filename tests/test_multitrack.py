@@ -129,6 +129,7 @@ def test_evaluate_on_a_track_never_seen(two_track_run: Path) -> None:
     # compare ranks on the run's own track: the evaluation on C is not it
     (row,) = compare_runs([two_track_run]).rows
     assert row.evaluation.startswith("in-training evaluation")
+    assert row.settings["track"] == f"{A},{B}"
 
 
 def spec_of(text: str, cwd: Path):

@@ -198,6 +198,9 @@ def settings_of(logs: RunLogs, sweep_params: dict[str, Any]) -> dict[str, Any]:
     if config.get("reward_source"):
         out["reward"] = config["reward_source"]
     out.update({k: config[k] for k in CONFIG_SETTINGS if k in config})
+    several = config.get("training_tracks")
+    if isinstance(several, list) and several:  # a run on several tracks: as --track A,B
+        out["track"] = ",".join(str(t.get("track")) for t in several if isinstance(t, dict))
     space = (logs.model_metadata or {}).get("action_space")
     if isinstance(space, list) and space:
         try:
