@@ -18,9 +18,10 @@ from deepracer_sim.errors import SweepSpecError, TrackError, UsageError
 from deepracer_sim.formats.run_folder import SWEEP_RESULTS
 from deepracer_sim.formats.simtrace import read_simtrace
 from deepracer_sim.logs.reader import read_run, rows_on_track
+from deepracer_sim.sweep.cluster import localize, ship_inputs
 from deepracer_sim.sweep.compare import compare_runs
 from deepracer_sim.sweep.folder import write_results
-from deepracer_sim.sweep.spec import HOLDOUT_KEY, load_spec
+from deepracer_sim.sweep.spec import HOLDOUT_KEY, TrialSpec, load_spec
 from deepracer_sim.sweep.trial import read_marker, run_trial
 from deepracer_sim.track import load_track
 from deepracer_sim.track.lookup import split_track_list
@@ -167,3 +168,21 @@ def test_a_trial_is_evaluated_on_its_holdout_tracks(tmp_path: Path) -> None:
     write_results(tmp_path)
     (result,) = csv.DictReader((tmp_path / SWEEP_RESULTS).open())
     assert float(result[f"holdout {C} completion_rate"]) == held[C]["completion_rate"]
+
+
+def test_track_files_in_lists_are_sent_to_cluster_nodes(tmp_path: Path) -> None:
+    here, node = tmp_path / "driver", tmp_path / "node"
+    here.mkdir()
+    for name in ("mine.npy", "held.npy"):
+        (here / name).write_bytes((ROOT / "tracks" / f"{C}.npy").read_bytes())
+    params = {"reward": str(ROOT / "rewards" / "center.py"), "track": f"{A},{here}/mine.npy",
+              HOLDOUT_KEY: [f"{here}/held.npy", B]}
+    inputs = ship_inputs([TrialSpec("000", params)], FACTORY.options)
+    assert set(inputs) == {params["reward"], f"{here}/mine.npy", f"{here}/held.npy"}
+    for name in ("mine.npy", "held.npy"):  # a node without the driver's files
+        (here / name).rename(tmp_path / name)
+    local = localize(params, FACTORY.options, inputs, node)
+    assert local["reward"] == params["reward"]  # there on this node: kept
+    assert local[HOLDOUT_KEY] == [f"{node}/input-0/held.npy", B]
+    assert local["track"] == f"{A},{node}/input-1/mine.npy"
+    assert (node / "input-1" / "mine.npy").read_bytes() == inputs[f"{here}/mine.npy"]

@@ -6,15 +6,15 @@ files to its node, and bringing its run folder back.
   numba / torch / BLAS thread per trial). No dashboard unless asked for (it needs
   ``ray[default]``: ``pip install "deepracer-sim[dashboard]"``).
 * **A cluster** (``--address auto`` or ``HOST:PORT`` of a running ``ray start --head``): the
-  command is the driver and joins the cluster; trials get the same environment through the
-  job's runtime environment. The spec's input files (reward functions, model_metadata.json,
-  hyperparameters.json, track ``.npy`` files) are read on the driver and sent with the trials
-  (:func:`ship_inputs`); a trial whose node lacks such a path writes the sent bytes into its
-  scratch folder and uses that copy (:func:`localize`). A ``clone`` folder is not sent: it must
-  be on storage every node mounts. Run folders are either written in place (``--shared-out``:
-  ``--out`` is on storage every node mounts at the same path), or written in the node's temp
-  folder and collected when the trial ends: a Ray task pinned to that node returns the folder
-  as ``.tar.gz`` bytes, which the driver unpacks beside ``<out>/<trial>`` and renames into
+  command is the driver and joins the cluster; trials get the same environment through the job's
+  runtime environment. The spec's input files (reward functions, model_metadata.json,
+  hyperparameters.json, track ``.npy`` files, held-out ones included) are read on the driver and
+  sent with the trials (:func:`ship_inputs`); a trial whose node lacks such a path writes the sent
+  bytes into its scratch folder and uses that copy (:func:`localize`). A ``clone`` folder is not
+  sent: it must be on storage every node mounts. Run folders are either written in place
+  (``--shared-out``: ``--out`` is on storage every node mounts at the same path), or written in the
+  node's temp folder and collected when the trial ends: a Ray task pinned to that node returns the
+  folder as ``.tar.gz`` bytes, which the driver unpacks beside ``<out>/<trial>`` and renames into
   place (:func:`collect_run_folder`).
 * **Ray Client** (``ray://HOST:PORT``) is refused with what to use instead: Tune would run the
   sweep's driver loop on the cluster's head, where the table and the collection of run folders
@@ -40,7 +40,7 @@ from typing import Any
 
 from deepracer_sim.errors import SweepError
 from deepracer_sim.formats.run_folder import SWEEP_INCOMING_PREFIX
-from deepracer_sim.sweep.spec import TrainOptions, TrialSpec
+from deepracer_sim.sweep.spec import HOLDOUT_KEY, TrainOptions, TrialSpec
 from deepracer_sim.sweep.trial import THREAD_ENV
 from deepracer_sim.track.lookup import looks_like_path
 
@@ -133,16 +133,28 @@ def init_ray(workers: int | None, address: str | None, dashboard: bool) -> tuple
 
 
 # ---------------------------------------------------------------------------------------------
+def _parts(key: str, value: Any) -> list[str]:
+    """The file-or-name parts of a setting: each track of a ``track`` list ("a,b") or of
+    ``holdout_tracks``, else the value itself."""
+    if key == HOLDOUT_KEY and isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, str):
+        return value.split(",") if key == "track" else [value]
+    return []
+
+
 def _input_paths(params: dict[str, Any], options: TrainOptions) -> list[str]:
-    """The file paths among a trial's settings (path options, a track given as a path)."""
+    """The file paths among a trial's settings (path options, tracks given as paths, held-out
+    tracks given as paths)."""
     out = []
     for key, value in params.items():
         opt = options.options.get(key)
-        if opt is None or not isinstance(value, str):
+        if opt is None and key != HOLDOUT_KEY:
             continue
-        if (opt.kind == "path" or (opt.kind == "str" and looks_like_path(value))) \
-                and Path(value).is_file():
-            out.append(value)
+        for part in _parts(key, value):
+            if ((opt is not None and opt.kind == "path") or looks_like_path(part)) \
+                    and Path(part).is_file():
+                out.append(part)
     return out
 
 
@@ -155,15 +167,24 @@ def ship_inputs(trials: list[TrialSpec], options: TrainOptions) -> dict[str, byt
 def localize(params: dict[str, Any], options: TrainOptions, inputs: dict[str, bytes],
              folder: Path) -> dict[str, Any]:
     """``params`` with each input path this node lacks replaced by a copy of the sent bytes,
-    written into ``folder`` under its own file name (in a numbered sub-folder)."""
-    missing = sorted({v for k, v in params.items() if k in options.options
-                      and isinstance(v, str) and v in inputs and not Path(v).exists()})
-    out = dict(params)
+    written into ``folder`` under its own file name (in a numbered sub-folder); a path inside
+    a track list or ``holdout_tracks`` is replaced in place."""
+    keys = [k for k in params if k in options.options or k == HOLDOUT_KEY]
+    missing = sorted({p for k in keys for p in _parts(k, params[k])
+                      if p in inputs and not Path(p).exists()})
+    local: dict[str, str] = {}
     for k, path in enumerate(missing):
-        local = Path(folder) / f"input-{k}" / Path(path).name
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_bytes(inputs[path])
-        out.update({key: str(local) for key, value in params.items() if value == path})
+        copy = Path(folder) / f"input-{k}" / Path(path).name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(inputs[path])
+        local[path] = str(copy)
+    out = dict(params)
+    for key in keys:
+        value = params[key]
+        if key == HOLDOUT_KEY and isinstance(value, list):
+            out[key] = [local.get(v, v) for v in value]
+        elif isinstance(value, str) and any(p in local for p in _parts(key, value)):
+            out[key] = ",".join(local.get(p, p) for p in _parts(key, value))
     return out
 
 
