@@ -121,6 +121,19 @@ class CameraError(DeepRacerSimError, ValueError):
     polygon, a texel size out of range, or poses of the wrong shape."""
 
 
+class SweepSpecError(DeepRacerSimError, ValueError):
+    """An invalid sweep spec (YAML): the message names the spec file, the key and the fix."""
+
+
+class SweepError(DeepRacerSimError, RuntimeError):
+    """A sweep that cannot run: its folder is locked by another sweep or holds another spec's
+    trials, a trial's inputs are invalid, Ray is missing or cannot reach the cluster."""
+
+
+class CompareError(DeepRacerSimError, ValueError):
+    """A folder ``deepracer-sim compare`` cannot read as a run or a sweep."""
+
+
 class OutputPathError(DeepRacerSimError, OSError):
     """A file or folder that cannot be written: a read-only folder, a full disk, or a path under
     a regular file (the message names the path, the option and the fix)."""

@@ -21,12 +21,14 @@ from deepracer_sim.cli import (
     analyze,
     bench,
     calibrate,
+    compare,
     drive,
     evaluate,
     export,
     fidelity,
     raceline,
     reward,
+    sweep,
     tracks,
     train,
 )
@@ -36,6 +38,8 @@ from deepracer_sim.errors import DeepRacerSimError, DeepRacerSimWarning
 COMMANDS: dict[str, ModuleType] = {
     "train": train,
     "evaluate": evaluate,
+    "sweep": sweep,
+    "compare": compare,
     "analyze": analyze,
     "export": export,
     "reward": reward,

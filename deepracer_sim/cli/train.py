@@ -1,6 +1,6 @@
 """Train a PPO policy on a DeepRacer reward function, locally.
 
-    deepracer-sim train --reward rewards/center.py [--track NAME|PATH]
+    deepracer-sim train --reward rewards/center.py [--track NAME|PATH[,NAME|PATH...]]
         [--action-space model_metadata.json | --max-steering 30 --steering-levels 5
          --max-speed 1 --speed-levels 2] [--hyperparameters hyperparameters.json]
         [--timesteps N] [--n-envs K] [--seed S] [--out runs/NAME] [--algorithm PPO|SAC]
@@ -26,6 +26,7 @@ from deepracer_sim.formats.model_metadata import (
 )
 from deepracer_sim.formats.tf_variables import NETWORKS
 from deepracer_sim.reward import load_reward_function
+from deepracer_sim.track.lookup import split_track_list
 from deepracer_sim.training.config import TrainConfig, default_run_dir, process_start_time
 from deepracer_sim.training.ppo import train
 from deepracer_sim.viewer.live import TrainingViewer
@@ -49,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="reward file defining reward_function(params)")
     p.add_argument("--track", default=TrainConfig.track,
                    help="track name (tracks/, DEEPRACER_TRACKS_PATH, the download cache) or "
-                        ".npy path")
+                        ".npy path; several, comma-separated (A,B), train on all of them: "
+                        "car i drives track i mod their number, the first is evaluated")
     p.add_argument("--action-space", type=Path, default=None,
                    help="model_metadata.json with the action space (and version)")
     for flag, dest, kind, text in ACTION_FLAGS:
@@ -160,8 +162,11 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         version = DEFAULT_VERSION if args.version is None else args.version
     algorithm = _algorithm(args, space.continuous)
     load_reward_function(args.reward)  # fail before anything is written
-    out = check_output_folder(args.out or default_run_dir(args.reward, args.track), "--out")
-    cfg = TrainConfig(reward=args.reward, track=args.track, action_space=space,
+    tracks = split_track_list(args.track)
+    name = "+".join(Path(t).stem for t in tracks)
+    out = check_output_folder(args.out or default_run_dir(args.reward, name), "--out")
+    cfg = TrainConfig(reward=args.reward, track=tracks[0],
+                      tracks=tuple(tracks) if len(tracks) > 1 else (), action_space=space,
                       version=version, out=out,
                       hyperparameters=args.hyperparameters, timesteps=args.timesteps,
                       n_envs=args.n_envs, n_steps=args.n_steps, seed=args.seed,
@@ -204,6 +209,10 @@ def _clone_into(cfg: TrainConfig, clone: CloneSource, args: argparse.Namespace) 
 def run(args: argparse.Namespace) -> int:
     """Train; print the run folder, the best checkpoint and the evaluate command."""
     cfg = build_config(args)
+    if args.render and cfg.tracks:
+        raise UsageError(f"--render shows one track; --track {args.track} names "
+                         f"{len(cfg.tracks)}: drop --render, or watch the run afterwards with "
+                         "deepracer-sim evaluate RUN --render [--track NAME]")
     observers = [TrainingViewer()] if args.render else []
     with writing(cfg.out, "--out"):
         result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)

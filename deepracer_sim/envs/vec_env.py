@@ -10,6 +10,9 @@ warning.
 
 Car ``i`` starts its first episode ``i / N`` of a lap after ``start_position``, so the cars'
 round-robin start points tile the track (the rule deepracer-for-cloud's multi-worker setups use).
+With several tracks (``track=[A, B, ...]``) car ``i`` drives track ``i % T``
+(:mod:`deepracer_sim.envs.multitrack`); ``track`` is then the first one and ``car_tracks`` says
+which car drives which.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from deepracer_sim.envs.sensors import FEATURES, DomainRandomizationLike
 from deepracer_sim.envs.setup import (
     ActionSpaceLike,
     RewardLike,
-    TrackLike,
+    TracksLike,
     build_setup,
     episode_info,
 )
@@ -46,8 +49,9 @@ class DeepRacerVecEnv(VecEnv):
 
     Args:
         num_envs: number of cars.
+        track: a track, or a list or tuple of tracks (car ``i`` on track ``i % T``).
         **kwargs: the keyword arguments of :class:`~deepracer_sim.env.DeepRacerEnv`
-            (``track``, ``reward_function``, ``action_space``, ``version``, ``training``,
+            ( ``reward_function``, ``action_space``, ``version``, ``training``,
             ``round_robin_advance``, ``alternate_direction``, ``reverse_direction``,
             ``start_position``, ``max_steps``, ``sensor``, ``domain_randomization``,
             ``camera_seed``).
@@ -55,7 +59,7 @@ class DeepRacerVecEnv(VecEnv):
     Observation: as :class:`~deepracer_sim.envs.vector.DeepRacerVectorEnv`'s.
     """
 
-    def __init__(self, num_envs: int = 1, *, track: TrackLike = DEFAULT_TRACK,
+    def __init__(self, num_envs: int = 1, *, track: TracksLike = DEFAULT_TRACK,
                  reward_function: RewardLike = None, action_space: ActionSpaceLike = None,
                  version: float | None = None, training: bool = True,
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
@@ -74,12 +78,14 @@ class DeepRacerVecEnv(VecEnv):
                             max_steps=max_steps, sensor=sensor,
                             domain_randomization=domain_randomization, camera_seed=camera_seed)
         self.track = setup.track
+        #: the track of each car (``track`` for all of them unless several were given)
+        self.car_tracks = setup.car_tracks
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
         self.version = setup.version
         self.training = training
         self.max_steps = setup.max_steps
-        self.sim = setup.sim
+        self.sim = setup.all_cars
         self.sensors = setup.sensors
         self.sensor = sensor
         self.render_mode = None
@@ -125,10 +131,11 @@ class DeepRacerVecEnv(VecEnv):
                 [i for i, row in enumerate(rows)
                  if row[layout.R_DONE] > 0.5 or row[layout.R_TRUNCATED] > 0.5])
         measuring = self.reward_cost.active
+        car_tracks = self.car_tracks
         spent, calls = 0.0, 0
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                params = params_from_record(row, self.track)
+                params = params_from_record(row, car_tracks[i])
                 if measuring:
                     t0 = time.perf_counter()
                     rewards[i] = self.reward_caller(params)

@@ -24,7 +24,7 @@ from deepracer_sim.envs.sensors import FEATURES, DomainRandomizationLike
 from deepracer_sim.envs.setup import (
     ActionSpaceLike,
     RewardLike,
-    TrackLike,
+    TracksLike,
     build_setup,
     episode_info,
 )
@@ -38,6 +38,8 @@ class DeepRacerVectorEnv(VectorEnv):
 
     Args:
         num_envs: number of cars (>= 1).
+        track: a track, or a list or tuple of tracks (car ``i`` on track ``i % T``,
+            :mod:`deepracer_sim.envs.multitrack`).
         the other arguments: as :class:`~deepracer_sim.envs.env.DeepRacerEnv`; car ``i`` starts
             ``i / num_envs`` of a lap after ``start_position``.
 
@@ -53,7 +55,7 @@ class DeepRacerVectorEnv(VectorEnv):
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012
 
-    def __init__(self, num_envs: int = 1, *, track: TrackLike = DEFAULT_TRACK,
+    def __init__(self, num_envs: int = 1, *, track: TracksLike = DEFAULT_TRACK,
                  reward_function: RewardLike = None, action_space: ActionSpaceLike = None,
                  version: float | None = None, training: bool = True,
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
@@ -75,12 +77,14 @@ class DeepRacerVectorEnv(VectorEnv):
         self.num_envs = num_envs
         self.render_mode = None
         self.track = setup.track
+        #: the track of each car (``track`` for all of them unless several were given)
+        self.car_tracks = setup.car_tracks
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
         self.version = setup.version
         self.training = training
         self.max_steps = setup.max_steps
-        self.sim = setup.sim
+        self.sim = setup.all_cars
         self.sensors = setup.sensors
         self.sensor = sensor
         self.single_observation_space = setup.single_observation_space
@@ -116,10 +120,10 @@ class DeepRacerVectorEnv(VectorEnv):
         rows = sim.rec.tolist()
         rewards = self._rewards
         caller = self.reward_caller
-        track = self.track
+        car_tracks = self.car_tracks
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = caller(params_from_record(row, track))
+                rewards[i] = caller(params_from_record(row, car_tracks[i]))
             else:
                 rewards[i] = 0.0
         terminated = sim.rec[:, layout.R_DONE] > 0.5

@@ -64,6 +64,27 @@ CLOUD_SIMTRACE_DIR = "sim-trace"
 TRAINING_SUBDIR = "training"
 EVALUATION_SUBDIR = "evaluation"
 
+# --- the sweep folder (deepracer_sim.sweep) -------------------------------------------------
+#: A sweep folder (``deepracer-sim sweep --out``) holds one run folder per trial, each a run
+#: folder as above plus the trial's completion marker, and the sweep's own files:
+#: ``sweep.json`` (the spec and its fingerprint), ``trials.json`` (trial name -> settings),
+#: ``results.csv`` (one row per finished trial), ``.sweep.lock`` and ``.locks/<trial>.lock``.
+SWEEP_JSON = "sweep.json"
+SWEEP_TRIALS = "trials.json"
+SWEEP_RESULTS = "results.csv"
+SWEEP_LOCK = ".sweep.lock"
+SWEEP_TRIAL_LOCKS = ".locks"
+#: ``<trial>/sweep_trial.json``: written last and atomically; a trial is finished iff it exists.
+SWEEP_TRIAL_MARKER = "sweep_trial.json"
+#: ``<trial>/sweep_error.txt``: the traceback of a trial that failed (the folder of an
+#: unfinished trial; a rerun deletes it).
+SWEEP_TRIAL_ERROR = "sweep_error.txt"
+#: ``<sweep>/.incoming-<trial>/``: a run folder being collected from a cluster node.
+SWEEP_INCOMING_PREFIX = ".incoming-"
+#: ``compare/``: the default folder of ``deepracer-sim compare``'s page inside a sweep folder.
+COMPARE_DIR = "compare"
+COMPARE_PAGE = "index.html"
+
 # --- checkpoints ---------------------------------------------------------------------------
 #: A checkpoint is ``<iteration>_Step-<steps>``: in a run folder ``<name>.zip`` (a
 #: stable-baselines3 checkpoint); in an exported model folder DeepRacer's ``<name>.ckpt`` prefix

@@ -123,7 +123,7 @@ class TrainingLogger(TrainingObserver):
         self.total_episodes = 0
         self.total_steps = 0
         self.continuous = False
-        self.track_len = 0.0
+        self.car_track_len = np.zeros(0)  # centre-line length of each car's track, m
         self.n_epochs = 1
         self.finished = False
 
@@ -161,7 +161,9 @@ class TrainingLogger(TrainingObserver):
             old.unlink()
         self.metrics_path.unlink(missing_ok=True)
         self.text_log.write_text("")
-        self.track_len = float(env.track.length)
+        # each car's own track (cars on several tracks: envs.multitrack)
+        self.car_track_len = np.array([float(t.length) for t in getattr(env, "car_tracks", None)
+                                       or [env.track] * env.num_envs])
         self.continuous = bool(env.deepracer_action_space.continuous)
         self.n_epochs = int(getattr(model, "n_epochs", 1) or 1)
         self.recorder = StepRecorder(env.num_envs, int(getattr(model, "n_steps", 256) or 256))
@@ -200,7 +202,7 @@ class TrainingLogger(TrainingObserver):
         text = SIMTRACE_HEADER + "\n" + format_rows(
             block.rows.rec, row_ids, block.rows.rewards,
             action_strings(block.rows.rec, block.rows.actions, self.continuous),
-            block.rows.wall, self.track_len)
+            block.rows.wall, self.car_track_len[block.rows.car])
         atomic_write_text(self.simtrace_dir / f"{i}{SIMTRACE_SUFFIX}", text)
         if len(rows):
             self.clock = max(self.clock, float(rows.rec[:, layout.R_TSTAMP].max()) + STEP_DT)

@@ -25,7 +25,11 @@ class TrainConfig:
 
     Attributes:
         reward: path of the reward file.
-        track: track name or path.
+        track: track name or path (with several training tracks, the first: the one the
+            in-training evaluation drives and the run is named after).
+        tracks: every training track, ``track`` first, when there are several (car ``i``
+            drives ``tracks[i % len(tracks)]``: :mod:`deepracer_sim.envs.multitrack`); empty
+            for one track.
         action_space: the action space; version: physics version (spec §3.2).
         hyperparameters: path of a DeepRacer ``hyperparameters.json`` or None for the defaults.
         timesteps: total environment steps (all cars).
@@ -62,6 +66,7 @@ class TrainConfig:
     version: float
     out: Path
     track: str = DEFAULT_TRACK
+    tracks: tuple[str, ...] = ()
     hyperparameters: Path | None = None
     timesteps: int = 200_000
     n_envs: int = 16

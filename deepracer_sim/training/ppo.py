@@ -70,6 +70,7 @@ from deepracer_sim.training.networks import (
 from deepracer_sim.training.policy import load_checkpoint_into
 from deepracer_sim.training.sac import make_sac_model
 from deepracer_sim.training.tf_weights import load_tf_checkpoint
+from deepracer_sim.training.tracks import tracks_config, training_tracks
 
 
 def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
@@ -103,6 +104,7 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
     }
     if cfg.sensor != FEATURES:  # FEATURES runs keep their files as before
         config["sensor"] = cfg.sensor
+    config.update(tracks_config(cfg, track))  # several training tracks: all of them
     run.config.write_text(json.dumps(config, indent=2) + "\n")
     return run
 
@@ -126,8 +128,10 @@ def default_observers(cfg: TrainConfig) -> list[TrainingObserver]:
 
 
 def make_training_env(cfg: TrainConfig, track: Track):
-    """The vectorised training env of ``cfg``."""
-    return DeepRacerVecEnv(cfg.n_envs, track=track, reward_function=cfg.reward,
+    """The vectorised training env of ``cfg`` (several tracks: car ``i`` on track ``i % T``)."""
+    tracks = training_tracks(cfg, track)
+    return DeepRacerVecEnv(cfg.n_envs, track=tracks if len(tracks) > 1 else track,
+                           reward_function=cfg.reward,
                            action_space=cfg.action_space, version=cfg.version, training=True,
                            round_robin_advance=cfg.round_robin_advance,
                            alternate_direction=cfg.alternate_direction,

@@ -60,7 +60,7 @@ from deepracer_sim.formats.run_folder import (
     TRAINING_SIMTRACE_DIR,
     TRAINING_SUBDIR,
 )
-from deepracer_sim.logs.reader import read_run
+from deepracer_sim.logs.reader import read_run, rows_on_track
 from deepracer_sim.logs.report.data import DPI, PLOT_NAMES, lap_times, summary, track_of
 from deepracer_sim.logs.report.page import page
 from deepracer_sim.logs.report.plots import (
@@ -121,6 +121,11 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, track: str 
     out_dir.mkdir(parents=True, exist_ok=True)
     plots: dict[str, bytes] = {}
     skipped: dict[str, str] = {}
+    if trk is not None:  # a run on several tracks: the report is the run's track's
+        logs.training, other = rows_on_track(logs.training, float(trk.length))
+        if other:
+            skipped["other_tracks"] = (f"{other} training sim-trace rows driven on the run's "
+                                       f"other training tracks (not {trk.name}) left out")
     it, times, source = lap_times(logs)
 
     def make(name: str, fn, *args) -> None:
