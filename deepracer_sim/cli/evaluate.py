@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
+from deepracer_sim.cli import values
 from deepracer_sim.cli.options import add_physics_argument
-from deepracer_sim.errors import UsageError
+from deepracer_sim.errors import check_output_file, writing
 from deepracer_sim.training.evaluation import evaluate_run
 from deepracer_sim.viewer.live import EvaluationViewer
 
@@ -24,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--track", default=None,
                    help="evaluate on another track, name or .npy path (default: the training "
                         "track)")
-    p.add_argument("--laps", type=int, default=3, help="laps, each a fresh episode")
+    p.add_argument("--laps", type=values.integer(1, values.MAX_LAPS), default=3,
+                   help="laps, each a fresh episode")
     p.add_argument("--checkpoint", default="best", help="best, last, or an iteration number")
     add_physics_argument(p, "the run's (run_config.json), else its model version's")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -35,13 +38,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate; print a table or one JSON object."""
-    if args.laps < 1:
-        raise UsageError("--laps must be >= 1")
     observers = []
+    if args.record is not None:
+        check_output_file(args.record, "--record")
     if args.render or args.record is not None:
         observers.append(EvaluationViewer(window=args.render, record=args.record))
-    report = evaluate_run(args.run_dir, track=args.track, laps=args.laps,
-                          checkpoint=args.checkpoint, observers=observers,
-                          physics=args.physics)
+    with writing(args.record, "--record") if args.record is not None else nullcontext():
+        report = evaluate_run(args.run_dir, track=args.track, laps=args.laps,
+                              checkpoint=args.checkpoint, observers=observers,
+                              physics=args.physics)
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0

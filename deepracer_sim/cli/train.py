@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepracer_sim.cli import values
 from deepracer_sim.cli.options import add_physics_argument
 from deepracer_sim.envs.setup import resolve_action_space
-from deepracer_sim.errors import ActionSpaceError, UsageError
+from deepracer_sim.errors import ActionSpaceError, check_output_folder, writing
 from deepracer_sim.export import clone_source
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, discrete_action_space
 from deepracer_sim.reward import load_reward_function
@@ -44,20 +45,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model_metadata.json with the action space (and version)")
     for flag, dest, kind, text in ACTION_FLAGS:
         p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
-    p.add_argument("--version", type=float, default=None,
+    p.add_argument("--version", type=values.version, default=None,
                    help="model_metadata.json version to write (default: the metadata's, else "
                         f"{DEFAULT_VERSION:g}); it picks the car only when --physics is not "
                         "given")
     add_physics_argument(p, "the version's (< 5 v4, 5.x v5, >= 6 v6)")
     p.add_argument("--hyperparameters", type=Path, default=None,
                    help="DeepRacer hyperparameters.json (default: DeepRacer's defaults)")
-    p.add_argument("--timesteps", type=int, default=TrainConfig.timesteps,
+    p.add_argument("--timesteps", type=values.integer(1), default=TrainConfig.timesteps,
                    help="environment steps of all cars together (1 step = 1/15 s)")
-    p.add_argument("--n-envs", type=int, default=TrainConfig.n_envs,
-                   help="cars simulated side by side")
-    p.add_argument("--n-steps", type=int, default=TrainConfig.n_steps,
+    p.add_argument("--n-envs", type=values.integer(1, values.MAX_CARS),
+                   default=TrainConfig.n_envs, help="cars simulated side by side")
+    p.add_argument("--n-steps", type=values.integer(1, values.MAX_ROLLOUT_STEPS),
+                   default=TrainConfig.n_steps,
                    help="steps per car per iteration (one PPO update)")
-    p.add_argument("--seed", type=int, default=TrainConfig.seed, help="seed of torch and PPO")
+    p.add_argument("--seed", type=values.seed, default=TrainConfig.seed,
+                   help=f"seed of torch and PPO ({values.SEED_RANGE[0]} to "
+                        f"{values.SEED_RANGE[1]})")
     p.add_argument("--out", type=Path, default=None,
                    help="run folder (default runs/<reward>-<track>-<time>)")
     p.add_argument("--alternate-direction", action="store_true",
@@ -93,9 +97,6 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     if args.action_space is not None and _action_flags_given(args):
         raise ActionSpaceError("give either --action-space FILE or the --max-steering/"
                                "--steering-levels/--max-speed/--speed-levels flags, not both")
-    for name in ("timesteps", "n_envs", "n_steps"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
     clone = None
     if args.clone is not None:
         clone = clone_source(args.clone)
@@ -118,8 +119,9 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         space = _console_space(args)
         version = DEFAULT_VERSION if args.version is None else args.version
     load_reward_function(args.reward)  # fail before anything is written
+    out = check_output_folder(args.out or default_run_dir(args.reward, args.track), "--out")
     cfg = TrainConfig(reward=args.reward, track=args.track, action_space=space,
-                      version=version, out=args.out or default_run_dir(args.reward, args.track),
+                      version=version, out=out,
                       hyperparameters=args.hyperparameters, timesteps=args.timesteps,
                       n_envs=args.n_envs, n_steps=args.n_steps, seed=args.seed,
                       alternate_direction=args.alternate_direction,
@@ -138,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     """Train; print the run folder, the best checkpoint and the evaluate command."""
     cfg = build_config(args)
     observers = [TrainingViewer()] if args.render else []
-    result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
+    with writing(cfg.out, "--out"):
+        result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
     best = result.best
     print(f"run folder: {result.run_dir}")
     print(f"{result.timesteps} steps in {result.wall_time:.1f} s"

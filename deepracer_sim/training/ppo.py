@@ -38,6 +38,7 @@ from stable_baselines3 import PPO
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.formats.hyperparameters import (
     effective_hyperparameters,
+    fit_batch_size,
     ppo_kwargs,
     read_hyperparameters,
 )
@@ -154,7 +155,8 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
             a reward-function error during training is raised after the checkpoint is saved.
     """
     started = cfg.started_at if cfg.started_at is not None else time.time()
-    hp = read_hyperparameters(cfg.hyperparameters)
+    hp = fit_batch_size(read_hyperparameters(cfg.hyperparameters), cfg.n_envs * cfg.n_steps,
+                        str(cfg.hyperparameters or "the default hyperparameters"))
     track = load_track(cfg.track)
     env = make_training_env(cfg, track)
     run = prepare_run_folder(cfg, track, hp)
