@@ -9,7 +9,8 @@ Prints, in one run on the current machine:
    ``gym.make_vec("DeepRacer-v0", num_envs=N)`` (Gymnasium's vector API) with N = 16, 64, 256
    and the built-in reward;
 3. car-steps/s of the batched kernel alone (no reward function, no Python per car), N = 256,
-   the best of several runs, with the default (v6) car and with each generation's car;
+   the best of several runs in CPU time, with the default (v6) car and with each generation's
+   car;
 4. PPO environment steps/s during ``learn()`` with ``train.py``'s defaults;
 5. ``train.py`` with its defaults on the given track (``reinvent_base`` by default): wall time
    from process start to the first checkpoint that completes 3/3 evaluation laps, checked with
@@ -89,11 +90,12 @@ TINY = Sizes(single_env_steps=2000, vec_env_cars=(1, 4), vec_env_steps=400,
              ppo_timesteps=256, startup=False)
 
 
-def _rate(step, n: int) -> float:
+def _rate(step, n: int, clock=time.perf_counter) -> float:
+    """n / the seconds ``step(n)`` takes on ``clock`` (after a warm-up)."""
     step(min(n, 1000))  # warm up
-    t = time.perf_counter()
+    t = clock()
     step(n)
-    return n / (time.perf_counter() - t)
+    return n / (clock() - t)
 
 
 def single_env_rates(n: int = 100_000) -> dict:
@@ -154,7 +156,8 @@ def vector_env_rates(sizes=(16, 64, 256), steps: int = 200_000) -> dict:
 def kernel_rate(n: int = 256, calls: int = 4000, physics: str = "v6", repeats: int = 5) -> float:
     """Item 3: the batched kernel alone, car-steps/s, the best of ``repeats`` runs of ``calls``
     calls (auto-reset on, fixed random commands: steering uniform in +-30 degrees, speed in
-    [0.5, 2] m/s) with the car of ``physics``."""
+    [0.5, 2] m/s) with the car of ``physics``. Timed in this process's CPU time: the kernel is
+    single-threaded, so other jobs on a shared machine barely change the figure."""
     track = load_track()
     cfg = make_config(0.05, True, False, 10_000, 0.0)
     simulator = Simulator(track, n, car_params(physics).as_array(), cfg, np.arange(n) / n)
@@ -165,7 +168,7 @@ def kernel_rate(n: int = 256, calls: int = 4000, physics: str = "v6", repeats: i
     def run(k: int) -> None:
         for _ in range(k):
             simulator.step(None, None, True)
-    return max(_rate(run, calls) for _ in range(repeats)) * n
+    return max(_rate(run, calls, time.process_time) for _ in range(repeats)) * n
 
 
 def ppo_rate(timesteps: int = 3 * 16 * 256) -> float:

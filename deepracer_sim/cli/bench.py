@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     for n, r in result["vector_env_steps_per_s"].items():
         print(f"2b. gym.make_vec DeepRacer-v0 N={n:>3}, built-in reward: {r:,.0f} steps/s")
     print(f"3. batched kernel alone (N=256): {result['kernel_car_steps_per_s']:,.0f} car-steps/s"
-          " (v6 car; by physics: " + ", ".join(
+          " of CPU time (v6 car; by physics: " + ", ".join(
               f"{g} {r:,.0f}" for g, r in result["kernel_car_steps_per_s_by_physics"].items())
           + ")")
     if not args.skip_train:
