@@ -78,6 +78,33 @@ POINT_LIGHT_ATTENUATION = (0.4, 0.01, 0.0)
 BOX_OBSTACLE_SIZE = (0.4, 0.3, 0.25)
 BOX_OBSTACLE_ALBEDO = (0.482, 0.38, 0.309)
 
+# --- drive train and tyres (``../shared/docs/racing-speed-physics.md`` §2-§4; the same URDF in
+# simapp v3.0.3, v5.3.3 and 01f5f015: bundle/urdf/deepracer/deepracer_single_cam.urdf and
+# racecar.gazebo) ------------------------------------------------------------------------------
+#: Total mass of the URDF links, kg (chassis 5.0, four wheels 0.34055, two hinges 0.1, cameras).
+CAR_MASS = 6.564
+#: Yaw moment of inertia of the URDF links about ``base_link``, kg m^2 (derived, §2).
+CAR_YAW_INERTIA = 0.080
+#: Gravity of Gazebo's default world (the DeepRacer worlds set none), m/s^2.
+GRAVITY = 9.8
+#: Radius the simapp turns a speed command into a wheel angular velocity with, m: the wheels
+#: are driven at ``speed / 0.035`` rad/s (``agent_ctrl/utils.py::get_wheel_radius``, version >= 3).
+CMD_WHEEL_RADIUS = 0.035
+#: Wheel joint velocity limit, rad/s (URDF ``<limit effort="10" velocity="100"/>``); Gazebo cuts
+#: the drive torque above it (gazebo-classic ``Joint::CheckAndTruncateForce``).
+WHEEL_SPEED_LIMIT = 100.0
+#: Radius of the wheels' collision mesh, m (``meshes/deepracer/*_wheel.STL``, rear 0.0360,
+#: front 0.0362): the ground speed is ~1.03 x the command below the wheel-speed limit.
+TYRE_RADIUS = 0.036
+#: Toe of the front wheels: the yaw of the wheel joints in their hinge frames, rad, + = left
+#: (URDF ``left_front_wheel_joint`` ``rpy="0 0 0.0022537"``, ``right_front_wheel_joint``
+#: ``rpy="0 0 0.0065592"``).
+FRONT_LEFT_TOE = 0.0022537
+FRONT_RIGHT_TOE = 0.0065592
+#: Tyre friction coefficient (``racecar.gazebo`` wheels ``mu1 = mu2 = 0.5``; the track models
+#: set none, and ODE takes the smaller of the two surfaces').
+TYRE_MU = 0.5
+
 # --- action limits (spec §3.1, agent_ctrl/constants.py) ------------------------------------
 #: Steering limit, degrees: the simapp's clip, and DeepRacer-on-AWS's ``DiscreteSteeringAngle``
 #: [-30, 30] (``source/libs/model/src/main/smithy/types/model.smithy``).

@@ -104,6 +104,10 @@ class RacelineError(DeepRacerSimError, ValueError):
     """No racing line: the track is too narrow for the car, or not driveable."""
 
 
+class RecordsError(DeepRacerSimError, ValueError):
+    """A leaderboard-records CSV that cannot be read (``raceline --records``)."""
+
+
 class FidelityError(DeepRacerSimError, ValueError):
     """A log folder that cannot be replayed against the car model."""
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from deepracer_sim.constants import REFERENCE_POINT_X
-from deepracer_sim.sim.car import advance_car, dynamics_for_version
+from deepracer_sim.sim.car import N_STATE, S_X, S_Y, S_YAW, advance_car, car_params
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 #: Set to 1 to make a shared-data test that would be skipped fail instead.
@@ -62,16 +62,16 @@ def pytest_terminal_summary(terminalreporter) -> None:
             "and were skipped; set DEEPRACER_SIM_REQUIRE_SHARED=1 to make that a failure")
 
 
-def driven_radius(steer_deg: float, speed: float, version: float = 6.0) -> float:
+def driven_radius(steer_deg: float, speed: float, physics: str = "v6") -> float:
     """Radius of the circle the reference point settles on at a constant command (a Kasa
     least-squares circle fit to the last 150 of 300 steps of the project's car model)."""
-    dyn = dynamics_for_version(version).as_array()
-    pose = np.zeros(5)
+    car = car_params(physics).as_array()
+    st = np.zeros(N_STATE)
     pts = []
     for _ in range(300):
-        advance_car(pose, math.radians(steer_deg), speed, dyn)
-        pts.append((pose[0] + REFERENCE_POINT_X * math.cos(pose[2]),
-                    pose[1] + REFERENCE_POINT_X * math.sin(pose[2])))
+        advance_car(st, math.radians(steer_deg), speed, car)
+        pts.append((st[S_X] + REFERENCE_POINT_X * math.cos(st[S_YAW]),
+                    st[S_Y] + REFERENCE_POINT_X * math.sin(st[S_YAW])))
     p = np.array(pts[150:])
     d, e, f = np.linalg.lstsq(np.c_[p, np.ones(len(p))], -(p ** 2).sum(1), rcond=None)[0]
     return math.sqrt(d * d / 4 + e * e / 4 - f)

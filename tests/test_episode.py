@@ -11,6 +11,7 @@ import csv
 import itertools
 import math
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import gymnasium as gym
@@ -23,7 +24,7 @@ from deepracer_sim.constants import REFERENCE_POINT_X, STEP_DT, WHEEL_POSITIONS
 from deepracer_sim.envs import setup as env_module
 from deepracer_sim.envs.env import DeepRacerEnv
 from deepracer_sim.sim import layout
-from deepracer_sim.sim.car import DYNAMICS_V5, KINEMATIC_V4, Dynamics
+from deepracer_sim.sim.car import CAR_V6, CarParams
 from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.track import load_track
 
@@ -280,32 +281,43 @@ def test_params_are_the_pose_before_the_action(default_track):
     assert b[k - 1][4]["params"]["steering_angle"] == 30.0
     # step k+1 shows the effect of action k
     assert a[k][4]["params"]["heading"] != b[k][4]["params"]["heading"]
-    assert a[k][4]["params"]["heading"] == 0.0
-    assert b[k][4]["params"]["heading"] > 0.0
+    # straight on: the URDF toe (both front wheels 0.002-0.007 rad left) turns the v6 car
+    # by ~0.3 degrees in 5 steps at 1 m/s; the left action turns it further left
+    assert abs(a[k][4]["params"]["heading"]) < 0.5
+    assert b[k][4]["params"]["heading"] > a[k][4]["params"]["heading"] + 0.5
 
 
-def test_v4_ramp_positions_by_hand(default_track, monkeypatch):
-    """The plain version-4 car (KINEMATIC_V4) from rest at 1 m/s straight: speed ramps at
-    3.3 m/s^2, so after n driving steps the origin has moved 0.5 * 3.3 * (n/15)^2 while
-    v = 3.3 n / 15 < 1 (n <= 4); params of step k show n = k - 2 driving steps (step 1 PREPARE,
+def test_traction_limited_ramp_positions_by_hand(default_track, monkeypatch):
+    """A car whose tyres saturate within 1 mm/s of slip (``slip_x`` 0.001 m/s, ``mu_x`` =
+    3.3 / 9.8, 10 sub-steps of h = 1/150 s) from rest at 1 m/s straight: every wheel slides at
+    full traction, a = 3.3 m/s^2, so after N sub-steps u = N h a and the origin has moved
+    h^2 a N (N + 1) / 2 (semi-implicit Euler) while u < the rim speed 1 * 0.036 / 0.035 =
+    1.0286 m/s (n <= 4 steps); params of step k show n = k - 2 driving steps (step 1 PREPARE,
     action k acts after step k's params)."""
-    monkeypatch.setattr(env_module, "dynamics_for_version", lambda version: KINEMATIC_V4)
+    car = CarParams(mu_x=3.3 / 9.8, mu_y=0.35, slip_x=0.001, slip_y=1.0, wheel_radius=0.036,
+                    steer_tau=0.0, substeps=10.0)
+    monkeypatch.setattr(env_module, "car_params", lambda physics: car)
     rec = Recorder()
     env = DeepRacerEnv(default_track, reward_function=rec, action_space=STRAIGHT_OR_LEFT,
-                       version=4, training=False)
+                       physics="v4", training=False)
     env.reset()
     for _ in range(7):
         env.step(0)
     xs = [p["x"] for p in rec.calls]  # steps 2..7
-    # n = 0: 0.14; n = 1: 0.14 + 0.0146667; n = 2: 0.14 + 0.0586667; n = 3: 0.14 + 0.132;
-    # n = 4: 0.14 + 0.2346667 (v = 0.88 m/s after 4 steps, still < 1)
-    expected = [0.14 + 0.5 * 3.3 * (n / 15.0) ** 2 for n in range(5)]
-    assert xs[:5] == pytest.approx(expected, abs=1e-9)
-    assert [p["y"] for p in rec.calls] == pytest.approx([-3.4] * 6, abs=1e-12)
-    # n = 5: the ramp reaches 1 m/s at t = 1/3.3 s = 0.30303 s, inside the 5th step
-    # (0.26667..0.33333 s): x = 0.5*3.3*0.30303^2 + 1.0*(0.33333 - 0.30303) = 0.15152 + 0.03030
-    t1 = 1.0 / 3.3
-    assert xs[5] == pytest.approx(0.14 + 0.5 * 3.3 * t1**2 + (5 / 15 - t1), abs=2e-3)
+    # n = 0: 0.14; n = 1 (N = 10): 0.14 + 3.3 / 22500 * 55 = 0.14 + 0.0080667; n = 2: + 0.0308;
+    # n = 3: + 0.0680667; n = 4: + 0.1202667 (u = 0.88 m/s after 4 steps, still < 1.0286)
+    h = 1.0 / 150.0
+    expected = [0.14 + h * h * 3.3 * (10 * n) * (10 * n + 1) / 2 for n in range(5)]
+    assert expected[1] == pytest.approx(0.14 + 0.0080667, abs=1e-7)
+    assert xs[:5] == pytest.approx(expected, rel=1e-4, abs=1e-9)
+    # the front wheels' toe (0.002-0.007 rad left) pulls the car a millimetre to the left
+    assert [p["y"] for p in rec.calls] == pytest.approx([-3.4] * 6, abs=2e-3)
+    # n = 5: the ramp reaches the rim speed at t = 1.0286 / 3.3 = 0.3117 s, inside the 5th step
+    # (0.2667..0.3333 s), then holds it: x = 0.5 * 3.3 * (t1^2 + h t1) + 1.0286 * (1/3 - t1)
+    # (the sub-steps' h t1 term: 3.4 mm), within a sub-step's travel
+    t1 = (1.0 / 0.035 * 0.036) / 3.3
+    assert xs[5] == pytest.approx(0.14 + 0.5 * 3.3 * (t1**2 + h * t1) + 1.0286 * (5 / 15 - t1),
+                                  abs=1e-3)
 
 
 # --------------------------------------------------------------------------- off track
@@ -394,9 +406,9 @@ def refresh(s):
     s.refresh(0)
 
 
-def make_sim(track, dyn=DYNAMICS_V5, max_steps=100000):
+def make_sim(track, car=CAR_V6, max_steps=100000):
     cfg = make_config(0.05, False, False, max_steps, 0.0)
-    return Simulator(track, 1, dyn.as_array(), cfg, np.array([0.0]), False)
+    return Simulator(track, 1, car.as_array(), cfg, np.array([0.0]), False)
 
 
 STATUS = {name: i for i, name in enumerate(
@@ -468,13 +480,13 @@ def test_reversed_count_resets_when_progress_stops_decreasing(default_track):
 
 
 def test_immobilized_after_15_still_run_steps(default_track):
-    """A car whose speed never changes stays at rest (speed_tau inf: decay 1; max_accel 0).
+    """A car whose wheels cannot turn (wheel_speed_max 0: rim speed 0) feels no force at rest.
 
     Step 1 PREPARE resets the count to 0 (spec §2.3 counts RUN steps only); steps 2..16 are RUN
     steps with zero displacement from the previous step's position (step 2 included: the PREPARE
     step held the car), so the count reaches 15 at step 16 -> immobilized there, not before.
     """
-    s = make_sim(default_track, dyn=Dynamics(speed_tau=float("inf"), max_accel=0.0))
+    s = make_sim(default_track, car=replace(CAR_V6, wheel_speed_max=0.0))
     x0, y0 = s.s[0, layout.S_X], s.s[0, layout.S_Y]
     statuses = []
     for _ in range(16):

@@ -7,6 +7,7 @@ its last row, with a warning, in every tool that reads sim-traces.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import shutil
@@ -273,6 +274,22 @@ def test_a_short_row_inside_the_file_is_an_error(run_dir: Path, tmp_path: Path) 
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(SimtraceError, match=f"^{path}: line 6: "):
         read_simtrace(path)
+
+
+def test_a_gzipped_trace_reads_as_the_csv_and_a_damaged_one_is_an_error(run_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    src = sorted((run_dir / "training-simtrace").glob("*.csv"))[-1]
+    path = tmp_path / "0-iteration.csv.gz"
+    path.write_bytes(gzip.compress(src.read_bytes()))
+    whole, packed = read_simtrace(src), read_simtrace(path)
+    np.testing.assert_array_equal(packed["X"], whole["X"])
+    path.write_bytes(path.read_bytes()[:-40])  # cut short: the gzip stream has no end
+    with pytest.raises(SimtraceError, match=f"^{path}: damaged gzip file"):
+        read_simtrace(path)
+    path.write_bytes(src.read_bytes())  # not gzip at all
+    with pytest.raises(SimtraceError, match=f"^{path}: damaged gzip file"):
+        read_simtrace(path)
+    assert cli_main(["fidelity", str(path), "--version", "6"]) == 2
 
 
 def test_a_clean_trace_gives_no_warning(run_dir: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from deepracer_sim.cli import main as cli_main
 from deepracer_sim.formats.model_metadata import read_model_metadata
+from deepracer_sim.training.evaluation import load_evaluation
 from deepracer_sim.training.ppo import TrainConfig
 from deepracer_sim.training.ppo import train as train_fn
 
@@ -22,7 +23,7 @@ SHORT = ["--timesteps", "4096", "--n-envs", "8", "--n-steps", "128", "--no-progr
 def trained_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "center"
     code = cli_main(["train", "--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
-                       "--max-speed", "1.5", "--speed-levels", "3", *SHORT])
+                       "--max-speed", "1.5", "--speed-levels", "3", "--physics", "v5", *SHORT])
     assert code == 0
     return out
 
@@ -136,3 +137,19 @@ def test_iteration_log(trained_run: Path) -> None:
         assert starts == [0.0, 0.2, 0.4, 0.6, 0.8]
         assert "entropy_loss" in r and "approx_kl" in r
         assert (trained_run / "model" / r["checkpoint"]).name == r["checkpoint"]
+
+
+def test_the_run_records_its_physics_and_evaluate_uses_it(trained_run: Path) -> None:
+    # --physics v5 drove the training; --version (default 6) only wrote model_metadata.json's
+    config = json.loads((trained_run / "run_config.json").read_text())
+    assert (config["physics"], config["version"]) == ("v5", 6.0)
+    assert load_evaluation(trained_run).physics == "v5"
+    assert load_evaluation(trained_run, physics="v4").physics == "v4"
+    # a run folder written before the physics was recorded: its version's car (6: v6)
+    del config["physics"]
+    (trained_run / "run_config.json").write_text(json.dumps(config))
+    try:
+        assert load_evaluation(trained_run).physics == "v6"
+    finally:
+        config["physics"] = "v5"
+        (trained_run / "run_config.json").write_text(json.dumps(config))

@@ -8,7 +8,9 @@ Prints, in one run on the current machine:
 2. steps/s of ``DeepRacerVecEnv`` with N = 1, 16, 256 cars and ``rewards/center.py``, and of
    ``gym.make_vec("DeepRacer-v0", num_envs=N)`` (Gymnasium's vector API) with N = 16, 64, 256
    and the built-in reward;
-3. car-steps/s of the batched kernel alone (no reward function, no Python per car), N = 256;
+3. car-steps/s of the batched kernel alone (no reward function, no Python per car), N = 256,
+   the best of several runs in CPU time, with the default (v6) car and with each generation's
+   car;
 4. PPO environment steps/s during ``learn()`` with ``train.py``'s defaults;
 5. ``train.py`` with its defaults on the given track (``reinvent_base`` by default): wall time
    from process start to the first checkpoint that completes 3/3 evaluation laps, checked with
@@ -46,7 +48,7 @@ from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import TrackError
 from deepracer_sim.formats.hyperparameters import ppo_kwargs, read_hyperparameters
 from deepracer_sim.formats.model_metadata import discrete_action_space
-from deepracer_sim.sim.car import dynamics_for_version
+from deepracer_sim.sim.car import PHYSICS, car_params
 from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.track import DEFAULT_TRACK as DEFAULT_TRACK_NAME
 from deepracer_sim.track import load_track, resolve_track_path
@@ -98,11 +100,12 @@ TINY = Sizes(single_env_steps=2000, vec_env_cars=(1, 4), vec_env_steps=400,
              startup=False)
 
 
-def _rate(step, n: int) -> float:
+def _rate(step, n: int, clock=time.perf_counter) -> float:
+    """n / the seconds ``step(n)`` takes on ``clock`` (after a warm-up)."""
     step(min(n, 1000))  # warm up
-    t = time.perf_counter()
+    t = clock()
     step(n)
-    return n / (time.perf_counter() - t)
+    return n / (clock() - t)
 
 
 def single_env_rates(n: int = 100_000) -> dict:
@@ -160,11 +163,14 @@ def vector_env_rates(sizes=(16, 64, 256), steps: int = 200_000) -> dict:
     return out
 
 
-def kernel_rate(n: int = 256, calls: int = 4000) -> float:
-    """Item 3: the batched kernel alone, car-steps/s (auto-reset on, fixed random commands)."""
+def kernel_rate(n: int = 256, calls: int = 4000, physics: str = "v6", repeats: int = 5) -> float:
+    """Item 3: the batched kernel alone, car-steps/s, the best of ``repeats`` runs of ``calls``
+    calls (auto-reset on, fixed random commands: steering uniform in +-30 degrees, speed in
+    [0.5, 2] m/s) with the car of ``physics``. Timed in this process's CPU time: the kernel is
+    single-threaded, so other jobs on a shared machine barely change the figure."""
     track = load_track()
     cfg = make_config(0.05, True, False, 10_000, 0.0)
-    simulator = Simulator(track, n, dynamics_for_version(6).as_array(), cfg, np.arange(n) / n)
+    simulator = Simulator(track, n, car_params(physics).as_array(), cfg, np.arange(n) / n)
     rng = np.random.default_rng(0)
     simulator.steer[:] = rng.uniform(-30, 30, n)
     simulator.speed[:] = rng.uniform(0.5, 2.0, n)
@@ -172,7 +178,7 @@ def kernel_rate(n: int = 256, calls: int = 4000) -> float:
     def run(k: int) -> None:
         for _ in range(k):
             simulator.step(None, None, True)
-    return _rate(run, calls) * n
+    return max(_rate(run, calls, time.process_time) for _ in range(repeats)) * n
 
 
 def ppo_rate(timesteps: int = 3 * 16 * 256) -> float:
@@ -238,7 +244,8 @@ def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False,
     """Every item of the module docstring, as one JSON-able dict: ``machine`` (text),
     ``startup_s`` ({"cold", "warm"} s; None when ``sizes.startup`` is off), ``single_env``
     (item 1, steps/s and their ratio), ``vec_env_steps_per_s`` and ``vector_env_steps_per_s``
-    ({str(N): steps/s}), ``kernel_car_steps_per_s``, ``camera`` (item 6:
+    ({str(N): steps/s}), ``kernel_car_steps_per_s`` (the v6 car),
+    ``kernel_car_steps_per_s_by_physics`` ({physics: car-steps/s}), ``camera`` (item 6:
     :func:`~.camera.camera_rates`); unless ``skip_train``:
     ``ppo_learn_steps_per_s`` and ``time_to_3_of_3_laps`` (item 5's dict, or why it was
     skipped). Sets torch to one thread."""
@@ -251,6 +258,8 @@ def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False,
     result["vector_env_steps_per_s"] = vector_env_rates(sizes.vector_env_cars,
                                                         sizes.vector_env_steps)
     result["kernel_car_steps_per_s"] = kernel_rate(sizes.kernel_cars, sizes.kernel_calls)
+    result["kernel_car_steps_per_s_by_physics"] = {
+        g: kernel_rate(sizes.kernel_cars, sizes.kernel_calls, g) for g in PHYSICS}
     try:
         camera_track = load_track(track)
     except TrackError:  # no shared data: the project's own track

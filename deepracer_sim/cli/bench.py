@@ -43,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"2. DeepRacerVecEnv N={n:>3} + center.py: {r:,.0f} steps/s")
     for n, r in result["vector_env_steps_per_s"].items():
         print(f"2b. gym.make_vec DeepRacer-v0 N={n:>3}, built-in reward: {r:,.0f} steps/s")
-    print(f"3. batched kernel alone (N=256): {result['kernel_car_steps_per_s']:,.0f} car-steps/s")
+    print(f"3. batched kernel alone (N=256): {result['kernel_car_steps_per_s']:,.0f} car-steps/s"
+          " of CPU time (v6 car; by physics: " + ", ".join(
+              f"{g} {r:,.0f}" for g, r in result["kernel_car_steps_per_s_by_physics"].items())
+          + ")")
     if not args.skip_train:
         print(f"4. PPO learn(): {result['ppo_learn_steps_per_s']:,.0f} env steps/s")
         t = result["time_to_3_of_3_laps"]

@@ -1,39 +1,42 @@
-"""Fit the car dynamics to real DeepRacer sim-traces (a maintainer's tool: the fitted values
-go into :mod:`deepracer_sim.sim.car`).
+"""Fit each simulator generation's car to real DeepRacer sim-traces, split by run, and report
+its errors and vehicle figures (a maintainer's tool: the fitted values go into
+:mod:`deepracer_sim.sim.car` and :mod:`deepracer_sim.fidelity.replay`).
 
-    deepracer-sim calibrate [--logs DIR] [--version 4|6] [--folds] [--ablation]
+    deepracer-sim calibrate [--logs DIR] [--physics v4|v5|v6] [--stride N] [--report] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from deepracer_sim.cli import values
-from deepracer_sim.errors import FidelityError
-from deepracer_sim.fidelity.calibrate import LOGS, SAMPLES, calibrate
+from deepracer_sim.fidelity.calibrate import LOGS, RUNS, calibrate
+from deepracer_sim.sim.car import PHYSICS
 
-HELP = "fit the car's dynamics to real simulator logs (maintainers)"
+HELP = "fit the car of each simulator generation to real simulator logs (maintainers)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim calibrate``."""
     p.add_argument("--logs", type=Path, default=LOGS,
-                   help=f"folder holding {SAMPLES[4]}/ and {SAMPLES[6]}/")
-    p.add_argument("--version", type=int, choices=(4, 6), action="append",
-                   help="fit only this physics version (repeatable); if not given: 4 and 6")
+                   help="folder holding highspeed-logguru/, sample-drfc-3-logs/ and "
+                        "sample-droa-solution-logs/")
+    p.add_argument("--physics", choices=PHYSICS, action="append",
+                   help="fit only this generation (repeatable); if not given: all")
     p.add_argument("--stride", type=values.integer(1),
-                   help="use every n-th fitted 15-step window; if not given: 3 when there are "
-                        "more than 5000 windows, else 1")
-    p.add_argument("--folds", action="store_true",
-                   help="refit with each fifth of the episodes held out in turn")
-    p.add_argument("--ablation", action="store_true", help="refit reduced / extended models")
+                   help="use every n-th fit window; if not given: the generation's (v4 4, v5 3, "
+                        "v6 1)")
+    p.add_argument("--report", action="store_true",
+                   help="no fit: report the shipped car's errors and figures")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fit each version and print the values and errors."""
-    for version in args.version or (4, 6):
-        if not (args.logs / SAMPLES[version]).is_dir():
-            raise FidelityError(f"{args.logs / SAMPLES[version]} not found")
-        calibrate(version, args.logs, args.stride, args.folds, args.ablation)
+    """Fit (or report) each generation and print the values and errors."""
+    out = {g: calibrate(g, args.logs, args.stride, args.report)
+           for g in args.physics or list(RUNS)}
+    if args.json is not None:
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
     return 0

@@ -2,7 +2,8 @@
 (the params dict of every step, the reward and its history).
 
     deepracer-sim drive --reward rewards/center.py [--track NAME|PATH]
-        [--action-space model_metadata.json] [--reverse-direction] [--start 0.25]
+        [--action-space model_metadata.json] [--physics v4|v5|v6] [--reverse-direction]
+        [--start 0.25]
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from deepracer_sim.cli import values
+from deepracer_sim.cli.options import add_physics_argument
 from deepracer_sim.envs.env import DeepRacerEnv
 from deepracer_sim.errors import UsageError, check_output_file, writing
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION
@@ -35,8 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"{MODEL_METADATA} with the action space; DeepRacer's 10 actions "
                         "(steering -30..30 degrees x 5, speed 0.5 and 1 m/s) when not given")
     p.add_argument("--version", type=values.version, default=None,
-                   help=f"{MODEL_METADATA} version (simapp physics); the metadata's, else "
-                        f"{DEFAULT_VERSION:g}, when not given")
+                   help=f"{MODEL_METADATA} version; the metadata's, else {DEFAULT_VERSION:g}, "
+                        "when not given (it picks the car only when --physics is not given)")
+    add_physics_argument(p, "the version's (< 5 v4, 5.x v5, >= 6 v6)")
     p.add_argument("--reverse-direction", action="store_true",
                    help="drive against the track's waypoint order")
     p.add_argument("--start", type=values.number(0.0, 1.0), default=0.0,
@@ -63,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         check_output_file(args.screenshot, "--screenshot")
     env = DeepRacerEnv(track=args.track, reward_function=args.reward,
-                       action_space=args.action_space, version=args.version, training=False,
+                       action_space=args.action_space, version=args.version,
+                       physics=args.physics, training=False,
                        reverse_direction=args.reverse_direction, start_position=args.start)
     app = DriveApp(env, reward_name=str(args.reward))
     window = Window(f"DeepRacer drive · {env.track.name} · {args.reward}", (width, height))

@@ -1,7 +1,7 @@
 """Evaluate a trained run: greedy laps, each a fresh episode from the start line; or a race.
 
     deepracer-sim evaluate RUN_DIR [--track NAME|PATH] [--laps 3] [--checkpoint best|last|N]
-        [--json] [--render] [--record out.mp4|out.gif] [--camera]
+        [--physics v4|v5|v6] [--json] [--render] [--record out.mp4|out.gif] [--camera]
     deepracer-sim evaluate RUN_DIR --race [--laps 3] [--off-track-penalty S]
         [--collision-penalty S] [--max-resets N] [--timing AVG_LAP_TIME|BEST_LAP_TIME|TOTAL_TIME]
         [--minimum-laps N] [--starts K] [--speed-multiplier X] [--steering-noise DEG]
@@ -16,6 +16,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from deepracer_sim.cli import values
+from deepracer_sim.cli.options import add_physics_argument
 from deepracer_sim.errors import UsageError, check_output_file, writing
 from deepracer_sim.training.evaluation import evaluate_run
 from deepracer_sim.training.race import (
@@ -42,6 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--laps", type=values.integer(1, values.MAX_LAPS), default=3,
                    help="laps, each a fresh episode (with --race: continuous laps of the race)")
     p.add_argument("--checkpoint", default="best", help="best, last, or an iteration number")
+    add_physics_argument(p, "the run's (run_config.json), else its model version's")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--render", action="store_true", help="watch the laps live in a window")
     p.add_argument("--record", type=Path, default=None,
@@ -86,7 +88,7 @@ def _race(args: argparse.Namespace) -> int:
     conditions = RaceConditions(evenly_spaced_starts(args.starts), args.speed_multiplier,
                                 args.steering_noise, args.speed_noise, args.seed)
     report = race_run(args.run_dir, rules, conditions, args.timing, args.minimum_laps,
-                      args.track, args.checkpoint)
+                      args.track, args.checkpoint, args.physics)
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0
 
@@ -103,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
                                           camera=args.camera))
     with writing(args.record, "--record") if args.record is not None else nullcontext():
         report = evaluate_run(args.run_dir, track=args.track, laps=args.laps,
-                              checkpoint=args.checkpoint, observers=observers)
+                              checkpoint=args.checkpoint, observers=observers,
+                              physics=args.physics)
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0

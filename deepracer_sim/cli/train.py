@@ -3,7 +3,8 @@
     deepracer-sim train --reward rewards/center.py [--track NAME|PATH[,NAME|PATH...]]
         [--action-space model_metadata.json | --max-steering 30 --steering-levels 5
          --max-speed 1 --speed-levels 2] [--hyperparameters hyperparameters.json]
-        [--timesteps N] [--n-envs K] [--seed S] [--out runs/NAME] [--algorithm PPO|SAC]
+        [--version V] [--physics v4|v5|v6] [--timesteps N] [--n-envs K] [--seed S]
+        [--out runs/NAME] [--algorithm PPO|SAC]
         [--network DEEP_CONVOLUTIONAL_NETWORK_SHALLOW|DEEP_CONVOLUTIONAL_NETWORK]
         [--clone RUN_OR_MODEL_FOLDER]
 """
@@ -14,6 +15,7 @@ import argparse
 from pathlib import Path
 
 from deepracer_sim.cli import values
+from deepracer_sim.cli.options import add_physics_argument
 from deepracer_sim.envs.sensors import SENSORS
 from deepracer_sim.envs.setup import resolve_action_space
 from deepracer_sim.errors import ActionSpaceError, UsageError, check_output_folder, writing
@@ -62,8 +64,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "CnnPolicy, domain randomisation; docs/camera.md) or both (default "
                         f"{TrainConfig.sensor}; with --clone the cloned model's)")
     p.add_argument("--version", type=values.version, default=None,
-                   help="model_metadata version: >= 5 the velocity-controlled car, < 5 the v4 "
-                        f"car (default: the metadata's, else {DEFAULT_VERSION:g})")
+                   help="model_metadata.json version to write (default: the metadata's, else "
+                        f"{DEFAULT_VERSION:g}); it picks the car only when --physics is not "
+                        "given")
+    add_physics_argument(p, "the version's (< 5 v4, 5.x v5, >= 6 v6)")
     p.add_argument("--algorithm", choices=tuple(ALGORITHMS), default=None,
                    help="PPO, or SAC for a continuous action space (default: the "
                         "--action-space file's training_algorithm, else PPO)")
@@ -174,7 +178,8 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
                       stop_when_complete=args.stop_when_complete, algorithm=algorithm,
-                      neural_network=args.network, sensor=args.sensor or TrainConfig.sensor)
+                      neural_network=args.network, sensor=args.sensor or TrainConfig.sensor,
+                      physics=args.physics)
     if clone is not None:
         _clone_into(cfg, clone, args)
     return cfg

@@ -50,8 +50,11 @@ class DeepRacerEnv(gym.Env[Any, "int | np.ndarray"]):
             built-in centre-line reward (the same as ``rewards/center.py``).
         action_space: an :class:`~deepracer_sim.action_space.ActionSpace`, a
             ``model_metadata.json`` path or dict, or None (DeepRacer-on-AWS's default 10 actions).
-        version: physics version (spec §3.2): >= 5 velocity-controlled car, < 5 the v4 car;
-            None takes the metadata's version, else 6.
+        version: the ``model_metadata.json`` version; None takes the metadata's, else 6.
+        physics: the simulator generation whose car drives: ``"v4"`` (the ROS1 car of versions
+            3-4), ``"v5"`` (the ROS1 car of simapp 5.x, the 2022-2025 console league) or
+            ``"v6"`` (the ROS 2 car of simapp 6.x / DeepRacer-on-AWS); None follows
+            ``version``: < 5 v4, 5.x v5, >= 6 v6 (:mod:`deepracer_sim.sim.car`).
         training: training mode (round robin start, alternate direction) or evaluation mode.
         round_robin_advance: start-point advance per training episode, fraction of a lap.
         alternate_direction: flip the driving direction after every training episode.
@@ -86,7 +89,8 @@ class DeepRacerEnv(gym.Env[Any, "int | np.ndarray"]):
 
     def __init__(self, track: TrackLike = DEFAULT_TRACK, reward_function: RewardLike = None,
                  action_space: ActionSpaceLike = None, version: float | None = None,
-                 training: bool = True, round_robin_advance: float = ROUND_ROBIN_ADVANCE,
+                 physics: str | None = None, training: bool = True,
+                 round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
                  render_mode: str | None = None, sensor: str = FEATURES,
@@ -95,7 +99,8 @@ class DeepRacerEnv(gym.Env[Any, "int | np.ndarray"]):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode={render_mode!r}: use None, 'human' or 'rgb_array'")
         setup = build_setup(1, track=track, reward_function=reward_function,
-                            action_space=action_space, version=version, training=training,
+                            action_space=action_space, version=version, physics=physics,
+                            training=training,
                             round_robin_advance=round_robin_advance,
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
@@ -112,6 +117,7 @@ class DeepRacerEnv(gym.Env[Any, "int | np.ndarray"]):
             self.reward_caller = RewardTap(self.reward_caller)
         self.deepracer_action_space = setup.action_space
         self.version = setup.version
+        self.physics = setup.physics
         self.training = training
         self.max_steps = setup.max_steps
         self.sim = setup.sim

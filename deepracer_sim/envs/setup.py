@@ -1,5 +1,6 @@
-"""The one construction path of every env: track, reward caller, action space, physics version,
-step cap, the kernel's :class:`~deepracer_sim.sim.simulator.Simulator` and the Gymnasium spaces.
+"""The one construction path of every env: track, reward caller, action space, physics version
+and generation, step cap, the kernel's :class:`~deepracer_sim.sim.simulator.Simulator` and the
+Gymnasium spaces.
 
 :class:`~deepracer_sim.envs.env.DeepRacerEnv` (one car), the stable-baselines3
 :class:`~deepracer_sim.envs.vec_env.DeepRacerVecEnv` and Gymnasium's
@@ -32,7 +33,7 @@ from deepracer_sim.formats.model_metadata import (
 )
 from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_caller
 from deepracer_sim.sim import layout
-from deepracer_sim.sim.car import dynamics_for_version
+from deepracer_sim.sim.car import car_params, resolve_physics
 from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.track import DEFAULT_TRACK, Track, load_track
 
@@ -96,6 +97,7 @@ class EnvSetup:
     reward_caller: RewardCaller
     action_space: ActionSpace
     version: float
+    physics: str
     training: bool
     max_steps: int
     sim: Simulator
@@ -126,15 +128,18 @@ def load_tracks(track: TracksLike) -> list[Track]:
 
 def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
                 reward_function: RewardLike = None, action_space: ActionSpaceLike = None,
-                version: float | None = None, training: bool = True,
-                round_robin_advance: float = ROUND_ROBIN_ADVANCE,
+                version: float | None = None, physics: str | None = None,
+                training: bool = True, round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                 alternate_direction: bool = False, reverse_direction: bool = False,
                 start_position: float = 0.0, max_steps: int | None = None,
                 sensor: str = FEATURES, domain_randomization: DomainRandomizationLike = None,
                 camera_seed: int = 0) -> EnvSetup:
     """Build ``num_envs`` cars with DeepRacer's rules (the envs' shared constructor).
 
-    ``sensor``, ``domain_randomization`` and ``camera_seed`` choose what the policy sees
+    The car is the simulator generation ``physics`` (``"v4"``, ``"v5"``, ``"v6"``), or, when
+    None, the one the model's ``version`` runs on
+    (:func:`~deepracer_sim.sim.car.physics_for_version`). ``sensor``,
+    ``domain_randomization`` and ``camera_seed`` choose what the policy sees
     (:mod:`deepracer_sim.envs.sensors`).
 
     Car ``i`` starts its first episode ``i / num_envs`` of a lap after ``start_position``, so
@@ -144,8 +149,8 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
     default step cap.
 
     Raises:
-        UsageError: ``num_envs < 1``, ``max_steps < 2``, an unknown ``sensor``, fewer cars
-            than tracks, or the camera on several tracks.
+        UsageError: ``num_envs < 1``, ``max_steps < 2``, an unknown ``sensor`` or
+            ``physics``, fewer cars than tracks, or the camera on several tracks.
         TrackError, ActionSpaceError, RewardFunctionError: bad track, action space, reward.
     """
     if num_envs < 1:
@@ -156,6 +161,7 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
                          f"give at least {len(trks)} cars (--n-envs) or fewer tracks")
     caller = make_reward_caller(reward_function)
     space, version = resolve_action_space(action_space, version)
+    physics = resolve_physics(physics, version)
     caps = [int(max_steps) if max_steps is not None else default_max_steps(t) for t in trks]
     if caps[0] < 2:
         raise UsageError(f"max_steps={max_steps}: an episode needs at least 2 steps (the "
@@ -163,7 +169,7 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
     cfgs = [make_config(round_robin_advance, training, training and alternate_direction, cap,
                         0.0) for cap in caps]
     starts = start_position + np.arange(num_envs) / num_envs
-    dyn = dynamics_for_version(version).as_array()
+    dyn = car_params(physics).as_array()
     if len(trks) > 1 and sensor != FEATURES:
         raise UsageError(f"sensor {sensor} on {len(trks)} tracks: the camera trains on one "
                          "track at a time; give one --track, or the FEATURES sensor")
@@ -177,7 +183,7 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
     act_space: gym.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                             else gym.spaces.Discrete(len(space)))
     car_tracks = [trks[k] for k in car_track_indices(num_envs, len(trks)).tolist()]
-    return EnvSetup(trks[0], caller, space, version, training, caps[0], sim, sensors,
+    return EnvSetup(trks[0], caller, space, version, physics, training, caps[0], sim, sensors,
                     sensors.observation_space, act_space, car_tracks, groups)
 
 

@@ -51,7 +51,7 @@ class DeepRacerVecEnv(VecEnv):
         num_envs: number of cars.
         track: a track, or a list or tuple of tracks (car ``i`` on track ``i % T``).
         **kwargs: the keyword arguments of :class:`~deepracer_sim.env.DeepRacerEnv`
-            ( ``reward_function``, ``action_space``, ``version``, ``training``,
+            (``reward_function``, ``action_space``, ``version``, ``physics``, ``training``,
             ``round_robin_advance``, ``alternate_direction``, ``reverse_direction``,
             ``start_position``, ``max_steps``, ``sensor``, ``domain_randomization``,
             ``camera_seed``).
@@ -61,7 +61,8 @@ class DeepRacerVecEnv(VecEnv):
 
     def __init__(self, num_envs: int = 1, *, track: TracksLike = DEFAULT_TRACK,
                  reward_function: RewardLike = None, action_space: ActionSpaceLike = None,
-                 version: float | None = None, training: bool = True,
+                 version: float | None = None, physics: str | None = None,
+                 training: bool = True,
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
@@ -71,7 +72,8 @@ class DeepRacerVecEnv(VecEnv):
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r} is not available yet; use None")
         setup = build_setup(num_envs, track=track, reward_function=reward_function,
-                            action_space=action_space, version=version, training=training,
+                            action_space=action_space, version=version, physics=physics,
+                            training=training,
                             round_robin_advance=round_robin_advance,
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
@@ -83,6 +85,7 @@ class DeepRacerVecEnv(VecEnv):
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
         self.version = setup.version
+        self.physics = setup.physics
         self.training = training
         self.max_steps = setup.max_steps
         self.sim = setup.all_cars

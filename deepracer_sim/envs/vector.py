@@ -57,7 +57,8 @@ class DeepRacerVectorEnv(VectorEnv):
 
     def __init__(self, num_envs: int = 1, *, track: TracksLike = DEFAULT_TRACK,
                  reward_function: RewardLike = None, action_space: ActionSpaceLike = None,
-                 version: float | None = None, training: bool = True,
+                 version: float | None = None, physics: str | None = None,
+                 training: bool = True,
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
@@ -68,7 +69,8 @@ class DeepRacerVectorEnv(VectorEnv):
             raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
                              "use DeepRacerEnv(render_mode=...) to watch a car")
         setup = build_setup(num_envs, track=track, reward_function=reward_function,
-                            action_space=action_space, version=version, training=training,
+                            action_space=action_space, version=version, physics=physics,
+                            training=training,
                             round_robin_advance=round_robin_advance,
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
@@ -82,6 +84,7 @@ class DeepRacerVectorEnv(VectorEnv):
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
         self.version = setup.version
+        self.physics = setup.physics
         self.training = training
         self.max_steps = setup.max_steps
         self.sim = setup.all_cars

@@ -1,232 +1,278 @@
-"""Fit the car's dynamics to the real simulator's sim-traces (re-runnable; needs scipy).
+"""Fit each simulator generation's car and replay estimator to real sim-traces, split by run.
 
-``deepracer-sim calibrate [--logs DIR] [--version 4|6] [--folds] [--ablation]``
+``deepracer-sim calibrate [--logs DIR] [--physics v4|v5|v6] [--stride N] [--report]``
 
-Data (``../shared/real-logs``, spec §3.2): ``sample-drfc-3-logs`` for version 4 (the
-effort-controlled car) and ``sample-droa-solution-logs`` for version 6 (the "kinematics" car used
-for every version >= 5). Each folder is replayed as :mod:`deepracer_sim.fidelity.replay` does:
-windows of 15 logged steps, the starting speed/steering estimated from the run's earlier rows,
-the car driven by :func:`~deepracer_sim.sim.car.advance_car_dt` (the simulator's own kernel)
-under the logged actions.
+Data (``../shared/real-logs``; :data:`RUNS`): every sim-trace folder or file is one run (one
+simulator process: a deepracer-for-cloud worker, a console training job, an evaluation). Each
+generation's runs are split by run into the runs the fit uses and the runs held out; the split
+and why: ``docs/fidelity.md``. Each run is replayed as :mod:`deepracer_sim.fidelity.replay` does
+(its windows, estimator and errors), with the simulator's own car kernel.
 
-Fit: least squares (``scipy.optimize.least_squares``, soft-L1 loss with a 10 cm scale, so a few
-wild windows do not steer the fit) over the multi-step predictions: for every window and every
-horizon 1..15 the position error of the reference point (m) and 0.2 m/rad times the heading error.
-Every fifth episode (:func:`~deepracer_sim.fidelity.replay.episode_masks`) is held out of the
-fit; the figures reported for it are out-of-sample. Both step timings (fixed 1/15 s, logged
-``tstamp`` differences) are fitted; the one with the lower 15-step median on the fitted episodes
-is kept.
+The fit (least squares, scipy, soft-L1 loss with a 10 cm scale) minimises, over every fit run's
+15-step windows (every ``stride``-th), the position error of the reference point at horizons
+1..15 (m) and 0.2 m/rad times the heading error; free: the :class:`~deepracer_sim.sim.car.
+CarParams` fields and estimator gains of :data:`FREE`. It is not convex: it starts from the
+shipped values (:data:`~deepracer_sim.sim.car.CAR_PARAMS`, :data:`~.replay.ESTIMATORS`). Then
+every run's 1/5/15-step errors are printed with its role, with the median over the held-out runs
+of each run's 15-step median and 90th percentile, and the car's vehicle figures (top speed, ramp
+from rest, steady turns, lateral-acceleration envelope). The printed values go by hand into
+``sim/car.py`` (``CAR_V4`` ...), ``fidelity/replay.py`` (``ESTIMATORS``) and ``docs/fidelity.md``.
 
-Free parameters per version (``FREE``): the :class:`~deepracer_sim.sim.car.Dynamics` fields the
-data identify, plus the observer's steering gain. For version 6 (about 1,400 windows, one track,
-one policy) the acceleration limit, the lateral-acceleration cap and the steering offset are not
-identified (``--ablation`` shows them buying nothing on the held-out episodes) and stay at none.
-
-``--folds`` refits with each of the five episode folds held out in turn and prints the spread of
-every parameter (how far to trust it) and each fold's held-out error. ``--ablation`` refits
-reduced models. The fitted values are then copied by hand into :mod:`deepracer_sim.sim.car`
-(``DYNAMICS_V4``, ``DYNAMICS_V5``) and :mod:`deepracer_sim.fidelity.replay` (``ESTIMATORS``),
-the printed errors into ``docs/fidelity.md``.
-
-scipy is needed here only (the simulator does not import this module); tested with scipy 1.17.1.
+scipy is needed here only (the simulator does not import this module).
 """
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from deepracer_sim.errors import FidelityError
 from deepracer_sim.fidelity import replay as fidelity
-from deepracer_sim.fidelity.replay import Estimator
-from deepracer_sim.sim.car import KINEMATIC, Dynamics
+from deepracer_sim.fidelity.replay import ESTIMATORS, Estimator
+from deepracer_sim.sim.car import CAR_PARAMS, CarParams
+from deepracer_sim.sim.envelope import car_envelope, ramp, steady_turn, time_to_speed, top_speed
 
 #: Default log folder: ../shared/real-logs next to the repository.
 LOGS = Path(__file__).resolve().parents[3] / "shared" / "real-logs"
-SAMPLES = {4: "sample-drfc-3-logs", 6: "sample-droa-solution-logs"}
-#: Fitted parameters per version: Dynamics fields and the observer gain "steer_gain".
-FREE = {
-    4: ("speed_tau", "max_accel", "steer_tau", "yaw_gain", "speed_gain", "steer_offset",
-        "max_lat_accel", "steer_gain"),
-    6: ("speed_tau", "steer_tau", "yaw_gain", "speed_gain", "steer_gain"),
+_HS = "highspeed-logguru/"
+_V4 = "sample-drfc-3-logs/"
+_V6 = "sample-droa-solution-logs/sim-trace/"
+#: Per generation: (run label, path under the log folder, role "fit" or "held").
+RUNS = {
+    "v4": (
+        ("red_star_pro w1 (v4.0)",
+         _HS + "v4.0_red_star_pro_deepracer-0_robomaker.1.ynytdrw16nuhl8y1.csv.gz", "fit"),
+        ("drfc-3 worker 0", _V4 + "0", "fit"),
+        ("drfc-3 worker 1", _V4 + "1", "fit"),
+        ("drfc-3 worker 2", _V4 + "2", "held"),
+        ("drfc-3 eval 201503", _V4 + "evaluation-20220709201503", "held"),
+        ("drfc-3 eval 201704", _V4 + "evaluation-20220709201704", "held"),
+        ("drfc-3 eval 201920", _V4 + "evaluation-20220709201920", "held"),
+        ("august_open console (v3.0)",
+         _HS + "v3.0_2022_august_open_training-20220803091627-BxX14SAlTzypcxJR.csv.gz", "held"),
+    ),
+    "v5": (
+        ("FS_June2020 w1", _HS + "v5.0_FS_June2020_deepracer-0_robomaker.1.qwctpyyzmr74z3u1"
+         ".csv.gz", "fit"),
+        ("FS_June2020 w3", _HS + "v5.0_FS_June2020_deepracer-0_robomaker.3.kngqw8no1z62pkyo"
+         ".csv.gz", "fit"),
+        ("FS_June2020 w4", _HS + "v5.0_FS_June2020_deepracer-0_robomaker.4.4fswvtmen73c861v"
+         ".csv.gz", "fit"),
+        ("june_pro w1", _HS + "v5.0_2022_june_pro_deepracer-0_robomaker.1.ms8k1onrrixaxt7g"
+         ".csv.gz", "fit"),
+        ("champ w1 74she", _HS + "v5.0_2022_reinvent_champ_deepracer-0_robomaker.1."
+         "74she0uhr3drkcy4.csv.gz", "fit"),
+        ("champ w1 mh77", _HS + "v5.0_2022_reinvent_champ_deepracer-0_robomaker.1."
+         "mh77xxe01xgkyky7.csv.gz", "fit"),
+        ("champ w2 fqjs", _HS + "v5.0_2022_reinvent_champ_deepracer-0_robomaker.2."
+         "fqjslgl03wfq10av.csv.gz", "fit"),
+        ("FS_June2020 w2", _HS + "v5.0_FS_June2020_deepracer-0_robomaker.2.439iylb5afjhz7nl"
+         ".csv.gz", "held"),
+        ("champ w2 pleai", _HS + "v5.0_2022_reinvent_champ_deepracer-0_robomaker.2."
+         "pleai77ybzcn6yor.csv.gz", "held"),
+        ("champ w3 j5u1", _HS + "v5.0_2022_reinvent_champ_deepracer-0_robomaker.3."
+         "j5u195tk4t2e1lwa.csv.gz", "held"),
+        ("champ w4 q21u", _HS + "v5.0_2022_reinvent_champ_deepracer-0_robomaker.4."
+         "q21uw5u7jh904ky1.csv.gz", "held"),
+        ("champ console 0130", _HS + "v5.0_2022_reinvent_champ_training-20230130130241-"
+         "O-uWGmcTSAyrIj9X.csv.gz", "held"),
+        ("champ console 0131", _HS + "v5.0_2022_reinvent_champ_training-20230131114214-"
+         "30Ieq368TqS-fa6Q.csv.gz", "held"),
+    ),
+    # the evaluation run (1.2k windows) is fitted, the small training run held out: the other
+    # way round the fit overfits the small run (docs/fidelity.md)
+    "v6": (
+        ("droa training", _V6 + "training", "held"),
+        ("droa evaluation", _V6 + "evaluation", "fit"),
+    ),
 }
-#: Starting point of the fit per version (a rough hand fit; the optimum does not depend on it).
-START = {
-    4: Dynamics(speed_tau=0.15, max_accel=4.0, steer_tau=0.4, yaw_gain=0.7, speed_gain=1.0,
-                steer_offset=0.0, max_lat_accel=4.0),
-    6: Dynamics(speed_tau=0.05, max_accel=math.inf, steer_tau=0.2, yaw_gain=0.7, speed_gain=1.0),
-}
-START_GAIN = 0.2
-BOUNDS = {"speed_tau": (0.0, 2.0), "max_accel": (0.5, 50.0), "steer_tau": (0.0, 2.0),
-          "yaw_gain": (0.1, 2.0), "speed_gain": (0.5, 1.5), "steer_offset": (-0.2, 0.2),
-          "max_lat_accel": (0.5, 50.0), "steer_gain": (0.0, 1.0)}
-#: Reduced models for --ablation: (label, parameters held at their plain value).
-ABLATIONS = {
-    4: (("no steering offset", ("steer_offset",)),
-        ("no lateral-acceleration cap", ("max_lat_accel",)),
-        ("no observer (steering from the commands only)", ("steer_gain",)),
-        ("speed and steering lags only (gain 1, no cap/offset/observer)",
-         ("yaw_gain", "speed_gain", "steer_offset", "max_lat_accel", "steer_gain"))),
-    6: (("no observer", ("steer_gain",)),
-        ("speed and steering lags only (gain 1)", ("yaw_gain", "speed_gain", "steer_gain"))),
-}
-#: Extra parameters for --ablation (version 6): (label, parameter, start value).
-EXTRAS = {6: (("+ acceleration limit", "max_accel", 10.0),
-              ("+ lateral-acceleration cap", "max_lat_accel", 6.0),
-              ("+ steering offset", "steer_offset", 0.0))}
+#: The low-speed folder of a generation whose "every 5th episode held out" figure
+#: (``deepracer-sim fidelity DIR --episodes held-out``) compares with the earlier cars.
+EPISODE_SPLIT = {"v4": "sample-drfc-3-logs", "v6": "sample-droa-solution-logs"}
+_CAR = ("mu_x", "mu_y", "slip_x", "slip_y", "wheel_radius", "steer_tau", "steer_offset",
+        "yaw_inertia")
+_GAINS = ("gain_yaw_rate", "gain_velocity", "gain_steer")
+#: Fitted values per generation: CarParams fields and estimator gains (v6: mu_y stays the
+#: URDF's 0.5, which its data below 2.5 m/s do not identify).
+FREE = {"v4": _CAR + _GAINS, "v5": _CAR + _GAINS,
+        "v6": tuple(p for p in _CAR if p != "mu_y") + _GAINS}
+#: Every ``STRIDE``-th fit window is used.
+STRIDE = {"v4": 4, "v5": 3, "v6": 1}
+BOUNDS = {"mu_x": (0.05, 5.0), "mu_y": (0.05, 5.0), "slip_x": (0.005, 2.0),
+          "slip_y": (0.005, 2.0), "wheel_radius": (0.030, 0.040), "steer_tau": (0.0, 1.0),
+          "steer_offset": (-0.1, 0.1), "yaw_inertia": (0.02, 0.3), "gain_yaw_rate": (0.0, 1.0),
+          "gain_velocity": (0.0, 1.0), "gain_steer": (0.0, 1.0)}
 HEADING_WEIGHT = 0.2  # m per rad
 LOSS_SCALE = 0.1  # m
-PLAIN = {"speed_tau": 0.0, "max_accel": math.inf, "steer_tau": 0.0, "yaw_gain": 1.0,
-         "speed_gain": 1.0, "steer_offset": 0.0, "max_lat_accel": math.inf, "steer_gain": 0.0}
 
 
-def _split(values: dict) -> tuple[Dynamics, float]:
-    dyn = Dynamics(**{f.name: values[f.name] for f in fields(Dynamics)})
-    return dyn, values["steer_gain"]
+@dataclass
+class Run:
+    """One run: its label, role ("fit" / "held"), log and 15-step window starts."""
+
+    label: str
+    role: str
+    log: fidelity.ReplayLog
+    starts: np.ndarray
 
 
-def residuals(log, starts, dyn: Dynamics, estimator: Estimator) -> np.ndarray:
+def load_runs(physics: str, logs: Path = LOGS) -> list[Run]:
+    """The runs of a generation (:data:`RUNS`).
+
+    Raises:
+        FidelityError: a run's folder or file is missing.
+    """
+    out = []
+    for label, rel, role in RUNS[physics]:
+        path = logs / rel
+        if not path.exists():
+            raise FidelityError(f"{path} not found (run {label!r} of {physics}); give --logs "
+                                "the folder holding highspeed-logguru/, sample-drfc-3-logs/ and "
+                                "sample-droa-solution-logs/")
+        log = fidelity.load_log(path)
+        out.append(Run(label, role, log, fidelity.window_starts(log)))
+    return out
+
+
+def _split(values: dict) -> tuple[CarParams, Estimator]:
+    car = CarParams(**{f.name: float(values[f.name]) for f in fields(CarParams)})
+    return car, Estimator(values["timing"], *(float(values[g]) for g in _GAINS))
+
+
+def residuals(runs: list[Run], car: CarParams, est: Estimator, stride: int = 1) -> np.ndarray:
     """The fit's residuals: position errors (m) and HEADING_WEIGHT x heading errors of every
-    window and horizon 1..15."""
-    pos, head = fidelity.prediction_errors(log, starts, dyn, estimator)
-    return np.concatenate([pos.ravel(), HEADING_WEIGHT * head.ravel()])
+    ``stride``-th window of ``runs`` at horizons 1..15."""
+    out = []
+    for run in runs:
+        pos, head = fidelity.prediction_errors(run.log, run.starts[::stride], car, est)
+        out += [pos.ravel(), HEADING_WEIGHT * head.ravel()]
+    return np.concatenate(out)
 
 
-def fit_cost(log, starts, dyn: Dynamics, estimator: Estimator) -> float:
+def fit_cost(runs: list[Run], car: CarParams, est: Estimator, stride: int = 1) -> float:
     """Mean soft-L1 loss the fit minimises: 2 (sqrt(1 + (r / LOSS_SCALE)^2) - 1) per residual."""
-    r = residuals(log, starts, dyn, estimator) / LOSS_SCALE
+    r = residuals(runs, car, est, stride) / LOSS_SCALE
     return float(np.mean(2.0 * (np.sqrt(1.0 + r * r) - 1.0)))
 
 
-def fit(log, starts, free, start: dict, timing: str):
-    """Least-squares fit of the ``free`` parameters from ``start``; returns (values, result)."""
+def fit(runs: list[Run], free, start: dict, stride: int):
+    """Least-squares fit of the ``free`` values from ``start`` (CarParams fields, estimator
+    gains and ``timing``); returns (values, scipy result)."""
     from scipy.optimize import least_squares
 
     free = list(free)
 
     def values_of(q):
         v = dict(start)
-        v.update(zip(free, q, strict=True))
+        v.update(zip(free, (float(x) for x in q), strict=True))
         return v
 
     def fun(q):
-        dyn, gain = _split(values_of(q))
-        return residuals(log, starts, dyn, Estimator(timing, gain))
+        return residuals(runs, *_split(values_of(q)), stride)
 
-    lo = [BOUNDS[p][0] for p in free]
-    hi = [BOUNDS[p][1] for p in free]
-    x0 = np.clip([start[p] for p in free], lo, hi)
+    lo = [BOUNDS[k][0] for k in free]
+    hi = [BOUNDS[k][1] for k in free]
+    x0 = np.clip([start[k] for k in free], lo, hi)
     res = least_squares(fun, x0, bounds=(lo, hi), loss="soft_l1", f_scale=LOSS_SCALE,
                         diff_step=1e-3, x_scale="jac")
-    return {k: float(x) for k, x in values_of(res.x).items()}, res
+    return values_of(res.x), res
 
 
-def evaluate(log, starts, values: dict, timing: str) -> dict:
-    """{"model": summary, "kinematic": summary} at the fidelity horizons."""
-    dyn, gain = _split(values)
-    est = Estimator(timing, gain)
-    return {"model": fidelity.error_summary(*fidelity.prediction_errors(log, starts, dyn, est)),
-            "kinematic": fidelity.error_summary(
-                *fidelity.prediction_errors(log, starts, KINEMATIC, est))}
+def run_table(runs: list[Run], car: CarParams, est: Estimator) -> list[dict]:
+    """Per run: label, role, windows and the 1/5/15-step error summary."""
+    rows = []
+    for run in runs:
+        s = fidelity.error_summary(*fidelity.prediction_errors(run.log, run.starts, car, est))
+        rows.append({"run": run.label, "role": run.role, "windows": len(run.starts), **s})
+    return rows
+
+
+def over_runs(rows: list[dict], role: str = "held") -> dict:
+    """The median over the runs of ``role`` of each run's 15-step median and p90, cm."""
+    sel = [r for r in rows if r["role"] == role]
+    return {"runs": len(sel),
+            "median_cm": float(np.median([r["15"]["median_cm"] for r in sel])),
+            "p90_cm": float(np.median([r["15"]["p90_cm"] for r in sel]))}
+
+
+def vehicle_figures(car: CarParams) -> dict:
+    """Top speeds (m/s), the ramp from rest, steady turns at (5, 15, 30) deg x (1, 2, 3) m/s
+    and the lateral-acceleration envelope of ``car`` (:mod:`deepracer_sim.sim.envelope`)."""
+    _, accel = ramp(car, 4.0, 30)
+    env = car_envelope(car)
+    turns = {}
+    for deg in (5, 15, 30):
+        for cmd in (1.0, 2.0, 3.0):
+            t = steady_turn(car, deg, cmd)
+            turns[f"{deg} deg / {cmd:g} m/s"] = (
+                {"speed": round(t.speed, 3), "radius": round(t.radius, 3),
+                 "a_lat": round(t.a_lat, 3)} if t.settled
+                else {"speed": None, "radius": None, "a_lat": None})  # a spin: no steady turn
+    speeds = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.3, 3.5)
+    return {"top_speed_cmd4": round(top_speed(car, 4.0), 4),
+            "top_speed_cmd2": round(top_speed(car, 2.0), 4),
+            "accel_first_step": round(float(accel[0]), 3),
+            "seconds_0_to_3": round(time_to_speed(car, 3.0), 3),
+            "steady_turns": turns,
+            "a_lat_max": {f"{v:g}": round(float(np.interp(v, env.v, env.a_lat_max)), 2)
+                          for v in speeds}}
 
 
 def _fmt(e: dict) -> str:
-    return (f"{e['median_cm']:5.1f} / {e['p90_cm']:5.1f} cm {e['median_heading_deg']:4.1f} deg")
+    return f"{e['median_cm']:5.1f} / {e['p90_cm']:5.1f} cm {e['median_heading_deg']:4.1f} deg"
 
 
-def _print_eval(label: str, ev: dict) -> None:
-    for h in (str(x) for x in fidelity.HORIZONS):
-        print(f"    {label:9} h={h:>2}: model {_fmt(ev['model'][h])}   "
-              f"kinematic {_fmt(ev['kinematic'][h])}")
+def _print_report(physics: str, rows: list[dict], car: CarParams, logs: Path,
+                  est: Estimator) -> dict:
+    for r in rows:
+        print(f"  {r['run']:28} {r['role']:4} {r['windows']:5d} windows  "
+              + "  ".join(f"{h:>2}: {_fmt(r[h])}" for h in ("1", "5", "15")))
+    held = over_runs(rows)
+    print(f"  held-out runs ({held['runs']}): median over runs of the 15-step median "
+          f"{held['median_cm']:.1f} cm, of the p90 {held['p90_cm']:.1f} cm")
+    out: dict = {"runs": rows, "held_over_runs": held}
+    if physics in EPISODE_SPLIT and (logs / EPISODE_SPLIT[physics]).is_dir():
+        log = fidelity.load_log(logs / EPISODE_SPLIT[physics])
+        starts = fidelity.window_starts(log, episodes="held-out")
+        e = fidelity.error_summary(*fidelity.prediction_errors(log, starts, car, est))
+        out["episode_split_held_out"] = e
+        print(f"  {EPISODE_SPLIT[physics]}, every 5th episode ({len(starts)} windows), "
+              f"15 steps: {_fmt(e['15'])}")
+    figures = vehicle_figures(car)
+    out["vehicle"] = figures
+    print(f"  top speed {figures['top_speed_cmd4']} m/s at command 4, "
+          f"{figures['top_speed_cmd2']} at 2; first step from rest {figures['accel_first_step']}"
+          f" m/s^2, 0-3 m/s in {figures['seconds_0_to_3']} s")
+    print("  steady turns (radius m, a_lat m/s^2): " + "; ".join(
+        f"{k} R {t['radius']} a {t['a_lat']}" for k, t in figures["steady_turns"].items()))
+    print("  a_lat_max (m/s^2) at v (m/s): " + ", ".join(
+        f"{v} {a}" for v, a in figures["a_lat_max"].items()))
+    return out
 
 
-def _values_line(values: dict, free) -> str:
-    return ", ".join(f"{p}={float(values[p]):.4g}" for p in free)
+def calibrate(physics: str, logs: Path = LOGS, stride: int | None = None,
+              report_only: bool = False) -> dict:
+    """Fit ``physics``'s car and estimator on its fit runs (or, ``report_only``, keep the
+    shipped values) and print the report (module docstring); returns its figures.
 
-
-def fold_starts(log, starts, fold: int):
-    """(fit, held) starts with episode fold ``fold`` (index % 5 == fold) held out."""
-    held = (log.episode[starts] % fidelity.HOLDOUT_EVERY) == fold
-    return starts[~held], starts[held]
-
-
-def calibrate(version: int, logs: Path, stride: int | None, folds: bool, ablation: bool) -> dict:
-    folder = logs / SAMPLES[version]
+    Raises:
+        FidelityError: a run is missing.
+    """
     t0 = time.perf_counter()
-    log = fidelity.load_log(folder)
-    starts = fidelity.window_starts(log)
-    fit_s, held_s = fold_starts(log, starts, 0)
-    stride = stride or (3 if len(fit_s) > 5000 else 1)
-    print(f"version {version}: {folder}")
-    print(f"  {len(log)} rows, {len(log.episodes)} episodes, {len(starts)} windows "
-          f"({len(fit_s)} fitted (every {stride}th used), {len(held_s)} held out)")
-    start = {f.name: getattr(START[version], f.name) for f in fields(Dynamics)}
-    start["steer_gain"] = START_GAIN
-    fits = []
-    for timing in ("fixed", "logged"):
-        values, res = fit(log, fit_s[::stride], FREE[version], start, timing)
-        ev_fit = evaluate(log, fit_s, values, timing)
-        print(f"  timing {timing}: {_values_line(values, FREE[version])} "
-              f"({res.nfev} evaluations)")
-        _print_eval("fitted", ev_fit)
-        fits.append((timing, values, ev_fit))
-    # the lower 15-step median on the fitted episodes (the first of equals)
-    timing, values, ev_fit = min(fits, key=lambda f: f[2]["model"]["15"]["median_cm"])
-    ev_held = evaluate(log, held_s, values, timing)
-    print(f"  chosen timing: {timing}")
-    _print_eval("held-out", ev_held)
-    kinds = np.array([log.episodes[e][0] for e in log.episode[held_s]])
-    for kind in ("training", "evaluation"):
-        sel = held_s[kinds == kind]
-        if len(sel):
-            e = evaluate(log, sel, values, timing)["model"]["15"]
-            print(f"    held-out {kind} episodes only ({len(sel)} windows): 15 steps {_fmt(e)}")
-    open_loop = evaluate(log, held_s, dict(values, steer_gain=0.0), timing)
-    print("  held-out without the observer (steering from the commands only):")
-    _print_eval("held-out", open_loop)
-    out = {"version": version, "timing": timing, "values": values, "fitted": ev_fit,
-           "held_out": ev_held}
-    if folds:
-        print("  fold stability (each fifth of the episodes held out in turn):")
-        table = []
-        pooled = []
-        for fold in range(fidelity.HOLDOUT_EVERY):
-            f_fit, f_held = fold_starts(log, starts, fold)
-            v, _ = fit(log, f_fit[::stride], FREE[version], values, timing)
-            dyn, gain = _split(v)
-            pooled.append(fidelity.prediction_errors(log, f_held, dyn, Estimator(timing, gain)))
-            e = fidelity.error_summary(*pooled[-1])["15"]
-            table.append(v)
-            print(f"    fold {fold}: {_values_line(v, FREE[version])}; held-out 15 steps "
-                  f"{_fmt(e)} ({len(f_held)} windows)")
-        for p in FREE[version]:
-            xs = np.array([v[p] for v in table])
-            print(f"    {p:14} mean {xs.mean():.4g}  min {xs.min():.4g}  max {xs.max():.4g}")
-        cv = fidelity.error_summary(np.concatenate([a for a, _ in pooled]),
-                                    np.concatenate([b for _, b in pooled]))
-        print("  5-fold cross-validated (every window predicted by the fit without its fold):")
-        for h, e in cv.items():
-            print(f"    h={h:>2}: model {_fmt(e)}")
-    if ablation:
-        print("  ablation (held-out, 15 steps):")
-        for label, plain in ABLATIONS.get(version, ()):
-            s = dict(values)
-            s.update({p: PLAIN[p] for p in plain})
-            free = [p for p in FREE[version] if p not in plain]
-            v, _ = fit(log, fit_s[::stride], free, s, timing)
-            print(f"    {label:60} {_fmt(evaluate(log, held_s, v, timing)['model']['15'])}")
-        for label, p, x in EXTRAS.get(version, ()):
-            s = dict(values, **{p: x})
-            v, _ = fit(log, fit_s[::stride], [*FREE[version], p], s, timing)
-            print(f"    {label:60} {_fmt(evaluate(log, held_s, v, timing)['model']['15'])}"
-                  f"  ({p}={v[p]:.4g})")
-    dyn, gain = _split(values)
-    name = "DYNAMICS_V4" if version < 5 else "DYNAMICS_V5"
-    print(f"  -> car.py: {name} = {replace(dyn)}")
-    print(f"  -> fidelity.py: ESTIMATORS[{version}] = Estimator(timing={timing!r}, "
-          f"steer_gain={gain:.4g})")
+    runs = load_runs(physics, logs)
+    car, est = CAR_PARAMS[physics], ESTIMATORS[physics]
+    print(f"{physics}: {sum(len(r.starts) for r in runs)} windows in {len(runs)} runs")
+    values = {**asdict(car), **asdict(est)}
+    if not report_only:
+        stride = stride or STRIDE[physics]
+        values, res = fit([r for r in runs if r.role == "fit"], FREE[physics], values, stride)
+        car, est = _split(values)
+        print(f"  fit: {res.nfev} evaluations, window stride {stride}, cost {res.cost:.1f}")
+        print("  " + ", ".join(f"{k}={values[k]:.4g}" for k in FREE[physics]))
+    out = _print_report(physics, run_table(runs, car, est), car, logs, est)
+    out["values"] = {k: values[k] for k in (*FREE[physics], "timing")}
     print(f"  ({time.perf_counter() - t0:.0f} s)")
     return out

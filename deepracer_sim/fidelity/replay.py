@@ -1,14 +1,15 @@
 """How closely our car follows the real simulator: replay real sim-traces and measure.
 
-``deepracer-sim fidelity LOG_DIR [--track NAME|PATH] [--version 4|6] [--json]``
+``deepracer-sim fidelity LOG [--track NAME|PATH] [--physics v4|v5|v6] [--json]``
 
-Every sim-trace under ``LOG_DIR`` (training and evaluation, any layout
-:func:`~deepracer_sim.formats.simtrace.find_simtrace_files` handles) is replayed: from each
-logged state the car is driven with the logged actions, and its pose after 1, 5 and 15 steps is
-compared with the logged pose. Printed: the median and 90th percentile of the position error
-of the reference point (params ``x``/``y``, cm) and the median absolute heading error (degrees),
-for our model (:func:`~deepracer_sim.sim.car.dynamics_for_version`) and for the plain kinematic
-bicycle (:data:`~deepracer_sim.sim.car.KINEMATIC`) side by side. ``--json`` prints
+Every sim-trace under the folder ``LOG`` (training and evaluation, any layout
+:func:`~deepracer_sim.formats.simtrace.find_simtrace_files` handles), or the one sim-trace file
+``LOG`` (``.csv`` or ``.csv.gz``: one run), is replayed: from each logged state the car is
+driven with the logged actions, and its pose after 1, 5 and 15 steps is compared with the
+logged pose. Printed: the median and 90th percentile of the position error of the reference
+point (params ``x``/``y``, cm) and the median absolute heading error (degrees), for our car of
+the generation (:mod:`deepracer_sim.sim.car`) and for the plain kinematic bicycle (speed and
+steering follow each command at once, no slip) side by side. ``--json`` prints
 ``{"horizons": {"1": H, "5": H, "15": H}}`` with ``H = {"model": E, "kinematic": E}`` and
 ``E = {"median_cm": float, "p90_cm": float, "median_heading_deg": float}``.
 
@@ -23,15 +24,16 @@ starting state needs one). All horizons use the same windows.
 Step duration: the logged ``tstamp`` of row k is the simulation time *after* action k's motion,
 so the motion of step k lasts ``tstamp[k] - tstamp[k-1]``: either the real step time or jitter
 that is not motion, depending on the logs; :data:`ESTIMATORS` holds the better choice per
-version (``--timing`` overrides it; the measured comparison: ``docs/fidelity.md``).
+generation (``--timing`` overrides it; the measured comparison: ``docs/fidelity.md``).
 
-Starting state: the pose (x, y, yaw) is logged; the car's speed and steering are not. They are
-estimated by running the model through the run's earlier rows from rest (the car is held in the
-PREPARE step and after a pause): at each row the model drives one step from the logged pose under
-the logged action, and its steering is corrected by ``steer_gain`` times the steering that would
-explain the logged yaw change the model missed (an observer). Speed is not corrected: per-step
-logged distances are too noisy (the fit preferred no correction). The kinematic bicycle needs no
-state (it follows each command at once).
+Starting state: the pose (x, y, yaw) is logged; the car's velocities and hinge angle are not.
+They are estimated by running the car through the run's earlier rows from rest (the car is held
+in the PREPARE step and after a pause): at each row the car drives one step from the logged pose
+under the logged action, and an observer corrects its state by what the next logged pose shows
+it missed: the yaw rate by ``gain_yaw_rate`` times the yaw miss per second, the forward and
+lateral velocities by ``gain_velocity`` times the position miss (car frame) per second, the
+hinge by ``gain_steer`` times the steering that would explain the yaw miss
+(:class:`Estimator`). The kinematic bicycle needs no state.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from deepracer_sim.constants import (
     MAX_SPEED,
     MAX_STEERING_ANGLE,
     MIN_SPEED,
+    REAR_AXLE_X,
     REFERENCE_POINT_X,
     STEP_DT,
     WHEELBASE,
@@ -56,11 +59,17 @@ from deepracer_sim.constants import (
 from deepracer_sim.errors import FidelityError
 from deepracer_sim.formats.simtrace import find_simtrace_files, read_simtrace
 from deepracer_sim.sim.car import (
-    D_YAW_GAIN,
-    KINEMATIC,
-    Dynamics,
+    N_STATE,
+    S_DELTA,
+    S_V,
+    S_VY,
+    S_X,
+    S_Y,
+    S_YAW,
+    S_YAW_RATE,
+    CarParams,
     advance_car_dt,
-    dynamics_for_version,
+    car_params,
 )
 
 #: Horizons (steps) reported.
@@ -72,6 +81,12 @@ HOLDOUT_EVERY = 5
 _RUN_STATUS = "in_progress"
 _POSE_STATUSES = ("in_progress", "off_track", "lap_complete")
 _RESTART_STATUSES = ("prepare", "pause")
+#: The observer's clamps of the estimated state: forward speed (m/s), lateral speed (m/s), yaw
+#: rate (rad/s), hinge angle (rad).
+_CLAMP_V = (-1.0, 5.0)
+_CLAMP_VY = 3.0
+_CLAMP_YAW_RATE = 10.0
+_CLAMP_DELTA = 0.6
 
 
 @dataclass(frozen=True)
@@ -80,24 +95,31 @@ class Estimator:
 
     Attributes:
         timing: ``"fixed"`` (every step 1/15 s) or ``"logged"`` (``tstamp`` differences).
-        steer_gain: observer gain on the steering (0: the steering follows the commands only).
+        gain_yaw_rate: yaw-rate correction per rad/s of yaw-rate miss over the last step.
+        gain_velocity: velocity correction per m/s of the last step's position miss (car frame,
+            forward and lateral alike).
+        gain_steer: hinge correction as a fraction of the steering that explains the yaw miss,
+            ``gain * yaw miss * WHEELBASE / distance``.
     """
 
     timing: str
-    steer_gain: float
+    gain_yaw_rate: float = 0.0
+    gain_velocity: float = 0.0
+    gain_steer: float = 0.0
+
+    def gains(self) -> np.ndarray:
+        """(3,) float64 [gain_yaw_rate, gain_velocity, gain_steer] for the kernel."""
+        return np.array([self.gain_yaw_rate, self.gain_velocity, self.gain_steer])
 
 
-#: Per physics version, fitted with the car by ``deepracer-sim calibrate`` (same data as
-#: :data:`~deepracer_sim.sim.car.DYNAMICS_V4` / ``DYNAMICS_V5``): version 4 with fixed steps
-#: and an observer gain, version 6 with the logged step times and no observer (the fits and
-#: their errors: ``docs/fidelity.md``).
-ESTIMATORS = {4: Estimator(timing="fixed", steer_gain=0.33),
-              6: Estimator(timing="logged", steer_gain=0.0)}
-
-
-def estimator_for_version(version: float) -> Estimator:
-    """The :data:`ESTIMATORS` entry of a physics version (< 5: 4, else 6)."""
-    return ESTIMATORS[4 if float(version) < 5.0 else 6]
+#: Per generation, fitted with the car by ``deepracer-sim calibrate`` (``docs/fidelity.md``):
+#: v4 and v5 with fixed 1/15 s steps (their logged ``tstamp`` jitter is not motion), v6 with the
+#: logged step times.
+ESTIMATORS = {
+    "v4": Estimator("fixed", gain_yaw_rate=0.2889, gain_velocity=0.06862, gain_steer=0.4057),
+    "v5": Estimator("fixed", gain_yaw_rate=0.7667, gain_velocity=0.2818, gain_steer=0.0),
+    "v6": Estimator("logged", gain_yaw_rate=0.008691, gain_velocity=0.2551, gain_steer=0.0),
+}
 
 
 @dataclass
@@ -139,13 +161,17 @@ class ReplayLog:
 
 
 def load_log(log_dir: str | Path) -> ReplayLog:
-    """Read every training and evaluation sim-trace under ``log_dir``.
+    """Read every training and evaluation sim-trace under the folder ``log_dir``, or the one
+    sim-trace file ``log_dir`` (``.csv`` or ``.csv.gz``, read as training rows: one run).
 
     Raises:
         FidelityError: no sim-trace found.
     """
-    files = [(kind, f) for kind in ("training", "evaluation")
-             for f in find_simtrace_files(log_dir, kind)]
+    if Path(log_dir).is_file():
+        files = [("training", Path(log_dir))]
+    else:
+        files = [(kind, f) for kind in ("training", "evaluation")
+                 for f in find_simtrace_files(log_dir, kind)]
     if not files:
         raise FidelityError(f"{log_dir}: no training-simtrace/ or evaluation-simtrace/ "
                             "*-iteration.csv files found")
@@ -202,7 +228,12 @@ def load_log(log_dir: str | Path) -> ReplayLog:
 
 def detect_version(log_dir: str | Path) -> float | None:
     """The physics version of a log folder: ``model_metadata.json``'s ``version``, else the
-    ``simapp_version N`` the simapp logs (it is the model metadata's version), else None."""
+    ``simapp_version N`` the simapp logs (it is the model metadata's version), else None. Of a
+    sim-trace file: its entry's ``physics`` in a ``manifest.json`` beside it, else a file name
+    that starts with ``v<version>_`` (the shared high-speed logs), else None."""
+    path = Path(log_dir)
+    if path.is_file():
+        return _file_version(path)
     for meta in sorted(Path(log_dir).rglob("model_metadata.json")):
         try:
             return float(json.loads(meta.read_text())["version"])
@@ -216,6 +247,19 @@ def detect_version(log_dir: str | Path) -> float | None:
         if m:
             return float(m.group(1))
     return None
+
+
+def _file_version(path: Path) -> float | None:
+    manifest = path.parent / "manifest.json"
+    try:
+        entries = json.loads(manifest.read_text()) if manifest.is_file() else []
+        for entry in entries:
+            if entry.get("file") == path.name:
+                return float(entry["physics"])
+    except (ValueError, KeyError, TypeError, AttributeError, OSError):
+        pass
+    m = re.match(r"v(\d+(?:\.\d+)?)_", path.name)
+    return float(m.group(1)) if m else None
 
 
 def episode_masks(log: ReplayLog) -> tuple[np.ndarray, np.ndarray]:
@@ -248,77 +292,131 @@ def window_starts(log: ReplayLog, horizon: int = max(HORIZONS),
 
 
 @njit(cache=True)
-def _estimate(run_start, act_ok, pose_ok, ox, oy, yaw, steer, speed, dur, dyn, fixed,
-              steer_gain):
+def _estimate(run_start, act_ok, pose_ok, ox, oy, yaw, steer, speed, dur, params, fixed,
+              gains):
     n = len(ox)
-    out = np.zeros((n, 2))
-    pose = np.zeros(5)
-    v = 0.0
+    out = np.zeros((n, N_STATE))
+    st = np.zeros(N_STATE)
+    u = 0.0
+    w = 0.0
+    r = 0.0
     d = 0.0
+    g_r, g_v, g_d = gains[0], gains[1], gains[2]
     for j in range(n):
         if run_start[j] < 0:
             continue
         if run_start[j] == j:  # held in PREPARE / the pause: at rest
-            v = 0.0
+            u = 0.0
+            w = 0.0
+            r = 0.0
             d = 0.0
-        out[j, 0] = v
-        out[j, 1] = d
+        out[j, S_X] = ox[j]
+        out[j, S_Y] = oy[j]
+        out[j, S_YAW] = yaw[j]
+        out[j, S_V] = u
+        out[j, S_VY] = w
+        out[j, S_YAW_RATE] = r
+        out[j, S_DELTA] = d
+        st[:] = out[j]
         dt = STEP_DT if (fixed or not act_ok[j]) else dur[j]
-        pose[0] = ox[j]
-        pose[1] = oy[j]
-        pose[2] = yaw[j]
-        pose[3] = v
-        pose[4] = d
-        advance_car_dt(pose, steer[j], speed[j], dyn, dt)
-        v = pose[3]
-        d = pose[4]
-        if steer_gain > 0.0 and j + 1 < n and run_start[j + 1] == run_start[j] and pose_ok[j + 1]:
-            miss = yaw[j + 1] - pose[2]
+        advance_car_dt(st, steer[j], speed[j], params, dt)
+        u, w, r, d = st[S_V], st[S_VY], st[S_YAW_RATE], st[S_DELTA]
+        if j + 1 < n and run_start[j + 1] == run_start[j] and pose_ok[j + 1] and act_ok[j]:
+            miss = yaw[j + 1] - st[S_YAW]
             miss = (miss + math.pi) % (2.0 * math.pi) - math.pi
-            dist = max(math.hypot(ox[j + 1] - ox[j], oy[j + 1] - oy[j]), 0.03)
-            d += steer_gain * miss * WHEELBASE / (dyn[D_YAW_GAIN] * dist)
-            d = min(max(d, -0.6), 0.6)
+            ex = ox[j + 1] - st[S_X]
+            ey = oy[j + 1] - st[S_Y]
+            c = math.cos(yaw[j + 1])
+            s = math.sin(yaw[j + 1])
+            r += g_r * miss / dt
+            u += g_v * (c * ex + s * ey) / dt
+            w += g_v * (c * ey - s * ex) / dt
+            if g_d > 0.0:
+                dist = max(math.hypot(ox[j + 1] - ox[j], oy[j + 1] - oy[j]), 0.03)
+                d += g_d * miss * WHEELBASE / dist
+                d = min(max(d, -_CLAMP_DELTA), _CLAMP_DELTA)
+            u = min(max(u, _CLAMP_V[0]), _CLAMP_V[1])
+            w = min(max(w, -_CLAMP_VY), _CLAMP_VY)
+            r = min(max(r, -_CLAMP_YAW_RATE), _CLAMP_YAW_RATE)
     return out
 
 
 @njit(cache=True)
-def _predict(starts, horizon, ox, oy, yaw, steer, speed, dur, state, dyn, fixed):
+def _predict(starts, horizon, steer, speed, dur, state, params, fixed):
     out = np.zeros((len(starts), horizon, 3))
-    pose = np.zeros(5)
+    st = np.zeros(N_STATE)
     for i in range(len(starts)):
         k = starts[i]
-        pose[0] = ox[k]
-        pose[1] = oy[k]
-        pose[2] = yaw[k]
-        pose[3] = state[k, 0]
-        pose[4] = state[k, 1]
+        st[:] = state[k]
         for h in range(horizon):
-            advance_car_dt(pose, steer[k + h], speed[k + h], dyn, STEP_DT if fixed else dur[k + h])
-            out[i, h, 0] = pose[0] + REFERENCE_POINT_X * math.cos(pose[2])
-            out[i, h, 1] = pose[1] + REFERENCE_POINT_X * math.sin(pose[2])
-            out[i, h, 2] = pose[2]
+            advance_car_dt(st, steer[k + h], speed[k + h], params,
+                           STEP_DT if fixed else dur[k + h])
+            out[i, h, 0] = st[S_X] + REFERENCE_POINT_X * math.cos(st[S_YAW])
+            out[i, h, 1] = st[S_Y] + REFERENCE_POINT_X * math.sin(st[S_YAW])
+            out[i, h, 2] = st[S_YAW]
     return out
 
 
-def estimate_states(log: ReplayLog, dyn: Dynamics, estimator: Estimator) -> np.ndarray:
-    """(len(log), 2) estimated [speed, steering] before each row's action."""
+@njit(cache=True)
+def _predict_kinematic(starts, horizon, ox, oy, yaw, steer, speed, dur, fixed):
+    """The plain kinematic bicycle: the rear axle drives ``speed * dt`` on a circle of radius
+    ``WHEELBASE / tan(steer)`` (a straight line when the steering is 0)."""
+    out = np.zeros((len(starts), horizon, 3))
+    for i in range(len(starts)):
+        k = starts[i]
+        psi = yaw[k]
+        xr = ox[k] + REAR_AXLE_X * math.cos(psi)
+        yr = oy[k] + REAR_AXLE_X * math.sin(psi)
+        for h in range(horizon):
+            dist = speed[k + h] * (STEP_DT if fixed else dur[k + h])
+            curv = math.tan(steer[k + h]) / WHEELBASE
+            if abs(curv * dist) < 1e-9:
+                xr += dist * math.cos(psi)
+                yr += dist * math.sin(psi)
+            else:
+                psi1 = psi + curv * dist
+                xr += (math.sin(psi1) - math.sin(psi)) / curv
+                yr += (math.cos(psi) - math.cos(psi1)) / curv
+                psi = psi1
+            ahead = REFERENCE_POINT_X - REAR_AXLE_X
+            out[i, h, 0] = xr + ahead * math.cos(psi)
+            out[i, h, 1] = yr + ahead * math.sin(psi)
+            out[i, h, 2] = psi
+    return out
+
+
+def estimate_states(log: ReplayLog, car: CarParams, estimator: Estimator) -> np.ndarray:
+    """(len(log), N_STATE) estimated car state before each row's action (zeros on rows outside
+    a run)."""
     return _estimate(log.run_start, log.act_ok, log.pose_ok, log.ox, log.oy, log.yaw, log.steer,
-                     log.speed, log.dur, dyn.as_array(), estimator.timing == "fixed",
-                     float(estimator.steer_gain))
+                     log.speed, log.dur, car.as_array(), estimator.timing == "fixed",
+                     estimator.gains())
 
 
-def prediction_errors(log: ReplayLog, starts: np.ndarray, dyn: Dynamics, estimator: Estimator,
-                      horizon: int = max(HORIZONS)) -> tuple[np.ndarray, np.ndarray]:
-    """Errors of the predictions from ``starts``: (position error (n, horizon) m of the
-    reference point, signed heading error (n, horizon) rad); column h-1 is horizon h."""
-    state = estimate_states(log, dyn, estimator)
-    pred = _predict(np.asarray(starts, dtype=np.int64), horizon, log.ox, log.oy, log.yaw,
-                    log.steer, log.speed, log.dur, state, dyn.as_array(),
-                    estimator.timing == "fixed")
+def _errors(log: ReplayLog, starts: np.ndarray, pred: np.ndarray, horizon: int):
     rows = np.asarray(starts)[:, None] + np.arange(1, horizon + 1)[None, :]
     pos = np.hypot(pred[:, :, 0] - log.rx[rows], pred[:, :, 1] - log.ry[rows])
     head = (pred[:, :, 2] - log.yaw[rows] + math.pi) % (2.0 * math.pi) - math.pi
     return pos, head
+
+
+def prediction_errors(log: ReplayLog, starts: np.ndarray, car: CarParams, estimator: Estimator,
+                      horizon: int = max(HORIZONS)) -> tuple[np.ndarray, np.ndarray]:
+    """Errors of the car's predictions from ``starts``: (position error (n, horizon) m of the
+    reference point, signed heading error (n, horizon) rad); column h-1 is horizon h."""
+    state = estimate_states(log, car, estimator)
+    pred = _predict(np.asarray(starts, dtype=np.int64), horizon, log.steer, log.speed, log.dur,
+                    state, car.as_array(), estimator.timing == "fixed")
+    return _errors(log, starts, pred, horizon)
+
+
+def kinematic_errors(log: ReplayLog, starts: np.ndarray, timing: str,
+                     horizon: int = max(HORIZONS)) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`prediction_errors` of the plain kinematic bicycle (``timing`` as
+    :class:`Estimator`'s)."""
+    pred = _predict_kinematic(np.asarray(starts, dtype=np.int64), horizon, log.ox, log.oy,
+                              log.yaw, log.steer, log.speed, log.dur, timing == "fixed")
+    return _errors(log, starts, pred, horizon)
 
 
 def error_summary(pos: np.ndarray, head: np.ndarray, horizons=HORIZONS) -> dict:
@@ -332,22 +430,24 @@ def error_summary(pos: np.ndarray, head: np.ndarray, horizons=HORIZONS) -> dict:
     return out
 
 
-def compare(log: ReplayLog, version: float, timing: str | None = None, episodes: str = "all",
-            dyn: Dynamics | None = None) -> dict:
-    """``{"horizons": {"1": H, ...}}`` (module docstring) for our model of ``version`` (or
-    ``dyn``) and the kinematic bicycle.
+def compare(log: ReplayLog, physics: str, timing: str | None = None, episodes: str = "all",
+            car: CarParams | None = None) -> dict:
+    """``{"horizons": {"1": H, ...}}`` (module docstring) for the car of ``physics`` (or
+    ``car``, replayed with the estimator of ``physics``) and the kinematic bicycle.
 
     Raises:
+        UsageError: an unknown ``physics``.
         FidelityError: no replay window in the log.
     """
-    est = estimator_for_version(version)
+    own = car_params(physics)
+    model_car = car if car is not None else own
+    est = ESTIMATORS[physics]
     if timing is not None:
-        est = Estimator(timing=timing, steer_gain=est.steer_gain)
+        est = Estimator(timing, est.gain_yaw_rate, est.gain_velocity, est.gain_steer)
     starts = window_starts(log, max(HORIZONS), episodes)
     if len(starts) == 0:
         raise FidelityError(f"no {max(HORIZONS)}-step replay window in the log ({episodes} "
                             "episodes)")
-    model = error_summary(*prediction_errors(log, starts, dyn or dynamics_for_version(version),
-                                             est))
-    kin = error_summary(*prediction_errors(log, starts, KINEMATIC, est))
+    model = error_summary(*prediction_errors(log, starts, model_car, est))
+    kin = error_summary(*kinematic_errors(log, starts, est.timing))
     return {"horizons": {h: {"model": model[h], "kinematic": kin[h]} for h in model}}

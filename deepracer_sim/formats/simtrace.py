@@ -14,8 +14,10 @@ replay and the fidelity replay read through it).
 from __future__ import annotations
 
 import csv
+import gzip
 import re
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,7 @@ _BOOL = ("done", "all_wheels_on_track")
 
 
 def read_simtrace(path: str | Path) -> dict[str, np.ndarray]:
-    """Read one sim-trace CSV into columns.
+    """Read one sim-trace CSV into columns (a ``.gz`` file is read through gzip).
 
     Returns:
         {column: array}: float64 for numbers, int64 for ``episode``/``closest_waypoint``/
@@ -44,13 +46,30 @@ def read_simtrace(path: str | Path) -> dict[str, np.ndarray]:
 
     Raises:
         SimtraceError: a header that does not start with the 17 standard columns, a row (not
-            the last) with fewer values than the header, or a bad value.
+            the last) with fewer values than the header, a bad value, or a ``.gz`` file that
+            is not gzip or is cut short.
 
     Warns:
         DeepRacerSimWarning: a cut-off last row was skipped (module docstring).
     """
     path = Path(path)
-    with path.open(newline="", errors="replace") as fh:
+    try:
+        header, rows, lines = _read_rows(path)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise SimtraceError(f"{path}: damaged gzip file ({exc}); fix: decompress it again from "
+                            "the original, or give the uncompressed .csv") from None
+    _drop_cut_last_row(path, header, rows, lines)
+    for row, line in zip(rows, lines, strict=True):
+        if len(row) < len(header):
+            raise SimtraceError(f"{path}: line {line}: {len(row)} values, the header has "
+                                f"{len(header)}; the file is damaged (fix: remove that line)")
+    return _columns(path, header, rows)
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """(header, non-blank rows, their line numbers) of a sim-trace (``.gz``: through gzip)."""
+    with (gzip.open(path, "rt", newline="", errors="replace") if path.suffix == ".gz"
+          else path.open(newline="", errors="replace")) as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)
@@ -65,12 +84,7 @@ def read_simtrace(path: str | Path) -> dict[str, np.ndarray]:
             if row:
                 rows.append(row)
                 lines.append(reader.line_num)
-    _drop_cut_last_row(path, header, rows, lines)
-    for row, line in zip(rows, lines, strict=True):
-        if len(row) < len(header):
-            raise SimtraceError(f"{path}: line {line}: {len(row)} values, the header has "
-                                f"{len(header)}; the file is damaged (fix: remove that line)")
-    return _columns(path, header, rows)
+    return header, rows, lines
 
 
 def _parses(header: list[str], row: list[str]) -> bool:

@@ -1,11 +1,15 @@
-"""A line's standing-start evaluation lap: the dense line, its speed profile and its lap time.
+"""A line's laps: the dense line, its speed profiles and its lap times.
 
 The line's points are sampled every ``DENSE_SPACING`` m from a cubic spline (:func:`dense_line`);
-the rear axle's curvature and speed follow from the origin's path (:func:`rear_axle`, as
-:mod:`deepracer_sim.sim.car` drives the car); the speeds are :func:`~.limits.speed_profile`'s.
-The lap is the standing-start evaluation lap: from rest on waypoint 0 until the params'
-reference point (``REFERENCE_POINT_X`` = 0.14 m ahead of the origin) reaches progress 100,
-counted in whole 1/15 s steps plus the PREPARE step, as ``DeepRacerEnv`` reports ``lap_time``.
+the speeds are :func:`~.limits.speed_profile`'s along the car origin's path (the car's
+envelope is measured on the origin's circles). Two laps:
+
+* the standing-start evaluation lap: from rest on waypoint 0 until the params' reference point
+  (``REFERENCE_POINT_X`` = 0.14 m ahead of the origin) reaches progress 100, counted in whole
+  1/15 s steps plus the PREPARE step, as ``DeepRacerEnv`` reports ``lap_time``;
+* the flying lap (a loop only): the lap after a lap, as laps 2 and 3 of a race are: the speed
+  profile is periodic around the closed line and the lap time is the time once round it
+  (continuous: a race's later laps start and end between steps).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepracer_sim.constants import REAR_AXLE_X, REFERENCE_POINT_X, STEP_DT
+from deepracer_sim.constants import REFERENCE_POINT_X, STEP_DT
 from deepracer_sim.raceline.limits import CarLimits, speed_profile
 from deepracer_sim.track import Track
 
@@ -52,16 +56,6 @@ def dense_line(points: np.ndarray, closed: bool, spacing: float = DENSE_SPACING)
     return Dense(xy, s, np.arctan2(d1[:, 1], d1[:, 0]), kappa)
 
 
-def rear_axle(kappa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Curvature of the rear axle's path and origin speed / rear speed, for an origin path of
-    curvature ``kappa`` (the origin runs |REAR_AXLE_X| ahead of the rear axle: R_o^2 = R_r^2 +
-    b^2)."""
-    b = -REAR_AXLE_X
-    q = np.clip(1.0 - (b * kappa) ** 2, 1e-6, None)
-    k_rear = kappa / np.sqrt(q)
-    return k_rear, np.sqrt(1.0 + (b * k_rear) ** 2)
-
-
 def smooth_slope(y: np.ndarray, s: np.ndarray, window: float, closed: bool) -> np.ndarray:
     """dy/ds as a central difference over ~``window`` m (about a step of driving)."""
     k = max(round(0.5 * window / max(float(np.mean(np.diff(s))), 1e-9)), 1)
@@ -82,17 +76,16 @@ def smooth_slope(y: np.ndarray, s: np.ndarray, window: float, closed: bool) -> n
 
 @dataclass
 class Lap:
-    """The standing-start lap along a dense line (arrays (K,) at its points)."""
+    """The laps along a dense line (arrays (K,) at its points)."""
 
-    v: np.ndarray  # (K,) origin speed, m/s
-    v_rear: np.ndarray  # (K,) rear-axle (the car's) speed, m/s
+    v: np.ndarray  # (K,) origin speed of the standing-start lap, m/s
     t: np.ndarray  # (K,) time at each point, s (from the start at rest)
     drive_time: float  # s until the reference point reaches progress 100
     lap_time: float  # as DeepRacerEnv reports it: whole steps + the PREPARE step
     s_end: float  # origin arc length at the finish, m
-    k_rear: np.ndarray
-    dkds: np.ndarray
-    v_flying: np.ndarray  # (K,) rear-axle speed of a flying lap (entered at top speed)
+    dkds: np.ndarray  # (K,) d(kappa)/ds, 1/m^2
+    v_flying: np.ndarray  # (K,) speed of the flying lap (an open line: entered at top speed)
+    flying_time: float  # the flying lap's time, s (inf: an open track has none)
 
 
 def _finish_arc(track: Track, d: Dense) -> float:
@@ -119,19 +112,22 @@ def _finish_arc(track: Track, d: Dense) -> float:
 
 
 def standing_lap(track: Track, d: Dense, limits: CarLimits) -> Lap:
-    """The standing-start evaluation lap of the dense line ``d`` under ``limits`` (module
-    docstring); its ``lap_time`` is inf when the line exceeds the steering limit."""
-    k_rear, ratio = rear_axle(d.kappa)
-    # d(delta)/dt is felt over about a step of driving at the top speed
-    dkds = smooth_slope(k_rear, d.s, limits.v_max * STEP_DT, track.is_loop)
-    v_rear, seg_t = speed_profile(np.diff(d.s), k_rear, limits, v_start=0.0, ratio=ratio,
-                                  dkds=dkds)
+    """The standing-start evaluation lap and the flying lap of the dense line ``d`` under
+    ``limits`` (module docstring); a lap time is inf when the line exceeds what the car can
+    turn."""
+    # d(steer)/dt is felt over about a step of driving at the top speed
+    dkds = smooth_slope(d.kappa, d.s, limits.v_max * STEP_DT, track.is_loop)
+    ds = np.diff(d.s)
+    v, seg_t = speed_profile(ds, d.kappa, limits, v_start=0.0, dkds=dkds)
     t = np.concatenate([[0.0], np.cumsum(seg_t)])
-    v_fly, _ = speed_profile(np.diff(d.s), k_rear, limits, v_start=limits.v_max, ratio=ratio,
-                             dkds=dkds)
+    if track.is_loop:  # points 0..K-2 round the loop (point K-1 repeats point 0)
+        v_loop, t_loop = speed_profile(ds, d.kappa[:-1], limits, dkds=dkds[:-1], loop=True)
+        v_fly = np.concatenate([v_loop, v_loop[:1]])
+        flying = float(np.sum(t_loop))
+    else:
+        v_fly, _ = speed_profile(ds, d.kappa, limits, v_start=limits.v_max, dkds=dkds)
+        flying = math.inf
     s_end = _finish_arc(track, d)
     drive = float(np.interp(s_end, d.s, t)) if np.all(np.isfinite(t)) else math.inf
     steps = math.ceil(drive / STEP_DT - 1e-9) if math.isfinite(drive) else math.inf
-    return Lap(v_rear * ratio, v_rear, t, drive, (steps + 1) * STEP_DT, s_end, k_rear, dkds,
-                v_fly)
-
+    return Lap(v, t, drive, (steps + 1) * STEP_DT, s_end, dkds, v_fly, flying)

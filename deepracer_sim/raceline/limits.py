@@ -1,181 +1,126 @@
 """The car's limits along a line and the time-optimal speed profile under them.
 
-:class:`CarLimits` reads what a line may ask of the car from a
-:class:`~deepracer_sim.sim.car.Dynamics` at run time; :func:`speed_profile` is the forward/backward
-pass along a stretch of line: top speed ``MAX_SPEED * speed_gain``; curvature <= ``yaw_gain *
-tan(steering) / WHEELBASE`` with the steering within 30 degrees (less ``steer_offset`` and a
-control reserve), softly capped by ``max_lat_accel`` (``k = (a / v^2) tanh(k0 v^2 / a)``); the
-steering lag (``steer_tau``): the command that makes the wheels follow the line, ``delta +
-steer_tau * d(delta)/dt``, must stay within 30 degrees, which bounds the speed where the
-curvature changes fast; acceleration and braking from the speed response (``speed_tau`` lag,
-``max_accel`` ramp, :func:`deepracer_sim.sim.car.speed_profile`).
+:class:`CarLimits` reads what a line may ask of the car from its quasi-steady envelope
+(:func:`deepracer_sim.sim.envelope.car_envelope`, the car's own kernel driven under constant
+commands): at speed ``v`` the path curvature at most ``grip * a_lat_max(v) / v^2``, the
+acceleration at most ``a_long_max(v)``, the deceleration at most ``a_brake_max(v)``, the speed at
+most the top speed (the wheel-speed limit). ``grip`` is the transient-grip factor of the racing
+line (:data:`TRANSIENT_GRIP`): it multiplies the fitted car's lateral envelope here only. The
+longitudinal and lateral limits apply separately, as the car's friction law bounds each
+direction of a tyre's force separately (Gazebo-classic's friction pyramid). The steering lag
+(``steer_tau``): the command that makes the lagging hinge follow the line, ``steer +
+steer_tau * d(steer)/dt`` (``steer`` the steady command of the line's curvature at its speed),
+must stay within 30 degrees, which bounds the speed where the curvature changes fast.
 
-The kernels take the limits as the float64 array :meth:`CarLimits.as_array`, indexed by the
-``L_*`` slots below.
+:func:`speed_profile` is the forward/backward pass along a stretch of line (a standing or
+flying start) or around a closed loop (a lap after a lap). The kernels take the limits as the
+arrays of :meth:`CarLimits.arrays`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from deepracer_sim.constants import MAX_SPEED, MAX_STEERING_ANGLE, MIN_SPEED, WHEELBASE
-from deepracer_sim.sim.car import Dynamics
-from deepracer_sim.sim.car import speed_profile as car_speed_step
+from deepracer_sim.constants import MAX_STEERING_ANGLE
+from deepracer_sim.errors import UsageError
+from deepracer_sim.sim.car import CarParams, car_params
+from deepracer_sim.sim.envelope import CarEnvelope, car_envelope, steer_command
 
-#: Steering kept in reserve for the tracking controller, degrees (the line needs at most
-#: 30 - |steer_offset| - this).
-STEER_RESERVE_DEG = 3.0
+#: Transient-grip factor of the racing line per generation: multiplies the fitted car's
+#: lateral envelope ``a_lat_max(v)`` in the line's speed profile (the best racers' laps use
+#: transient grip a quasi-steady line cannot express). v5: the smallest factor (0.02 steps)
+#: under which no leaderboard record since November 2022 beats the flying rules bound; v4: the
+#: same ODE car and tyres; v6: no records (1). The calibration: ``docs/raceline.md``.
+TRANSIENT_GRIP = {"v4": 1.2, "v5": 1.2, "v6": 1.0}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CarLimits:
-    """What the line may ask of the car, from a :class:`~deepracer_sim.sim.car.Dynamics`.
+    """What a line may ask of a car (see the module docstring).
 
     Attributes:
-        v_max, v_min: steady speeds at the commands 4 and 0.1 m/s (``speed_gain`` applied), m/s.
-        steer_max: wheel angle the line may use, rad (30 degrees less ``|steer_offset|`` and
-            ``reserve``).
-        cmd_max: command magnitude available around the offset, rad (30 degrees less
-            ``|steer_offset|``).
-        k_max: curvature of the rear axle at ``steer_max`` at low speed, 1/m.
-        lat_accel: soft cap of the lateral acceleration, m/s^2 (inf = none).
-        speed_tau, max_accel, steer_tau, yaw_gain, speed_gain, steer_offset: the dynamics.
+        envelope: the car's quasi-steady envelope.
+        grip: the transient-grip factor on its lateral part.
     """
 
-    v_max: float
-    v_min: float
-    steer_max: float
-    cmd_max: float
-    k_max: float
-    lat_accel: float
-    speed_tau: float
-    max_accel: float
-    steer_tau: float
-    yaw_gain: float
-    speed_gain: float
-    steer_offset: float
+    envelope: CarEnvelope
+    grip: float = 1.0
 
     @classmethod
-    def from_dynamics(cls, dyn: Dynamics, reserve_deg: float = STEER_RESERVE_DEG) -> CarLimits:
-        cmd_max = math.radians(MAX_STEERING_ANGLE) - abs(dyn.steer_offset)
-        steer_max = cmd_max - math.radians(reserve_deg)
-        return cls(v_max=MAX_SPEED * dyn.speed_gain, v_min=MIN_SPEED * dyn.speed_gain,
-                   steer_max=steer_max, cmd_max=cmd_max,
-                   k_max=dyn.yaw_gain * math.tan(steer_max) / WHEELBASE,
-                   lat_accel=dyn.max_lat_accel, speed_tau=dyn.speed_tau,
-                   max_accel=dyn.max_accel, steer_tau=dyn.steer_tau, yaw_gain=dyn.yaw_gain,
-                   speed_gain=dyn.speed_gain, steer_offset=dyn.steer_offset)
+    def of(cls, car: CarParams | str, grip: float = 1.0) -> CarLimits:
+        """The limits of a car or of a generation's (``"v4"``, ``"v5"``, ``"v6"``).
 
-    def as_array(self) -> np.ndarray:
-        return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
+        Raises:
+            UsageError: an unknown generation, or a grip factor that is not a positive number.
+        """
+        if not (math.isfinite(grip) and grip > 0.0):
+            raise UsageError(f"grip {grip}: the transient-grip factor must be a positive number")
+        params = car_params(car) if isinstance(car, str) else car
+        return cls(car_envelope(params), float(grip))
 
+    @property
+    def v_max(self) -> float:
+        """Top speed, m/s."""
+        return self.envelope.top_speed
 
-_SLOT = {f.name: i for i, f in enumerate(fields(CarLimits))}
-#: Slots of :meth:`CarLimits.as_array`, by field name (the kernels index the array by these).
-L_V_MAX = _SLOT["v_max"]
-L_V_MIN = _SLOT["v_min"]
-L_STEER_MAX = _SLOT["steer_max"]
-L_CMD_MAX = _SLOT["cmd_max"]
-L_K_MAX = _SLOT["k_max"]
-L_LAT_ACCEL = _SLOT["lat_accel"]
-L_SPEED_TAU = _SLOT["speed_tau"]
-L_MAX_ACCEL = _SLOT["max_accel"]
-L_STEER_TAU = _SLOT["steer_tau"]
-L_YAW_GAIN = _SLOT["yaw_gain"]
-L_SPEED_GAIN = _SLOT["speed_gain"]
-L_STEER_OFFSET = _SLOT["steer_offset"]
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """(speeds (K,), curvature cap (K,) = grip x max_curvature, a_long_max (K,),
+        a_brake_max (K,), steering grid (S,) degrees, curvature table (K, S)) for the
+        kernels."""
+        env = self.envelope
+        return (env.v, self.grip * env.max_curvature, env.a_long_max, env.a_brake_max,
+                env.steer_deg, self.grip * env.curvature)
 
-
-@njit(cache=True)
-def _max_speed_for_curvature(k_abs: float, lim: np.ndarray) -> float:
-    """Largest rear-axle speed at which the car can hold curvature ``k_abs`` with the wheels at
-    most ``steer_max``: ``(a / v^2) tanh(k_max v^2 / a) >= k`` (0 if impossible)."""
-    v_max = lim[L_V_MAX]
-    k_max = lim[L_K_MAX]
-    a = lim[L_LAT_ACCEL]
-    if k_abs > k_max:
-        return 0.0
-    if a == np.inf or k_abs <= 1e-12:
-        return v_max
-    # the reachable curvature falls with speed: bisect on v^2
-    hi = v_max * v_max
-    if (a / hi) * math.tanh(k_max * hi / a) >= k_abs:
-        return v_max
-    lo = 0.0
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if (a / mid) * math.tanh(k_max * mid / a) >= k_abs:
-            lo = mid
-        else:
-            hi = mid
-    return math.sqrt(lo)
+    def steer_for(self, k: float, v: float) -> float:
+        """Steady steering command (degrees) of curvature ``k`` (1/m) at speed ``v`` (m/s)
+        under these limits (the lateral envelope scaled by ``grip``)."""
+        _, _, _, _, steer, table = self.arrays()
+        return float(steer_command(k, v, self.envelope.v, steer, table))
 
 
 @njit(cache=True)
-def wheel_angle(k: float, v: float, lim: np.ndarray) -> float:
-    """Wheel angle (rad, signed) that gives rear-axle curvature ``k`` at speed ``v``: the
-    kinematic angle of ``k0`` with ``k = (a / v^2) tanh(k0 v^2 / a)`` (``k0 = k`` at rest)."""
-    a = lim[L_LAT_ACCEL]
-    k0 = k
-    if a != np.inf and abs(k) > 1e-12:
-        q = abs(k) * v * v / a
-        if q >= 0.999999:
-            q = 0.999999
-        if q > 0.0:  # at rest the cap does not bind: k0 = k
-            k0 = k * math.atanh(q) / q
-    return math.atan(k0 * WHEELBASE / lim[L_YAW_GAIN])
+def _at(grid: np.ndarray, values: np.ndarray, v: float) -> float:
+    return np.interp(v, grid, values)
 
 
 @njit(cache=True)
-def _cover(v0: float, ds: float, u: float, lim: np.ndarray):
-    """Drive ``ds`` m from speed ``v0`` under the speed command ``u`` (steady speed, m/s):
-    (speed at the end, time taken)."""
-    tau = lim[L_SPEED_TAU]
-    amax = lim[L_MAX_ACCEL]
-    if ds <= 0.0:
-        return v0, 0.0
-    lo = 0.0
-    hi = ds / max(min(v0, u), 1e-3) + 10.0 * tau + 1.0
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        _, d = car_speed_step(v0, u, mid, tau, amax)
-        if d < ds:
-            lo = mid
-        else:
-            hi = mid
-    v1, _ = car_speed_step(v0, u, hi, tau, amax)
-    return v1, hi
+def _curvature_cap(k_abs: float, grid: np.ndarray, kcap: np.ndarray) -> float:
+    """Largest speed on the grid's range at which curvature ``k_abs`` is within the cap
+    ``kcap(v)`` (linear between grid speeds); 0 if none."""
+    n = len(grid)
+    if k_abs <= kcap[n - 1]:
+        return grid[n - 1]
+    for i in range(n - 2, -1, -1):
+        if k_abs <= kcap[i]:  # crosses between grid[i] and grid[i + 1]
+            f = (kcap[i] - k_abs) / (kcap[i] - kcap[i + 1])
+            return grid[i] + f * (grid[i + 1] - grid[i])
+    return 0.0
 
 
 @njit(cache=True)
-def _lag_ok(k: float, dkds: float, v: float, cmd: float, stau: float, lim: np.ndarray) -> bool:
-    """Whether the steering command that keeps the lagging wheels on a curvature changing by
-    ``dkds`` per m at speed ``v`` stays within +-``cmd``."""
-    d = wheel_angle(k, v, lim)
-    eps = 1e-6
-    rate = (wheel_angle(k + eps, v, lim) - d) / eps * dkds * v
-    return abs(d + stau * rate) <= cmd
+def _lag_ok(k: float, dkds: float, v: float, stau: float, grid, steer, table) -> bool:
+    """Whether the command that keeps the lagging hinge on a curvature changing by ``dkds`` per
+    m at speed ``v`` stays within 30 degrees."""
+    s0 = steer_command(k, v, grid, steer, table)
+    eps = 1e-4
+    rate = (steer_command(k + eps, v, grid, steer, table) - s0) / eps * dkds * v
+    return abs(s0 + stau * rate) <= MAX_STEERING_ANGLE + 1e-9
 
 
 @njit(cache=True)
-def _lag_cap(k: float, dkds: float, cap: float, cmd: float, stau: float,
-             lim: np.ndarray) -> float:
-    """The speed cap ``cap`` lowered for the steering lag: the command that makes the wheels
-    follow the line, ``delta + steer_tau * v * d(delta)/ds``, must stay within +-``cmd``
-    (bisect the speed: the wheel angle grows with the speed under a lateral cap)."""
-    if cap <= 0.0 or dkds == 0.0:
-        return cap
-    if _lag_ok(k, dkds, cap, cmd, stau, lim):
+def _lag_cap(k: float, dkds: float, cap: float, stau: float, grid, steer, table) -> float:
+    """The speed cap ``cap`` lowered for the steering lag (bisect the speed)."""
+    if cap <= 0.0 or dkds == 0.0 or _lag_ok(k, dkds, cap, stau, grid, steer, table):
         return cap
     lo = 0.0
     hi = cap
     for _ in range(40):
         mid = 0.5 * (lo + hi)
-        if _lag_ok(k, dkds, mid, cmd, stau, lim):
+        if _lag_ok(k, dkds, mid, stau, grid, steer, table):
             lo = mid
         else:
             hi = mid
@@ -183,83 +128,86 @@ def _lag_cap(k: float, dkds: float, cap: float, cmd: float, stau: float,
 
 
 @njit(cache=True)
-def _profile(ds: np.ndarray, k_rear: np.ndarray, ratio: np.ndarray, dkds: np.ndarray,
-             lim: np.ndarray, v_start: float):
-    """Rear-axle speeds at the M points of a line and the time of each of its M - 1 segments;
-    see :func:`speed_profile`."""
-    m = k_rear.shape[0]
-    v_max = lim[L_V_MAX]
-    cmd = lim[L_CMD_MAX]
-    stau = lim[L_STEER_TAU]
+def _forward(v: np.ndarray, ds: np.ndarray, grid, a_long, first: int, count: int) -> None:
+    """Accelerate along ``count`` segments from point ``first`` (indices wrap)."""
+    m = len(v)
+    for n in range(count):
+        i = (first + n) % m
+        j = (i + 1) % m
+        reach = math.sqrt(v[i] * v[i] + 2.0 * _at(grid, a_long, v[i]) * ds[i])
+        if reach < v[j]:
+            v[j] = reach
+
+
+@njit(cache=True)
+def _backward(v: np.ndarray, ds: np.ndarray, grid, a_brake, last: int, count: int) -> None:
+    """Brake along ``count`` segments ending at point ``last`` (backwards; indices wrap)."""
+    m = len(v)
+    for n in range(count):
+        j = (last - n) % m
+        i = (j - 1) % m
+        reach = math.sqrt(v[j] * v[j] + 2.0 * _at(grid, a_brake, v[j]) * ds[i])
+        if reach < v[i]:
+            v[i] = reach
+
+
+@njit(cache=True)
+def _profile(ds, k, dkds, grid, kcap, a_long, a_brake, steer, table, stau, v_start, loop):
+    """Speeds at the M points of a line, their caps, and the time of each segment; see
+    :func:`speed_profile` (``loop``: ``ds`` has M segments, the last from point M-1 to 0)."""
+    m = k.shape[0]
     cap = np.empty(m)
     for i in range(m):
-        cap[i] = _max_speed_for_curvature(abs(k_rear[i]), lim)
-    if stau > 0.0:  # the steering lag
-        for i in range(m):
-            cap[i] = _lag_cap(k_rear[i], dkds[i], cap[i], cmd, stau, lim)
+        cap[i] = _curvature_cap(abs(k[i]), grid, kcap)
+        if stau > 0.0:
+            cap[i] = _lag_cap(k[i], dkds[i], cap[i], stau, grid, steer, table)
     v = cap.copy()
-    # rear-axle distance of each segment (the origin's path is longer by ``ratio`` in curves)
-    dr = np.empty(m - 1)
-    for i in range(m - 1):
-        dr[i] = ds[i] * 0.5 * (1.0 / ratio[i] + 1.0 / ratio[i + 1])
-    # forward: acceleration from the speed response under the top-speed command
-    v[0] = min(cap[0], v_start)
-    for i in range(m - 1):
-        v1, _ = _cover(v[i], dr[i], v_max, lim)
-        v[i + 1] = min(v[i + 1], v1)
-    # backward: braking under the lowest command (bisect the entry speed)
-    u_min = lim[L_V_MIN]
-    for i in range(m - 2, -1, -1):
-        v_end, _ = _cover(v[i], dr[i], u_min, lim)
-        if v_end <= v[i + 1] + 1e-12:
-            continue
-        lo = 0.0
-        hi = v[i]
-        for _ in range(50):
-            mid = 0.5 * (lo + hi)
-            ve, _ = _cover(mid, dr[i], u_min, lim)
-            if ve <= v[i + 1]:
-                lo = mid
-            else:
-                hi = mid
-        v[i] = lo
-    # segment times: the response's own time while accelerating, else the mean speed
-    t = np.empty(m - 1)
-    for i in range(m - 1):
-        v1, ti = _cover(v[i], dr[i], v_max, lim)
-        if v1 <= v[i + 1] * (1.0 + 1e-9):  # full acceleration across this segment
-            t[i] = ti
-        else:
-            vm = 0.5 * (v[i] + v[i + 1])
-            t[i] = dr[i] / vm if vm > 1e-9 else np.inf
+    if loop:  # periodic: from the slowest point, twice round in each direction
+        i0 = int(np.argmin(cap))
+        for _ in range(2):
+            _forward(v, ds, grid, a_long, i0, m)
+        for _ in range(2):
+            _backward(v, ds, grid, a_brake, i0, m)
+    else:
+        v[0] = min(v[0], v_start)
+        _forward(v, ds, grid, a_long, 0, m - 1)
+        _backward(v, ds, grid, a_brake, m - 1, m - 1)
+    t = np.empty(len(ds))
+    for i in range(len(ds)):
+        vm = 0.5 * (v[i] + v[(i + 1) % m])
+        t[i] = ds[i] / vm if vm > 1e-9 else np.inf
     return v, t, cap
 
 
-def speed_profile(ds: np.ndarray, k_rear: np.ndarray, limits: CarLimits, *, v_start: float = 0.0,
-                  ratio: np.ndarray | None = None,
-                  dkds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Time-optimal speeds along an open stretch of line under the car's limits
-    (forward/backward pass).
+def speed_profile(ds: np.ndarray, kappa: np.ndarray, limits: CarLimits, *, v_start: float = 0.0,
+                  dkds: np.ndarray | None = None,
+                  loop: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Time-optimal speeds along a line under the car's limits (forward/backward pass).
 
     Args:
-        ds: (M - 1,) segment lengths of the origin's path, m.
-        k_rear: (M,) signed curvature of the rear axle's path at the points, 1/m.
+        ds: segment lengths of the car origin's path, m: (M - 1,), or (M,) with ``loop`` (the
+            last segment closes the loop from point M - 1 back to point 0).
+        kappa: (M,) signed curvature of the origin's path at the points, 1/m.
         limits: the car.
-        v_start: speed at point 0, m/s (0: standing start).
-        ratio: (M,) origin speed / rear-axle speed (1 if None).
-        dkds: (M,) d(k_rear)/ds, 1/m^2, for the steering lag (0 if None).
+        v_start: speed at point 0, m/s (0: standing start; ignored with ``loop``).
+        dkds: (M,) d(kappa)/ds, 1/m^2, for the steering lag (0 if None).
+        loop: a lap after a lap: the speed profile is periodic around the closed line.
 
     Returns:
-        (v (M,) rear-axle speed, m/s; t (M - 1,) seconds per segment). A curvature beyond the
-        steering limit gives v = 0 there and an infinite segment time.
+        (v (M,) origin speed, m/s; t (M - 1,) or (M,) seconds per segment). A curvature the car
+        cannot hold at any speed gives v = 0 there and an infinite segment time.
     """
-    k_rear = np.ascontiguousarray(k_rear, dtype=np.float64)
-    m = len(k_rear)
-    ratio = np.ones(m) if ratio is None else np.ascontiguousarray(ratio, dtype=np.float64)
+    kappa = np.ascontiguousarray(kappa, dtype=np.float64)
+    m = len(kappa)
     dkds = np.zeros(m) if dkds is None else np.ascontiguousarray(dkds, dtype=np.float64)
+    grid, kcap, a_long, a_brake, steer, table = limits.arrays()
     with np.errstate(divide="ignore"):
-        v, t, _ = _profile(np.ascontiguousarray(ds, dtype=np.float64), k_rear, ratio, dkds,
-                           limits.as_array(), float(v_start))
+        v, t, _ = _profile(np.ascontiguousarray(ds, dtype=np.float64), kappa, dkds, grid, kcap,
+                           a_long, a_brake, steer, table, limits.envelope.steer_tau,
+                           float(v_start), bool(loop))
     return v, t
 
 
+def grip_for(physics: str | None) -> float:
+    """:data:`TRANSIENT_GRIP` of a generation (1 for a custom car, ``physics`` None)."""
+    return TRANSIENT_GRIP.get(physics, 1.0) if physics is not None else 1.0

@@ -4,6 +4,7 @@ action space clustered from the commands it needs, a PNG of it, and markdown tab
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,12 @@ from deepracer_sim.constants import (
 )
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.model_metadata import ActionSpace
+from deepracer_sim.raceline.bounds import LapBounds
 from deepracer_sim.raceline.line import RacingLine
 from deepracer_sim.track.draw import save_figure
 
-_REWARD_TEMPLATE = '''"""Racing-line reward for {track} (deepracer-sim raceline, physics version
-{version}).
+_REWARD_TEMPLATE = '''"""Racing-line reward for {track} (deepracer-sim raceline, physics
+{physics}).
 
 Rewards following the racing line at its speed. The line is the path of the params' (x, y)
 point (0.14 m ahead of the car's centre) with the speed command it needs at each point; its
@@ -96,8 +98,8 @@ def reward_source(line: RacingLine, spacing: float = 0.1, dist_scale: float = 0.
     rows = ",\n".join(f"    ({x:.4f}, {y:.4f}, {v:.3f})"
                       for x, y, v in zip(rx, ry, cmd, strict=True))
     steps = round(line.lap_time / STEP_DT) - 1
-    version = "custom" if line.version is None else f"{line.version:g}"
-    return _REWARD_TEMPLATE.format(track=line.track.name, version=version, lap=line.lap_time,
+    return _REWARD_TEMPLATE.format(track=line.track.name, physics=_physics_text(line),
+                                   lap=line.lap_time,
                                    steps=steps, spacing=spacing, points=rows,
                                    dist_scale=dist_scale)
 
@@ -164,25 +166,32 @@ def plot_line(line: RacingLine, path: str | Path) -> None:
     ax.plot(*line.xy[0], "o", color="green", ms=7, label="start")
     ax.set_aspect("equal")
     ax.set_title(f"{line.track.name}: limit lap {line.lap_time:.3f} s "
-                 f"(line {line.length:.2f} m, version {_version_text(line)})")
+                 f"(line {line.length:.2f} m, physics {_physics_text(line)})")
     ax.legend(loc="best")
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
 
 
-def _version_text(line: RacingLine) -> str:
-    return "custom" if line.version is None else f"{line.version:g}"
+def _physics_text(line: RacingLine) -> str:
+    return "custom car" if line.physics is None else line.physics
 
 
-TABLE_HEADER = ("| track | length (m) | width (m) | line (m) | limit lap (s) | rules bound (s) |\n"
-                "|---|---:|---:|---:|---:|---:|")
+TABLE_HEADER = ("| track | length (m) | width (m) | line (m) | limit lap (s) | rules bound (s) "
+                "| flying lap (s) | flying rules bound (s) |\n"
+                "|---|---:|---:|---:|---:|---:|---:|---:|")
 
 
-def table_row(line: RacingLine, bound: RacingLine | None = None) -> str:
-    """A markdown row: track, centre-line length, width, line length, limit lap time (all four
-    wheels on the road) and the rules bound (``bound``: the line with RULES_MARGIN)."""
-    rules = f"{bound.lap_time:.3f}" if bound is not None else "-"
+def table_row(bounds: LapBounds) -> str:
+    """A markdown row: track, centre-line length, width, line length, the limit lap time (all
+    four wheels on the road), the rules bound, the flying lap and the flying rules bound
+    ("-": not computed)."""
+    line = bounds.limit
+
+    def cell(x: float) -> str:
+        return f"{x:.3f}" if math.isfinite(x) else "-"
+
     return (f"| `{line.track.name}` | {line.track.length:.2f} | {line.track.width:.4f} | "
-            f"{line.length:.2f} | {line.lap_time:.3f} | {rules} |")
+            f"{line.length:.2f} | {line.lap_time:.3f} | {cell(bounds.rules_bound)} | "
+            f"{cell(bounds.flying_lap)} | {cell(bounds.flying_rules_bound)} |")
 

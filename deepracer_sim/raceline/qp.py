@@ -93,15 +93,17 @@ def _menger(r: np.ndarray, closed: bool) -> np.ndarray:
 
 class Problem:
     """The line's optimisation on one reference: points ``p + alpha n`` with ``alpha`` in
-    [lb, ub] and ``alpha_0 = 0``; objective ``sum kappa_i^2 h + lam sum |r_i+1 - r_i|^2 / h``
-    with ``kappa_i`` the points' Menger curvature (Gauss-Newton with Levenberg damping, each
+    [lb, ub] and, when ``pinned``, ``alpha_0 = 0`` (an evaluation lap starts on the centre line;
+    a flying lap's line is free there); objective ``sum kappa_i^2 h + lam sum |r_i+1 - r_i|^2 /
+    h`` with ``kappa_i`` the points' Menger curvature (Gauss-Newton with Levenberg damping, each
     step a box-constrained QP)."""
 
     def __init__(self, p: np.ndarray, n: np.ndarray, lb: np.ndarray, ub: np.ndarray,
-                 closed: bool) -> None:
+                 closed: bool, pinned: bool = True) -> None:
         from scipy.sparse import coo_matrix
 
         self.p, self.n, self.lb, self.ub, self.closed = p, n, lb, ub, closed
+        self.pinned = pinned
         self.m = len(p)
         self.h = float(np.mean(np.hypot(*np.diff(p, axis=0).T)))
         r, c, v, count = _difference_rows(self.m, 1, closed)
@@ -149,34 +151,38 @@ class Problem:
 
     def solve(self, alpha: np.ndarray, lam: float, steps: int = 30,
               tol: float = 1e-7) -> np.ndarray:
-        """Gauss-Newton from ``alpha`` (which must lie in the bounds)."""
+        """Gauss-Newton from ``alpha`` (clipped to the bounds)."""
         from scipy.sparse import identity
 
         alpha = np.clip(alpha, self.lb, self.ub)
-        alpha[0] = 0.0
+        first = 1 if self.pinned else 0  # alpha_0 = 0 when pinned
+        if self.pinned:
+            alpha[0] = 0.0
         cost = self.cost(alpha, lam)
         mu = 1e-3 * self.h
-        eye = identity(self.m - 1, format="csc")
+        eye = identity(self.m - first, format="csc")
         for _ in range(steps):
             k0, jac = self.jacobian(alpha)
             seg = self.seg_p + np.column_stack([self.seg_s[0] @ alpha, self.seg_s[1] @ alpha])
             grad = self.h * (jac.T @ k0) + (lam / self.h) * (self.seg_s[0].T @ seg[:, 0]
                                                              + self.seg_s[1].T @ seg[:, 1])
             hess = (self.h * (jac.T @ jac) + (lam / self.h) * self.seg_h).tocsc()
-            hess = hess[1:, :][:, 1:]  # alpha_0 = 0
+            hess = hess[first:, :][:, first:]
             improved = False
             while mu < 1e6:
-                lo = self.lb[1:] - alpha[1:]
-                hi = np.maximum(self.ub[1:] - alpha[1:], lo + 1e-12)
-                step = box_qp((hess + mu * eye).tocsc(), -grad[1:], lo, hi)
+                lo = self.lb[first:] - alpha[first:]
+                hi = np.maximum(self.ub[first:] - alpha[first:], lo + 1e-12)
+                step = box_qp((hess + mu * eye).tocsc(), -grad[first:], lo, hi)
                 if step is None:  # projected Newton stalled: scipy's bounded solver
                     from scipy.optimize import lsq_linear
 
                     chol = np.linalg.cholesky((hess + mu * eye).toarray())
-                    step = lsq_linear(chol.T, -np.linalg.solve(chol, grad[1:]), bounds=(lo, hi),
-                                      method="trf", lsq_solver="exact", tol=1e-12).x
+                    step = lsq_linear(chol.T, -np.linalg.solve(chol, grad[first:]),
+                                      bounds=(lo, hi), method="trf", lsq_solver="exact",
+                                      tol=1e-12).x
                 trial = alpha.copy()
-                trial[1:] = np.clip(alpha[1:] + step, self.lb[1:], self.ub[1:])
+                trial[first:] = np.clip(alpha[first:] + step, self.lb[first:],
+                                        self.ub[first:])
                 new = self.cost(trial, lam)
                 if new <= cost:
                     improved = True

@@ -1,33 +1,66 @@
-"""The car: a bicycle with DeepRacer's geometry and an actuator/tyre response fitted to real logs.
+"""The car: a four-wheel planar rigid body whose tyres slide, one parameter set per simulator
+generation.
 
-Geometry (spec §3.1): the state is the pose of the car origin (Gazebo ``base_link``, midway
-between the axles), its yaw, its speed and its steering angle; the bicycle turns about the rear
-axle, 0.081663 m behind the origin, with wheelbase 0.163974 m. Commands are clipped as the
-simapp's ``send_action``: steering to +-30 degrees, speed to [0.1, 4] m/s.
+Why this structure (``../shared/docs/racing-speed-physics.md`` §2-§5, read from
+aws-deepracer-community/deepracer-simapp @ 01f5f015 ``bundle/urdf/deepracer/
+deepracer_single_cam.urdf``, ``racecar.gazebo`` and ``bundle/markov/agent_ctrl/utils.py``; the
+same URDF in v3.0.3 and v5.3.3): the simapp drives all four wheels at one angular velocity
+``speed / 0.035`` (no differential), steers both front hinges to one angle (no Ackermann), caps
+every wheel joint at 100 rad/s and gives each tyre Coulomb friction 0.5 without slip
+compliance. In a turn no wheel can roll freely: every contact slides, and the sliding forces set
+the path. So the car understeers more the faster and harder it steers, its straight-line speed
+saturates at ``100 rad/s x wheel_radius`` (~3.6 m/s) and it accelerates at its traction limit.
 
-Response (:class:`Dynamics`, one set per physics ``version``, spec §3.2):
+Model, per call ``substeps`` semi-implicit Euler sub-steps of ``dt / substeps``
+(:class:`CarParams` holds the constants):
 
-* speed: approaches ``speed_gain * command`` as a first-order lag (``speed_tau``) whose rate of
-  change is limited to ``max_accel``;
-* steering: the wheel angle approaches ``command + steer_offset`` as a first-order lag
-  (``steer_tau``);
-* path curvature: ``yaw_gain * tan(steering) / WHEELBASE`` (the real car turns less sharply than
-  the kinematic bicycle: tyre slip), softly capped at the lateral acceleration ``max_lat_accel``:
-  ``k = k0 / sqrt(1 + (k0 * v^2 / a)^2)`` (tends to ``a / v^2``; a tanh cap fits the same but
-  costs a third of the step's time).
+* rim speed of all four wheels ``V = min(speed command / cmd_radius, wheel_speed_max) *
+  wheel_radius`` (the wheel velocity controllers' 1 N m per rad/s gain holds the wheel speed
+  against the ~0.3 N m a tyre can transmit);
+* hinge angle ``delta``: exact first-order lag towards ``steering command + steer_offset`` with
+  time constant ``steer_tau`` (the hinge controllers: v3/v4 ros_control PD, d/p = 0.5 s; v5
+  gazebo_ros_control PID with the derivative kick, ~0 s; v6 gz_ros2_control's position-to-
+  velocity law, 1/(0.1 x 60 Hz) s); the front wheels point at ``delta`` plus their URDF toe
+  (:data:`~deepracer_sim.constants.FRONT_LEFT_TOE`, ``FRONT_RIGHT_TOE``);
+* contact ``i`` at its URDF wheel centre with the static load ``m g / 4``: slip velocity
+  ``(s_l, s_t)`` = the contact's velocity in its wheel frame minus ``(V, 0)``; force
+  ``-(m g / 4) (mu_x z_l / sqrt(1 + z_l^2), mu_y z_t / sqrt(1 + z_t^2))`` with ``z_l = s_l /
+  slip_x``, ``z_t = s_t / slip_y``: a smoothed box (pyramid) friction law, as Gazebo-classic's
+  ODE bounds each friction direction by ``mu N`` separately;
+* rigid body in the car frame (origin ``base_link``, taken as the centre of mass):
+  ``du/dt = Fx / m + r w``, ``dw/dt = Fy / m - r u``, ``dr/dt = sum(x_i Fy_i - y_i Fx_i) / I``;
+  the pose moves with the new velocities.
 
-With the plain values (:data:`KINEMATIC`: instant speed and steering, gain 1, no cap) this is
-the kinematic bicycle, whose rear axle runs on a circle of radius ``WHEELBASE / tan(steering)``.
+State row (float64, :data:`N_STATE` slots; the kernel keeps them as the first columns of its
+state array, :mod:`deepracer_sim.sim.layout`):
 
-The defaults :data:`DYNAMICS_V4` and :data:`DYNAMICS_V5` are least-squares fits to the real
-simulator's sim-traces in ``../shared/real-logs`` (``python -m deepracer_sim.calibration``
-re-runs the fit; ``python -m deepracer_sim.fidelity`` measures any model against a log). Each
-value below names its data and its fit error; the README's fidelity section has the tables.
+====  ============  ==========================================================================
+slot  name          meaning
+====  ============  ==========================================================================
+0     S_X           car origin (``base_link``) x, m
+1     S_Y           car origin y, m
+2     S_YAW         heading, rad, in (-pi, pi]
+3     S_V           forward velocity of the origin in the car frame, m/s (the car's speed)
+4     S_DELTA       hinge (steering) angle, rad, + = left
+5     S_VY          lateral velocity of the origin in the car frame, m/s, + = left
+6     S_YAW_RATE    yaw rate, rad/s, + = counter-clockwise
+====  ============  ==========================================================================
 
-Integration: one circular arc of the rear axle per step, whose length is the exact distance of
-the speed response and whose curvature comes from the exact mean of the lagging steering over the
-step (exact without a steering lag or lateral cap; the v4 car against a 64-sub-step reference on
-the v4 logs' commands: median 0.7 mm, p99 2.3 mm after 15 steps, far below the model's error).
+A car at rest has zeros in S_V .. S_YAW_RATE; a car set moving straight at ``v`` needs only
+``S_V = v``. Commands are clipped as the simapp's ``send_action`` (:func:`clip_command`).
+
+Generations (``--physics``; :func:`physics_for_version` follows the simapp's choice of car,
+``launch/racetrack_with_racecar.launch`` (v5.3.3) and ``.launch.py`` (master)):
+
+* ``v4``: the ROS1 / Gazebo-classic car of model versions 3-4 (effort-controlled hinges: slow
+  steering);
+* ``v5``: the ROS1 / Gazebo-classic ``deepracer_kinematics`` car of simapp 5.x (the 2022-2025
+  console league, deepracer-for-cloud 5.x images);
+* ``v6``: the ROS 2 / Gazebo Harmonic (DART) car of simapp 6.x and DeepRacer-on-AWS.
+
+:data:`CAR_V4`, :data:`CAR_V5`, :data:`CAR_V6` are fitted to the real simulator's sim-traces by
+``deepracer-sim calibrate``; their data, split, errors and validated speed range are in
+``docs/fidelity.md``.
 """
 
 from __future__ import annotations
@@ -39,104 +72,164 @@ import numpy as np
 from numba import njit
 
 from deepracer_sim.constants import (
+    CAR_MASS,
+    CAR_YAW_INERTIA,
+    CMD_WHEEL_RADIUS,
+    FRONT_AXLE_X,
+    FRONT_HALF_TRACK,
+    FRONT_LEFT_TOE,
+    FRONT_RIGHT_TOE,
+    GRAVITY,
     MAX_SPEED,
     MAX_STEERING_ANGLE,
     MIN_SPEED,
     REAR_AXLE_X,
+    REAR_HALF_TRACK,
     STEP_DT,
-    WHEELBASE,
+    WHEEL_SPEED_LIMIT,
 )
+from deepracer_sim.errors import UsageError
+
+# state slots (module docstring)
+S_X, S_Y, S_YAW, S_V, S_DELTA = 0, 1, 2, 3, 4
+S_VY = 5
+S_YAW_RATE = 6
+N_STATE = 7
+
+_COS_TL = math.cos(FRONT_LEFT_TOE)
+_SIN_TL = math.sin(FRONT_LEFT_TOE)
+_COS_TR = math.cos(FRONT_RIGHT_TOE)
+_SIN_TR = math.sin(FRONT_RIGHT_TOE)
 
 
 @dataclass(frozen=True)
-class Dynamics:
-    """Response constants of one physics version (defaults: the plain kinematic car).
+class CarParams:
+    """Constants of one simulator generation's car (see the module docstring).
 
     Attributes:
-        speed_tau: first-order speed lag time constant, s (0 = instant).
-        max_accel: magnitude limit of the speed change, m/s^2 (inf = none).
-        steer_tau: first-order steering lag time constant, s (0 = instant).
-        yaw_gain: path curvature / kinematic ``tan(steering) / WHEELBASE``.
-        speed_gain: steady-state speed / commanded speed.
-        steer_offset: added to the commanded steering angle, rad (+ = left).
-        max_lat_accel: soft cap of the lateral acceleration ``v^2 * curvature``, m/s^2
-            (inf = none).
+        mu_x: friction coefficient along the wheel (traction limit ``mu_x g``, m/s^2).
+        mu_y: friction coefficient across the wheel (sets the cornering limit).
+        slip_x: slip speed along the wheel at which the force reaches 1/sqrt(2) of its limit,
+            m/s (the force builds up as ``z / sqrt(1 + z^2)``, ``z = slip / slip_x``).
+        slip_y: the same across the wheel, m/s.
+        wheel_radius: effective rolling radius, m (rim speed = wheel speed x this).
+        steer_tau: first-order lag of the hinge angle, s (0 = the command at once).
+        steer_offset: added to the commanded hinge angle, rad (+ = left).
+        yaw_inertia: yaw moment of inertia about the car origin, kg m^2.
+        mass: total mass, kg (only ``mass / yaw_inertia`` matters).
+        wheel_speed_max: wheel joint velocity limit, rad/s (0: the wheels cannot turn).
+        cmd_radius: the radius the simapp turns the speed command into a wheel speed with, m.
+        substeps: integration sub-steps per call (a whole number >= 1).
+
+    Raises:
+        UsageError: a value that is not finite or out of its range.
     """
 
-    speed_tau: float
-    max_accel: float
-    steer_tau: float = 0.0
-    yaw_gain: float = 1.0
-    speed_gain: float = 1.0
+    mu_x: float
+    mu_y: float
+    slip_x: float
+    slip_y: float
+    wheel_radius: float
+    steer_tau: float
     steer_offset: float = 0.0
-    max_lat_accel: float = math.inf
+    yaw_inertia: float = CAR_YAW_INERTIA
+    mass: float = CAR_MASS
+    wheel_speed_max: float = WHEEL_SPEED_LIMIT
+    cmd_radius: float = CMD_WHEEL_RADIUS
+    substeps: float = 5.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not math.isfinite(value):
+                raise UsageError(f"CarParams.{f.name} = {value}: must be a finite number")
+        for name in ("mu_x", "mu_y", "slip_x", "slip_y", "wheel_radius", "yaw_inertia", "mass",
+                     "cmd_radius"):
+            if getattr(self, name) <= 0.0:
+                raise UsageError(f"CarParams.{name} = {getattr(self, name)}: must be > 0")
+        for name in ("steer_tau", "wheel_speed_max"):
+            if getattr(self, name) < 0.0:
+                raise UsageError(f"CarParams.{name} = {getattr(self, name)}: must be >= 0")
+        if self.substeps < 1.0 or self.substeps != int(self.substeps):
+            raise UsageError(f"CarParams.substeps = {self.substeps}: must be a whole number "
+                             ">= 1")
 
     def as_array(self) -> np.ndarray:
-        """(N_DYN,) float64 in field order, for the kernel."""
+        """(N_PARAMS,) float64 in field order (the ``P_*`` slots), for the kernels."""
         return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
 
-
-#: Length of :meth:`Dynamics.as_array` (``kernel.step_cars`` slices this many from its config).
-N_DYN = len(fields(Dynamics))
-_SLOT = {f.name: i for i, f in enumerate(fields(Dynamics))}
-#: Slots of :meth:`Dynamics.as_array`, by field name (the kernels index the array by these).
-D_SPEED_TAU = _SLOT["speed_tau"]
-D_MAX_ACCEL = _SLOT["max_accel"]
-D_STEER_TAU = _SLOT["steer_tau"]
-D_YAW_GAIN = _SLOT["yaw_gain"]
-D_SPEED_GAIN = _SLOT["speed_gain"]
-D_STEER_OFFSET = _SLOT["steer_offset"]
-D_MAX_LAT_ACCEL = _SLOT["max_lat_accel"]
-
-#: The plain kinematic bicycle: speed and steering follow the command at once, no slip.
-KINEMATIC = Dynamics(speed_tau=0.0, max_accel=math.inf)
-#: The project's first, uncalibrated version >= 5 car: kinematic, speed lag of one step.
-KINEMATIC_V5 = Dynamics(speed_tau=STEP_DT, max_accel=math.inf)
-#: The project's first, uncalibrated version < 5 car: kinematic, speed ramp of 3.3 m/s^2.
-KINEMATIC_V4 = Dynamics(speed_tau=0.0, max_accel=3.3)
-
-#: version < 5 (3/4: effort-controlled wheels and steering hinges, spec §3.2). Fitted by
-#: ``python -m deepracer_sim.calibration`` to ``sample-drfc-3-logs`` (deepracer-for-cloud,
-#: model_metadata version 4, reinvent_base, 3 training workers + 3 evaluations: 45.9k rows,
-#: 699 episodes, 33.8k 15-step windows; every 5th episode held out), fixed 1/15 s steps.
-#: Held-out error, median / p90 position and median heading (kinematic bicycle in brackets):
-#: 1 step 1.1 / 3.0 cm, 0.5 deg (5.3 / 11.2 cm, 9.0 deg); 15 steps 9.4 / 21.6 cm, 5.6 deg
-#: (68.4 / 139.8 cm, 40.6 deg); 5-fold cross-validated 15 steps 9.4 / 21.5 cm, 5.6 deg;
-#: without the replay's steering observer (``fidelity.ESTIMATORS``) 10.4 / 25.1 cm, 6.2 deg.
-#: Refitted with each fifth of the episodes left out, every value stays within the range given.
-#:
-#: * speed_tau 0.165 s (0.164-0.166) with max_accel 3.43 m/s^2 (3.41-3.44): the speed ramps,
-#:   then lags (the wheels' effort controllers); speed_gain 0.999 (0.999-1.000);
-#: * steer_tau 0.517 s (0.517-0.525): the hinges' position controller (p = 1, d = 0.5:
-#:   d / p = 0.5 s);
-#: * yaw_gain 0.785 (0.785-0.796) and max_lat_accel 4.04 m/s^2 (3.96-4.06): the car turns
-#:   less than the kinematic bicycle, and less the faster it goes (without the cap: 10.0 cm);
-#: * steer_offset 0.0142 rad (0.0141-0.0152; 0.8 deg to the left): the v4 car yaws left of
-#:   the symmetric model by ~0.3 deg per step, in left and right turns alike (without it:
-#:   9.5 cm, 5.9 deg). All v4 data is one counter-clockwise track, so a track-direction effect
-#:   cannot be ruled out: the least certain value.
-DYNAMICS_V4 = Dynamics(speed_tau=0.165, max_accel=3.43, steer_tau=0.517, yaw_gain=0.785,
-                       speed_gain=0.999, steer_offset=0.0142, max_lat_accel=4.04)
-#: version >= 5 (5/6: velocity/position controllers, the "deepracer_kinematics" car). Fitted to
-#: ``sample-droa-solution-logs`` (DeepRacer-on-AWS, version 6, Spain_track: 2.1k rows,
-#: 43 episodes (40 short training episodes, 3 evaluation laps), 1.4k windows; every 5th
-#: episode held out), with the logged step times. Held-out error: 1 step 1.1 / 3.2 cm,
-#: 0.8 deg (3.0 / 6.3 cm, 5.0 deg); 15 steps 8.8 / 20.8 cm, 3.8 deg (55.9 / 109.4 cm,
-#: 22.5 deg); 5-fold cross-validated 15 steps 8.8 / 19.5 cm, 3.7 deg. The data are small:
-#: one model driving one track (speed commands 1-2.5 m/s); the values are stable across folds
-#: (ranges below) but say nothing about faster driving.
-#:
-#: * speed_tau 0.055 s (0.055-0.061), no acceleration limit, speed_gain 1.015 (1.013-1.015);
-#: * steer_tau 0.202 s (0.200-0.203), yaw_gain 0.639 (0.637-0.640); an acceleration limit, a
-#:   lateral-acceleration cap or a steering offset fitted to ~0 effect on the held-out
-#:   episodes (``--ablation``) and are left at none.
-DYNAMICS_V5 = Dynamics(speed_tau=0.055, max_accel=math.inf, steer_tau=0.202, yaw_gain=0.639,
-                       speed_gain=1.015)
+    def top_speed(self, speed_cmd: float = MAX_SPEED) -> float:
+        """Straight-line speed a speed command settles at (the rim speed), m/s."""
+        return min(speed_cmd / self.cmd_radius, self.wheel_speed_max) * self.wheel_radius
 
 
-def dynamics_for_version(version: float) -> Dynamics:
-    """The calibrated car of a ``model_metadata.json`` ``version`` (< 5: v4 car; >= 5: v5 car)."""
-    return DYNAMICS_V4 if float(version) < 5.0 else DYNAMICS_V5
+#: Length of :meth:`CarParams.as_array` (``kernel.step_cars`` slices this many from its config).
+N_PARAMS = len(fields(CarParams))
+_SLOT = {f.name: i for i, f in enumerate(fields(CarParams))}
+#: Slots of :meth:`CarParams.as_array`, by field name (the kernels index the array by these).
+P_MU_X = _SLOT["mu_x"]
+P_MU_Y = _SLOT["mu_y"]
+P_SLIP_X = _SLOT["slip_x"]
+P_SLIP_Y = _SLOT["slip_y"]
+P_WHEEL_RADIUS = _SLOT["wheel_radius"]
+P_STEER_TAU = _SLOT["steer_tau"]
+P_STEER_OFFSET = _SLOT["steer_offset"]
+P_YAW_INERTIA = _SLOT["yaw_inertia"]
+P_MASS = _SLOT["mass"]
+P_WHEEL_SPEED_MAX = _SLOT["wheel_speed_max"]
+P_CMD_RADIUS = _SLOT["cmd_radius"]
+P_SUBSTEPS = _SLOT["substeps"]
+
+#: v4: the ROS1 car of model versions 3-4 (``docs/fidelity.md``: data, fit, errors).
+CAR_V4 = CarParams(mu_x=0.3836, mu_y=0.3236, slip_x=0.6144, slip_y=0.06766, wheel_radius=0.03600,
+                   steer_tau=0.5624, steer_offset=0.003588, yaw_inertia=0.04625)
+#: v5: the ROS1 ``deepracer_kinematics`` car of simapp 5.x (``docs/fidelity.md``).
+CAR_V5 = CarParams(mu_x=0.3473, mu_y=0.3349, slip_x=0.2629, slip_y=0.1533, wheel_radius=0.03600,
+                   steer_tau=0.0, steer_offset=-0.001709, yaw_inertia=0.1123)
+#: v6: the ROS 2 / DART car of simapp 6.x and DeepRacer-on-AWS (``docs/fidelity.md``; above
+#: 2.5 m/s only its code facts are known).
+CAR_V6 = CarParams(mu_x=0.7107, mu_y=0.5, slip_x=0.3494, slip_y=0.08037, wheel_radius=0.03587,
+                   steer_tau=0.1580, steer_offset=0.0002753, yaw_inertia=0.1549)
+
+#: Generation name -> car: the ``--physics`` choices.
+CAR_PARAMS = {"v4": CAR_V4, "v5": CAR_V5, "v6": CAR_V6}
+#: The ``--physics`` names.
+PHYSICS = tuple(CAR_PARAMS)
+
+
+def car_params(physics: str) -> CarParams:
+    """The car of a simulator generation: ``"v4"``, ``"v5"`` or ``"v6"``.
+
+    Raises:
+        UsageError: an unknown name.
+    """
+    try:
+        return CAR_PARAMS[physics]
+    except (KeyError, TypeError):
+        raise UsageError(f"physics {physics!r}: unknown simulator generation; use one of "
+                         f"{', '.join(PHYSICS)}") from None
+
+
+def physics_for_version(version: float) -> str:
+    """The generation a ``model_metadata.json`` ``version`` runs on by default: < 5 ``"v4"``
+    (the ROS1 car of versions 3-4), 5.x ``"v5"`` (the ROS1 car of simapp 5.x: the 2022-2025
+    console league and deepracer-for-cloud 5.x images), >= 6 ``"v6"`` (DeepRacer-on-AWS writes
+    6). deepracer-for-cloud 6.x images run the ROS 2 car for any version >= 5: their racers pass
+    ``physics="v6"``."""
+    v = float(version)
+    return "v4" if v < 5.0 else ("v5" if v < 6.0 else "v6")
+
+
+def resolve_physics(physics: str | None, version: float) -> str:
+    """``physics`` if given (checked), else :func:`physics_for_version` of ``version``.
+
+    Raises:
+        UsageError: an unknown ``physics``.
+    """
+    if physics is None:
+        return physics_for_version(version)
+    car_params(physics)
+    return physics
 
 
 @njit(cache=True, inline="always")
@@ -150,110 +243,117 @@ def clip_command(steering_deg: float, speed: float):
 
 
 @njit(cache=True, inline="always")
-def speed_profile(v0: float, u: float, dt: float, tau: float, max_accel: float):
-    """Exact speed response over ``dt`` seconds: (speed at the end, distance travelled, m).
-
-    The speed approaches the command ``u`` as a first-order lag with time constant ``tau``
-    (0: at once) with its rate of change limited to ``max_accel`` (inf: none): it ramps at
-    ``max_accel`` while the lag would demand more, then follows the exponential.
-    """
-    if max_accel <= 0.0:  # the speed cannot change
-        return v0, v0 * dt
-    e = u - v0
-    sign = 1.0 if e >= 0.0 else -1.0
-    gap = abs(e)
-    if tau <= 0.0:
-        if max_accel == math.inf or gap <= max_accel * dt:
-            if max_accel == math.inf:
-                return u, u * dt
-            t1 = gap / max_accel  # ramp, then hold u
-            return u, 0.5 * (v0 + u) * t1 + u * (dt - t1)
-        v1 = v0 + sign * max_accel * dt
-        return v1, 0.5 * (v0 + v1) * dt
-    t1 = 0.0
-    v = v0
-    dist = 0.0
-    if max_accel != math.inf and gap > max_accel * tau:
-        # the lag would exceed the limit: ramp until the gap is max_accel * tau
-        t1 = min((gap - max_accel * tau) / max_accel, dt)
-        v = v0 + sign * max_accel * t1
-        dist = 0.5 * (v0 + v) * t1
-    rest = dt - t1
-    if rest <= 0.0:
-        return v, dist
-    decay = math.exp(-rest / tau)
-    v_end = u + (v - u) * decay
-    return v_end, dist + u * rest + (v - u) * tau * (1.0 - decay)
+def _sincos(a: float):
+    """(sin a, cos a) by Taylor series; error below 3e-6 for |a| <= 0.8 rad (a sub-step's yaw
+    change and a hinge angle are far smaller)."""
+    a2 = a * a
+    s = a * (1.0 - a2 / 6.0 * (1.0 - a2 / 20.0 * (1.0 - a2 / 42.0)))
+    c = 1.0 - a2 / 2.0 * (1.0 - a2 / 12.0 * (1.0 - a2 / 30.0 * (1.0 - a2 / 56.0)))
+    return s, c
 
 
 @njit(cache=True, inline="always")
-def _drive(pose: np.ndarray, steer_cmd: float, speed_cmd: float, dyn: np.ndarray,
-           dt: float) -> None:
-    x, y, yaw, v, delta = pose[0], pose[1], pose[2], pose[3], pose[4]
-    steer_tau, yaw_gain, max_lat = dyn[D_STEER_TAU], dyn[D_YAW_GAIN], dyn[D_MAX_LAT_ACCEL]
-    target = steer_cmd + dyn[D_STEER_OFFSET]
-    # steering: exact first-order lag; its exact mean over the step sets the curvature
-    gap = delta - target
-    if steer_tau > 0.0:
-        decay = math.exp(-dt / steer_tau)
-        steer = target + gap * (steer_tau / dt) * (1.0 - decay)
-        delta = target + gap * decay
-    else:
-        steer = target
-        delta = target
-    v, dist = speed_profile(v, speed_cmd * dyn[D_SPEED_GAIN], dt, dyn[D_SPEED_TAU],
-                            dyn[D_MAX_ACCEL])
-    k = yaw_gain * math.tan(steer) / WHEELBASE  # curvature, 1/m
-    if max_lat < math.inf:  # soft cap: k0 / sqrt(1 + (k0 v^2 / a)^2), v the step's mean speed
-        q = k * dist * dist / (dt * dt * max_lat)
-        k /= math.sqrt(1.0 + q * q)
+def _sat(z: float) -> float:
+    """Smooth saturation z / sqrt(1 + z^2)."""
+    return z / math.sqrt(1.0 + z * z)
+
+
+@njit(cache=True)
+def _drive(st: np.ndarray, steer_cmd: float, speed_cmd: float, p: np.ndarray, dt: float) -> None:
+    n = int(p[P_SUBSTEPS])
+    h = dt / n
+    # per-wheel friction limits as accelerations of the car (load m g / 4 per wheel)
+    gx = 0.25 * GRAVITY * p[P_MU_X]
+    gy = 0.25 * GRAVITY * p[P_MU_Y]
+    inv_sx = 1.0 / p[P_SLIP_X]
+    inv_sy = 1.0 / p[P_SLIP_Y]
+    m_over_i = p[P_MASS] / p[P_YAW_INERTIA]
+    rim = min(speed_cmd / p[P_CMD_RADIUS], p[P_WHEEL_SPEED_MAX]) * p[P_WHEEL_RADIUS]
+    target = steer_cmd + p[P_STEER_OFFSET]
+    tau = p[P_STEER_TAU]
+    decay = math.exp(-h / tau) if tau > 0.0 else 0.0
+    yf = FRONT_HALF_TRACK
+    yr = REAR_HALF_TRACK
+    xf = FRONT_AXLE_X
+    xr = REAR_AXLE_X
+    x = st[S_X]
+    y = st[S_Y]
+    yaw = st[S_YAW]
+    u = st[S_V]
+    w = st[S_VY]
+    r = st[S_YAW_RATE]
+    delta = st[S_DELTA]
     c = math.cos(yaw)
     s = math.sin(yaw)
-    xr = x + REAR_AXLE_X * c  # rear axle
-    yr = y + REAR_AXLE_X * s
-    dyaw = k * dist
-    if abs(dyaw) < 1e-9:  # straight (second-order term kept for continuity)
-        xr += dist * (c - 0.5 * dyaw * s)
-        yr += dist * (s + 0.5 * dyaw * c)
+    for _ in range(n):
+        delta = target + (delta - target) * decay
+        sd, cd = _sincos(delta)
+        # front wheel headings: delta + toe (angle addition)
+        cl = cd * _COS_TL - sd * _SIN_TL
+        sl = sd * _COS_TL + cd * _SIN_TL
+        cr = cd * _COS_TR - sd * _SIN_TR
+        sr = sd * _COS_TR + cd * _SIN_TR
+        # contact velocities in the car frame: (u - r y_i, w + r x_i)
+        vfy = w + r * xf
+        vry = w + r * xr
+        vfl = u - r * yf
+        vfr = u + r * yf
+        # front left / right: slip in the wheel frame -> force -> car frame
+        al = -gx * _sat((cl * vfl + sl * vfy - rim) * inv_sx)
+        at = -gy * _sat((cl * vfy - sl * vfl) * inv_sy)
+        f1x = cl * al - sl * at
+        f1y = sl * al + cl * at
+        al = -gx * _sat((cr * vfr + sr * vfy - rim) * inv_sx)
+        at = -gy * _sat((cr * vfy - sr * vfr) * inv_sy)
+        f2x = cr * al - sr * at
+        f2y = sr * al + cr * at
+        # rear left / right (no steering, no toe)
+        f3x = -gx * _sat((u - r * yr - rim) * inv_sx)
+        f4x = -gx * _sat((u + r * yr - rim) * inv_sx)
+        f34y = -2.0 * gy * _sat(vry * inv_sy)
+        ax = f1x + f2x + f3x + f4x
+        ay = f1y + f2y + f34y
+        alpha = m_over_i * (xf * (f1y + f2y) + xr * f34y - yf * (f1x - f2x) - yr * (f3x - f4x))
+        u_old = u
+        u += h * (ax + r * w)
+        w += h * (ay - r * u_old)
+        r += h * alpha
+        # the pose moves with the new velocities (semi-implicit Euler)
+        x += h * (u * c - w * s)
+        y += h * (u * s + w * c)
+        dyaw = r * h
+        sy, cy = _sincos(dyaw)
+        c, s = c * cy - s * sy, s * cy + c * sy
         yaw += dyaw
-        c = math.cos(yaw)
-        s = math.sin(yaw)
-    else:  # the rear axle runs on an arc of radius 1 / k
-        yaw += dyaw
-        c2 = math.cos(yaw)
-        s2 = math.sin(yaw)
-        xr += (s2 - s) / k
-        yr += (c - c2) / k
-        c = c2
-        s = s2
-    if yaw > math.pi:  # (-pi, pi], as the simapp's heading (|dyaw| < 2 pi per step)
+    while yaw > math.pi:  # (-pi, pi], as the simapp's heading
         yaw -= 2.0 * math.pi
-    elif yaw <= -math.pi:
+    while yaw <= -math.pi:
         yaw += 2.0 * math.pi
-    pose[0] = xr - REAR_AXLE_X * c
-    pose[1] = yr - REAR_AXLE_X * s
-    pose[2] = yaw
-    pose[3] = v
-    pose[4] = delta
+    st[S_X] = x
+    st[S_Y] = y
+    st[S_YAW] = yaw
+    st[S_V] = u
+    st[S_DELTA] = delta
+    st[S_VY] = w
+    st[S_YAW_RATE] = r
 
 
 @njit(cache=True)
-def advance_car(pose: np.ndarray, steer_cmd: float, speed_cmd: float, dyn: np.ndarray) -> None:
-    """Drive one 1/15 s step in place (see the module docstring for the model).
+def advance_car(state: np.ndarray, steer_cmd: float, speed_cmd: float, params: np.ndarray) -> None:
+    """Drive one car one 1/15 s step in place (the model: module docstring).
 
     Args:
-        pose: (5,) float64 [x, y (car origin, m), yaw (rad), speed (m/s), steering (rad)];
-            updated in place.
-        steer_cmd: commanded steering, rad (already clipped).
-        speed_cmd: commanded speed, m/s (already clipped; 0 holds the car).
-        dyn: (N_DYN,) float64 from :meth:`Dynamics.as_array`.
+        state: (N_STATE,) float64 state row (the ``S_*`` slots); updated in place.
+        steer_cmd: commanded steering, rad, already clipped (:func:`clip_command`).
+        speed_cmd: commanded speed, m/s, already clipped (0 locks the wheels: the car brakes).
+        params: (N_PARAMS,) float64 from :meth:`CarParams.as_array`.
     """
-    _drive(pose, steer_cmd, speed_cmd, dyn, STEP_DT)
+    _drive(state, steer_cmd, speed_cmd, params, STEP_DT)
 
 
 @njit(cache=True)
-def advance_car_dt(pose: np.ndarray, steer_cmd: float, speed_cmd: float, dyn: np.ndarray,
+def advance_car_dt(state: np.ndarray, steer_cmd: float, speed_cmd: float, params: np.ndarray,
                    dt: float) -> None:
     """:func:`advance_car` over ``dt`` seconds instead of one step (replaying real logs, whose
-    steps last a little more or less than 1/15 s)."""
-    _drive(pose, steer_cmd, speed_cmd, dyn, dt)
+    steps last a little more or less than 1/15 s): ``substeps`` sub-steps of ``dt / substeps``."""
+    _drive(state, steer_cmd, speed_cmd, params, dt)

@@ -11,7 +11,8 @@ here, so they share every rule. One call of :func:`step_cars` is one DeepRacer s
 2. the status and done flag follow the simapp's priority: lap_complete > off_track >
    immobilized > reversed (``EpisodeStatus.get_episode_status``); our step cap comes last and is
    reported as ``time_up`` with ``truncated`` rather than done;
-3. the car drives 1/15 s under the action (clipped to +-30 degrees, [0.1, 4] m/s);
+3. the car drives 1/15 s under the action (clipped to +-30 degrees, [0.1, 4] m/s): the car
+   model's sub-steps run inside this one call (:func:`~deepracer_sim.sim.car.advance_car`);
 4. the geometry of the new pose is computed once: it is the observation returned now and the
    params of the next step.
 
@@ -23,7 +24,8 @@ distance (``finish_episode``) and, optionally, the direction alternates.
 State is struct-of-arrays: ``s`` (N, NS) float64 and ``si`` (N, NI) int64 with the column
 indices below; each step writes one row per car into ``rec`` (N, NR) float64, from which the
 params dict and the sim-trace row are built. The track comes as the five arrays of
-:class:`~deepracer_sim.track.TrackArrays` (``*track.arrays``), the car dynamics inside ``cfg``.
+:class:`~deepracer_sim.track.TrackArrays` (``*track.arrays``), the car's parameters inside
+``cfg`` (the car and its sub-steps: :mod:`deepracer_sim.sim.car`).
 """
 
 from __future__ import annotations
@@ -41,12 +43,12 @@ from deepracer_sim.constants import (
     STEP_DT,
     WHEEL_POSITIONS,
 )
-from deepracer_sim.sim.car import N_DYN, advance_car, clip_command
+from deepracer_sim.sim.car import N_PARAMS, advance_car, clip_command
 from deepracer_sim.sim.layout import (
     C_ADVANCE,
     C_ALTERNATE,
+    C_CAR,
     C_CHANGE_START,
-    C_DYN,
     C_MAX_STEPS,
     C_START_OFFSET,
     F_IS_CCW,
@@ -79,6 +81,7 @@ from deepracer_sim.sim.layout import (
     L_REC,
     L_S,
     L_SI,
+    N_STATE,
     NI,
     NR,
     NS,
@@ -125,10 +128,12 @@ from deepracer_sim.sim.layout import (
     S_STEPS,
     S_TRACK_WIDTH,
     S_V,
+    S_VY,
     S_WHEELS_ON,
     S_X,
     S_Y,
     S_YAW,
+    S_YAW_RATE,
     ST_IMMOBILIZED,
     ST_IN_PROGRESS,
     ST_LAP_COMPLETE,
@@ -306,6 +311,8 @@ def reset_car(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
     s[i, S_YAW] = yaw
     s[i, S_V] = 0.0
     s[i, S_DELTA] = 0.0
+    s[i, S_VY] = 0.0
+    s[i, S_YAW_RATE] = 0.0
     s[i, S_PREV_PROGRESS] = 0.0
     s[i, S_STEPS] = 0.0
     si[i, I_PHASE] = PREPARE
@@ -332,7 +339,7 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
 
     Args:
         lines, lens, fmeta, road_edges, iarr: the track (``*track.arrays``).
-        cfg: (NC + N_DYN,) :func:`make_config` followed by ``Dynamics.as_array()``.
+        cfg: (NC + N_PARAMS,) :func:`make_config` followed by ``CarParams.as_array()``.
         s, si: state, updated in place.
         steer_cmd, speed_cmd: (N,) float64 commanded steering (degrees) and speed (m/s) of the
             chosen actions, unclipped (the params report them as commanded).
@@ -343,7 +350,7 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
             written when ``auto_reset``).
         auto_reset: reset finished cars at once (vectorised env semantics).
     """
-    dyn = cfg[C_DYN:C_DYN + N_DYN]
+    car = cfg[C_CAR:C_CAR + N_PARAMS]
     for i in range(s.shape[0]):
         phase = si[i, I_PHASE]
         s[i, S_STEPS] += 1.0
@@ -392,7 +399,7 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
         s[i, S_CLOCK] += STEP_DT
         if phase == RUN:
             steer, speed = clip_command(steer_cmd[i], speed_cmd[i])
-            advance_car(s[i, 0:5], steer, speed, dyn)
+            advance_car(s[i, 0:N_STATE], steer, speed, car)
         else:  # PREPARE: the car is held at its start pose, then the episode runs
             si[i, I_PHASE] = RUN
         update_geometry(lines, lens, fmeta, road_edges, iarr, s, si, i, obs)

@@ -3,12 +3,14 @@
 The kernels keep their state in flat float64/int64 arrays (few arguments keep a numba call cheap);
 this module names each column so that no module indexes them by bare numbers:
 
-* ``S_*`` (float) and ``I_*`` (int): per-car state, ``s`` (N, NS) and ``si`` (N, NI);
+* ``S_*`` (float) and ``I_*`` (int): per-car state, ``s`` (N, NS) and ``si`` (N, NI); the
+  first :data:`~deepracer_sim.sim.car.N_STATE` float columns are the car's own state row,
+  named with the car (:mod:`deepracer_sim.sim.car`) and re-exported here;
 * ``R_*``: the record each step writes per car, ``rec`` (N, NR), from which the params dict and
   the sim-trace row are built; ``ST_*``: its status codes
   (:data:`~deepracer_sim.constants.STATUS_CODES` order);
-* ``C_*``: the kernel configuration; the car's dynamics follow at ``C_DYN`` (their ``D_*``
-  slots are defined with :class:`deepracer_sim.sim.car.Dynamics`, from its field order);
+* ``C_*``: the kernel configuration; the car's parameters follow at ``C_CAR`` (their ``P_*``
+  slots are defined with :class:`deepracer_sim.sim.car.CarParams`, from its field order);
 * ``L_*``: the header of a :class:`~deepracer_sim.sim.simulator.Simulator`'s packed int buffer;
 * the track's packed arrays: ``H_*`` (int index header) and ``F_*`` (``fmeta``) are defined with
   the track (:mod:`deepracer_sim.track.model`) and re-exported here.
@@ -21,6 +23,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deepracer_sim.constants import STATUS_CODES, STEP_DT
+from deepracer_sim.sim.car import (  # noqa: F401  (re-exported: the car's state slots)
+    N_STATE,
+    S_DELTA,
+    S_V,
+    S_VY,
+    S_X,
+    S_Y,
+    S_YAW,
+    S_YAW_RATE,
+)
 from deepracer_sim.track.model import (  # noqa: F401  (re-exported: the track's slots)
     F_IS_CCW,
     F_IS_LOOP,
@@ -37,23 +49,23 @@ from deepracer_sim.track.model import (  # noqa: F401  (re-exported: the track's
     N_FMETA,
 )
 
-# float state columns
-S_X, S_Y, S_YAW, S_V, S_DELTA = 0, 1, 2, 3, 4  # car origin pose, actual speed and steering (rad)
-S_START_NDIST = 5  # episode start point, fraction of the lap from waypoint 0 (start_ndist)
-S_PREV_PROGRESS = 6
-S_STEPS = 7
-S_LAST_X, S_LAST_Y = 8, 9  # immobilized rule's last origin position
-S_CLOCK = 10  # simulated time of this car, s
+# float state columns: the car's state row (S_X .. S_YAW_RATE, 0 .. N_STATE - 1), then
+_C = N_STATE
+S_START_NDIST = _C  # episode start point, fraction of the lap from waypoint 0 (start_ndist)
+S_PREV_PROGRESS = _C + 1
+S_STEPS = _C + 2
+S_LAST_X, S_LAST_Y = _C + 3, _C + 4  # immobilized rule's last origin position
+S_CLOCK = _C + 5  # simulated time of this car, s
 # geometry of the current pose
-S_REF_X, S_REF_Y = 11, 12
-S_NDIST = 13
-S_DIST_CENTER = 14
-S_TRACK_WIDTH = 15
-S_IS_LEFT = 16
-S_WHEELS_ON = 17
-S_PREV_WP, S_NEXT_WP, S_CLOSEST_WP = 18, 19, 20
-S_HEADING = 21
-NS = 22
+S_REF_X, S_REF_Y = _C + 6, _C + 7
+S_NDIST = _C + 8
+S_DIST_CENTER = _C + 9
+S_TRACK_WIDTH = _C + 10
+S_IS_LEFT = _C + 11
+S_WHEELS_ON = _C + 12
+S_PREV_WP, S_NEXT_WP, S_CLOSEST_WP = _C + 13, _C + 14, _C + 15
+S_HEADING = _C + 16
+NS = _C + 17
 
 # int state columns
 I_DIRECTION = 0  # 0 forward (row order), 1 reversed
@@ -98,7 +110,7 @@ C_ALTERNATE = 2  # 1: flip the direction after each episode (training)
 C_MAX_STEPS = 3  # step cap (truncation), steps including the PREPARE step
 C_START_OFFSET = 4  # START_POSITION offset, fraction of a lap
 NC = 5
-C_DYN = NC  # the Simulator appends the dynamics (Dynamics.as_array) here
+C_CAR = NC  # the Simulator appends the car's parameters (CarParams.as_array) here
 
 # Layout of the packed buffers (see Simulator): entries of the int buffer's header.
 L_N, L_NPTS, L_NEDGES, L_LINES, L_LENS, L_FMETA, L_EDGES, L_CFG, L_NCFG, L_S, L_REC, L_CMD, \

@@ -61,19 +61,19 @@ class Simulator:
     Args:
         track: :class:`~deepracer_sim.track.Track`.
         n: number of cars.
-        dyn: float64 from ``Dynamics.as_array``.
+        car: (N_PARAMS,) float64 from :meth:`~deepracer_sim.sim.car.CarParams.as_array`.
         cfg: (NC,) float64 from :func:`make_config`.
         start_ndists: (n,) initial start points, fraction of a lap from waypoint 0.
         reversed_direction: initial direction of every car.
     """
 
-    def __init__(self, track, n: int, dyn: np.ndarray, cfg: np.ndarray,
+    def __init__(self, track, n: int, car: np.ndarray, cfg: np.ndarray,
                  start_ndists: np.ndarray, reversed_direction: bool = False) -> None:
         self.track = track
         self.n = n
         lines, lens, fmeta, edges, iarr = track.arrays
         cfg_full = np.concatenate([np.asarray(cfg, dtype=np.float64)[:NC],
-                                   np.asarray(dyn, dtype=np.float64)])
+                                   np.asarray(car, dtype=np.float64)])
         head = np.zeros(L_SIZE, dtype=np.int64)
         parts = [lines.ravel(), lens.ravel(), fmeta, edges.ravel(), cfg_full, np.zeros(n * NS),
                  np.zeros(n * NR), np.zeros(2 * n)]

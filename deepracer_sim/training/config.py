@@ -30,7 +30,9 @@ class TrainConfig:
         tracks: every training track, ``track`` first, when there are several (car ``i``
             drives ``tracks[i % len(tracks)]``: :mod:`deepracer_sim.envs.multitrack`); empty
             for one track.
-        action_space: the action space; version: physics version (spec §3.2).
+        action_space: the action space; version: ``model_metadata.json``'s version.
+        physics: the simulator generation whose car drives (``"v4"``, ``"v5"``, ``"v6"``);
+            None follows ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
         hyperparameters: path of a DeepRacer ``hyperparameters.json`` or None for the defaults.
         timesteps: total environment steps (all cars).
         n_envs: cars simulated side by side; n_steps: steps per car per iteration.
@@ -85,6 +87,7 @@ class TrainConfig:
     neural_network: str | None = None
     init_tf_checkpoint: Path | None = None
     sensor: str = FEATURES
+    physics: str | None = None
 
 
 def default_run_dir(reward: Path, track: str) -> Path:

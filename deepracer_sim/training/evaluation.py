@@ -31,7 +31,7 @@ from deepracer_sim.logs.events import EpisodeObserver, LapResult
 from deepracer_sim.logs.writer import EvaluationLogger
 from deepracer_sim.reward import RewardCaller, make_reward_caller
 from deepracer_sim.sim import layout
-from deepracer_sim.sim.car import dynamics_for_version
+from deepracer_sim.sim.car import car_params, resolve_physics
 from deepracer_sim.sim.params import params_from_record
 from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.track import Track, load_track
@@ -44,11 +44,13 @@ Predict = Callable[[Any], np.ndarray]
 def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version: float,
              starts: Sequence[float], max_steps: int, reward: RewardCaller | None = None,
              observers: Sequence[EpisodeObserver] = (),
-             reversed_direction: bool = False, sensor: str = FEATURES) -> list[LapResult]:
+             reversed_direction: bool = False, sensor: str = FEATURES,
+             physics: str | None = None) -> list[LapResult]:
     """Run one greedy episode per start point, all in one batch.
 
     Args:
         predict: the policy (greedy).
+        version: the model's ``model_metadata.json`` version.
         starts: start points, fractions of a lap from waypoint 0.
         max_steps: step cap per episode.
         reward: optional reward caller (rewards are summed into the results).
@@ -56,14 +58,17 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         reversed_direction: drive against the track's row order.
         sensor: what ``predict`` sees (:mod:`deepracer_sim.envs.sensors`; the camera without
             domain randomisation, as an evaluation).
+        physics: the simulator generation (``"v4"``, ``"v5"``, ``"v6"``); None follows
+            ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
 
     Returns:
         one :class:`LapResult` per start, in order.
     """
     n = len(starts)
     cfg = make_config(0.0, False, False, max_steps, 0.0)
-    simulator = Simulator(track, n, dynamics_for_version(version).as_array(), cfg,
-                              np.array(starts, dtype=np.float64), reversed_direction)
+    car = car_params(resolve_physics(physics, version))
+    simulator = Simulator(track, n, car.as_array(), cfg, np.array(starts, dtype=np.float64),
+                          reversed_direction)
     sensors = Sensors(sensor, simulator, track, training=False) if sensor != FEATURES else None
     for observer in observers:
         observer.on_start(simulator, track, action_space)
@@ -156,6 +161,7 @@ class EvaluationSetup:
     track: Track
     action_space: ActionSpace
     version: float
+    physics: str
     reward: RewardCaller
     max_steps: int
     reversed_direction: bool
@@ -164,8 +170,9 @@ class EvaluationSetup:
 
 
 def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
-                    checkpoint: str = "best") -> EvaluationSetup:
-    """Read a training run folder for evaluation.
+                    checkpoint: str = "best", physics: str | None = None) -> EvaluationSetup:
+    """Read a training run folder for evaluation. The car is ``physics`` if given, else the
+    run's (``run_config.json``), else the one its model version runs on.
 
     Raises:
         RunFolderError: not a run folder, a damaged ``run_config.json``; CheckpointError: the
@@ -188,7 +195,8 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
         track = path if path and Path(path).is_file() else config["track"]
     trk = load_track(track)
     max_steps = config.get("max_steps") or default_max_steps(trk)
-    return EvaluationSetup(run.root, name, model, trk, space, version,
+    physics = resolve_physics(physics or config.get("physics"), version)
+    return EvaluationSetup(run.root, name, model, trk, space, version, physics,
                            make_reward_caller(run.reward_file), int(max_steps),
                            bool(config.get("reverse_direction", False)),
                            time.strftime("%Y%m%d%H%M%S"), state_sensor_of(model))
@@ -200,8 +208,8 @@ def default_evaluation_observers(setup: EvaluationSetup) -> list[EpisodeObserver
 
 
 def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int = 3,
-                 checkpoint: str = "best",
-                 observers: Sequence[EpisodeObserver] = ()) -> EvaluationReport:
+                 checkpoint: str = "best", observers: Sequence[EpisodeObserver] = (),
+                 physics: str | None = None) -> EvaluationReport:
     """Evaluate a training run folder: ``laps`` greedy episodes from the start line.
 
     Args:
@@ -209,13 +217,16 @@ def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int
         track: another track to evaluate on (default: the training track).
         checkpoint: "best", "last" or a checkpoint name or iteration number from ``model/``.
         observers: extra :class:`EpisodeObserver` hooks (e.g. the viewer).
+        physics: the simulator generation; None: the run's (``run_config.json``), else the
+            one the model's version runs on.
 
     Raises:
         FileNotFoundError: not a run folder, or the checkpoint is missing (message names it).
     """
-    setup = load_evaluation(run_dir, track, checkpoint)
+    setup = load_evaluation(run_dir, track, checkpoint, physics)
     results = run_laps(sb3_predict(setup.model), setup.track, setup.action_space,
                        setup.version, [0.0] * laps, setup.max_steps, reward=setup.reward,
                        observers=[*default_evaluation_observers(setup), *observers],
-                       reversed_direction=setup.reversed_direction, sensor=setup.sensor)
+                       reversed_direction=setup.reversed_direction, sensor=setup.sensor,
+                       physics=setup.physics)
     return EvaluationReport(setup.track.name, setup.checkpoint, results)

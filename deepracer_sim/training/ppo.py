@@ -15,9 +15,9 @@ update, after ``num_episodes_between_training`` episodes). After every iteration
 
 A run folder (``--out``) holds: ``model/model_metadata.json``, ``ip/hyperparameters.json``
 (the effective DeepRacer values), ``reward_function.py`` (a byte copy), ``run_config.json``
-(track, version and the local settings ``evaluate.py`` needs), the checkpoints, and
-``metrics/iterations.jsonl`` (one line per iteration: wall time, training and evaluation
-results, PPO losses).
+(track, version, physics generation and the local settings ``evaluate.py`` needs), the
+checkpoints, and ``metrics/iterations.jsonl`` (one line per iteration: wall time, training and
+evaluation results, PPO losses).
 
 Ctrl-C or a failure (e.g. a reward-function error) saves the current policy as the last
 checkpoint before stopping, so no training is lost.
@@ -51,6 +51,7 @@ from deepracer_sim.formats.model_metadata import DEFAULT_NEURAL_NETWORK, write_m
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import IterationStats, TrainingObserver
 from deepracer_sim.logs.writer import TrainingLogger
+from deepracer_sim.sim.car import resolve_physics
 from deepracer_sim.track import Track, load_track
 from deepracer_sim.training.callbacks import (
     IterationCallback,
@@ -89,6 +90,7 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
         "track_path": str(track.path) if track.path else None,
         "track_sha256": track.sha256,
         "version": cfg.version,
+        "physics": resolve_physics(cfg.physics, cfg.version),
         "reverse_direction": cfg.reverse_direction,
         "alternate_direction": cfg.alternate_direction,
         "round_robin_advance": cfg.round_robin_advance,
@@ -132,7 +134,8 @@ def make_training_env(cfg: TrainConfig, track: Track):
     tracks = training_tracks(cfg, track)
     return DeepRacerVecEnv(cfg.n_envs, track=tracks if len(tracks) > 1 else track,
                            reward_function=cfg.reward,
-                           action_space=cfg.action_space, version=cfg.version, training=True,
+                           action_space=cfg.action_space, version=cfg.version,
+                           physics=cfg.physics, training=True,
                            round_robin_advance=cfg.round_robin_advance,
                            alternate_direction=cfg.alternate_direction,
                            reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps,

@@ -37,7 +37,7 @@ from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.sim import layout
-from deepracer_sim.sim.car import dynamics_for_version
+from deepracer_sim.sim.car import car_params, resolve_physics
 from deepracer_sim.sim.layout import (
     F_IS_LOOP,
     I_EPISODE,
@@ -205,15 +205,17 @@ def _judge(sim: Simulator, i: int, car: _Car, rules: RaceRules) -> None:
 
 def run_races(predict: Predict, track: Track, action_space: ActionSpace, version: float,
               rules: RaceRules, conditions: RaceConditions = RaceConditions(),
-              reversed_direction: bool = False) -> list[list[LapMetric]]:
-    """Race from every start point of ``conditions`` (see the module docstring).
+              reversed_direction: bool = False, physics: str | None = None
+              ) -> list[list[LapMetric]]:
+    """Race from every start point of ``conditions`` (see the module docstring); the car is
+    the simulator generation ``physics`` (None: the one ``version`` runs on).
 
     Returns:
         per start point, the race's ``EvaluationMetrics`` entries (:class:`LapMetric`).
     """
     n = len(conditions.starts)
     cfg = make_config(0.0, False, False, 2**62, 0.0)
-    sim = Simulator(track, n, dynamics_for_version(version).as_array(), cfg,
+    sim = Simulator(track, n, car_params(resolve_physics(physics, version)).as_array(), cfg,
                     np.array(conditions.starts, dtype=np.float64), reversed_direction)
     rng = np.random.default_rng(conditions.seed)
     cars = [_Car(MetricsRecorder(True), float(sim.s[i, S_CLOCK])) for i in range(n)]
@@ -304,7 +306,8 @@ class RaceReport:
 
 def race_run(run_dir: str | Path, rules: RaceRules, conditions: RaceConditions = RaceConditions(),
              timing: str = "AVG_LAP_TIME", minimum_laps: int | None = None,
-             track: str | Path | None = None, checkpoint: str = "best") -> RaceReport:
+             track: str | Path | None = None, checkpoint: str = "best",
+             physics: str | None = None) -> RaceReport:
     """Race a training run folder's checkpoint (``evaluate.py RUN --race``).
 
     Args:
@@ -320,11 +323,11 @@ def race_run(run_dir: str | Path, rules: RaceRules, conditions: RaceConditions =
     if not 1 <= window <= rules.laps:
         raise UsageError(f"minimum laps {window}; give 1 to the race's {rules.laps} laps")
     leaderboard_entry([], window, timing)  # an unknown timing method fails before the race
-    setup = load_evaluation(run_dir, track, checkpoint)
+    setup = load_evaluation(run_dir, track, checkpoint, physics)
     if setup.sensor != FEATURES:
         raise UsageError(f"{run_dir}: --race drives feature-vector models; this one sees "
                          f"{setup.sensor}: evaluate it without --race")
     races = run_races(sb3_predict(setup.model), setup.track, setup.action_space, setup.version,
-                      rules, conditions, setup.reversed_direction)
+                      rules, conditions, setup.reversed_direction, setup.physics)
     return RaceReport(setup.track.name, setup.checkpoint, rules, conditions, window, timing,
                       races)
