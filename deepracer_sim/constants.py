@@ -38,6 +38,45 @@ REFERENCE_POINT_X = 0.14
 #: Collision footprint (width, length), m, centred on the car origin (``BOT_CAR_DIMENSION``).
 CAR_WIDTH = 0.1961
 CAR_LENGTH = 0.32352
+#: Radius of the wheels' collision mesh, m (``meshes/deepracer/left_rear_wheel.STL`` extents
+#: +-0.0359/+-0.036; cloud-model-format §6.1): how high the body rests.
+TYRE_RADIUS = 0.036
+#: Heights above the car origin: the chassis (``base_link -> chassis`` z), the rear wheel joints
+#: and the front steering hinges (their z in the chassis frame, + CHASSIS_Z), m.
+CHASSIS_Z = 0.023249
+REAR_AXLE_Z = CHASSIS_Z + 0.01575
+FRONT_AXLE_Z = CHASSIS_Z + 0.011759
+
+# --- the camera (cloud-model-format §6.1, spec §3.1, §8) ----------------------------------
+#: Gazebo's render size (``racecar.gazebo`` camera ``<image>``), pixels (width, height).
+CAMERA_RENDER_SIZE = (640, 480)
+#: The observation's size after ``Image.resize((160, 120), resample=BILINEAR)``
+#: (``environments/constants.py::TRAINING_IMAGE_SIZE``), pixels (width, height); the array is
+#: (120, 160, 1) uint8.
+CAMERA_IMAGE_SIZE = (160, 120)
+#: ``horizontal_fov`` of the camera sensor (``racecar.gazebo``), rad (64.7 degrees).
+CAMERA_HORIZONTAL_FOV_RAD = 1.13
+#: rl_coach ``ObservationRGBToYFilter`` weights of R, G, B (then ``astype(uint8)`` truncates).
+CAMERA_Y_WEIGHTS = (0.2989, 0.587, 0.114)
+#: ``chassis -> zed_camera_link`` origin (x, y, z), m, and its pitch (rpy 0 0.2618 0: 15 degrees
+#: down), rad (``deepracer_single_cam.urdf``).
+CAMERA_ZED_XYZ = (0.091711, 0.0, 0.080023)
+CAMERA_ZED_PITCH_RAD = 0.2618
+#: ``zed_camera_link -> camera_link`` origin (x, y, z), m (the lens).
+CAMERA_LENS_XYZ = (0.044755, 0.0, 0.04)
+#: The world's lights (every ``bundle/worlds/*.world`` checked, cloud-model-format §6.2):
+#: ambient grey, the directional sun's diffuse colour and direction, the point light's diffuse
+#: colour, position (m) and attenuation (constant, linear 1/m, quadratic 1/m^2).
+WORLD_AMBIENT = 0.5
+SUN_DIFFUSE = (1.0, 1.0, 0.8)
+SUN_DIRECTION = (-0.5, 0.1, -0.9)
+POINT_LIGHT_DIFFUSE = (0.225, 0.225, 0.225)
+POINT_LIGHT_POSITION = (0.0, 0.0, 15.0)
+POINT_LIGHT_ATTENUATION = (0.4, 0.01, 0.0)
+#: The simapp's default obstacle (``bundle/models/box_obstacle/model.sdf``, ``OBSTACLE_TYPE``):
+#: a box of (length, width, height), m, albedo (r, g, b) in 0-1.
+BOX_OBSTACLE_SIZE = (0.4, 0.3, 0.25)
+BOX_OBSTACLE_ALBEDO = (0.482, 0.38, 0.309)
 
 # --- drive train and tyres (``../shared/docs/racing-speed-physics.md`` §2-§4; the same URDF in
 # simapp v3.0.3, v5.3.3 and 01f5f015: bundle/urdf/deepracer/deepracer_single_cam.urdf and
@@ -143,6 +182,9 @@ MAX_OBJECTS = 12
 #: ``CLOSEST_OBJ_GAP``: an object closer than this along the centre line to a training start
 #: point moves the car to the other lane, m (agent_ctrl/constants.py).
 CLOSEST_OBJ_GAP = 1.0
+#: ``RESET_BEHIND_DIST``: a race reset near a box puts the car this far behind it along the
+#: centre line, on the other lane, m (agent_ctrl/constants.py; rollout_agent_ctrl.py:440-470).
+RESET_BEHIND_DIST = 1.0
 #: World-parameter defaults of the simapp's controllers (obstacles_agent_ctrl.py:43-60,
 #: bot_cars_agent_ctrl.py:65-78).
 DEFAULT_BOT_CAR_SPEED = 0.2  # BOT_CAR_SPEED, m/s
@@ -167,3 +209,9 @@ CAMERA_NEAR = 0.2
 CAMERA_FAR = 300.0
 CAMERA_HFOV = 1.13
 CAMERA_VIEW_RATIO = 480.0 / 640.0
+# --- the camera network's input (spec §8, cloud-model-format.md §2.1) ----------------------
+#: One camera frame as the policy network sees it, (height, width, channels): the simapp
+#: downscales Gazebo's 640x480 image to ``TRAINING_IMAGE_SIZE`` (160, 120)
+#: (``environments/constants.py``), converts it to grey (``ObservationRGBToYFilter``) and
+#: stacks 1 frame (``sagemaker_graph_manager.py``): uint8 (120, 160, 1).
+CAMERA_IMAGE_SHAPE = (120, 160, 1)

@@ -128,7 +128,7 @@ def test_export_keys_round_trip():
 
 
 def test_a_lidar_joins_the_camera_in_model_metadata():
-    meta = json.loads(metadata_text(discrete_action_space(), 6.0, "SECTOR_LIDAR"))
+    meta = json.loads(metadata_text(discrete_action_space(), 6.0, lidar="SECTOR_LIDAR"))
     assert meta["sensor"] == ["FRONT_FACING_CAMERA", "SECTOR_LIDAR"]
     assert not [p for p in check_metadata_dict(meta) if p.level == ERROR]
     assert json.loads(metadata_text(discrete_action_space(), 6.0))["sensor"] == [

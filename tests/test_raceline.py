@@ -405,8 +405,10 @@ def test_cli_physics_picks_the_car(capsys) -> None:
                      "--no-flying", "--json", "--grip", "1"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["physics"], out["version"], out["grip"]) == ("v4", 4.0, 1.0)
-    assert cli_main(["raceline", "dr_sim_default", "--grip", "0"]) == 2
-    assert "grip" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["raceline", "dr_sim_default", "--grip", "0"])
+    assert exc.value.code == 2
+    assert "--grip: 0 is out of range" in capsys.readouterr().err
 
 
 def test_cli_reports_a_narrow_track(tmp_path, capsys) -> None:

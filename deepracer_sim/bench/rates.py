@@ -9,12 +9,15 @@ Prints, in one run on the current machine:
    ``gym.make_vec("DeepRacer-v0", num_envs=N)`` (Gymnasium's vector API) with N = 16, 64, 256
    and the built-in reward;
 3. car-steps/s of the batched kernel alone (no reward function, no Python per car), N = 256,
-   the best of several runs, with the default (v6) car and with each generation's car;
+   the best of several runs in CPU time, with the default (v6) car and with each generation's
+   car;
 4. PPO environment steps/s during ``learn()`` with ``train.py``'s defaults;
 5. ``train.py`` with its defaults on the given track (``reinvent_base`` by default): wall time
    from process start to the first checkpoint that completes 3/3 evaluation laps, checked with
    ``evaluate.py``'s evaluation, and the process's peak memory (RSS);
-6. numba start-up: seconds from ``import deepracer_sim`` to the first step with an empty kernel
+6. camera frames/s: the batched FRONT_FACING_CAMERA renderer, 160 x 120, one core, N = 16
+   and 64, domain randomisation off and on, on the given track (:mod:`.camera`);
+7. numba start-up: seconds from ``import deepracer_sim`` to the first step with an empty kernel
    cache (cold) and with the cache present (warm).
 
 Steps/s are measured on one core (torch and the kernels are single-threaded). :class:`Sizes`
@@ -39,6 +42,7 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 
+from deepracer_sim.bench.camera import camera_rates
 from deepracer_sim.envs import register_envs
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import TrackError
@@ -47,6 +51,7 @@ from deepracer_sim.formats.model_metadata import discrete_action_space
 from deepracer_sim.sim.car import PHYSICS, car_params
 from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.sim.world import ObjectsConfig
+from deepracer_sim.track import DEFAULT_TRACK as DEFAULT_TRACK_NAME
 from deepracer_sim.track import load_track, resolve_track_path
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.evaluation import evaluate_run
@@ -68,7 +73,9 @@ class Sizes:
         vector_env_cars, vector_env_steps: the N of item 2b and the car-steps per N.
         kernel_cars, kernel_calls: N and kernel calls of item 3.
         ppo_timesteps: env steps of item 4.
-        startup: measure item 6 (two fresh processes, one compiling every kernel).
+        camera_cars, camera_calls, camera_repeats: the N of item 6, renderer calls per run and
+            runs (the best is kept).
+        startup: measure item 7 (two fresh processes, one compiling every kernel).
     """
 
     single_env_steps: int = 100_000
@@ -79,6 +86,9 @@ class Sizes:
     kernel_cars: int = 256
     kernel_calls: int = 4000
     ppo_timesteps: int = 3 * 16 * 256
+    camera_cars: tuple[int, ...] = (16, 64)
+    camera_calls: int = 20
+    camera_repeats: int = 7
     startup: bool = True
 
 
@@ -87,14 +97,16 @@ FULL = Sizes()
 #: A run of a few seconds that exercises every measured item but the start-up (for tests).
 TINY = Sizes(single_env_steps=2000, vec_env_cars=(1, 4), vec_env_steps=400,
              vector_env_cars=(4,), vector_env_steps=400, kernel_cars=8, kernel_calls=50,
-             ppo_timesteps=256, startup=False)
+             ppo_timesteps=256, camera_cars=(2,), camera_calls=2, camera_repeats=1,
+             startup=False)
 
 
-def _rate(step, n: int) -> float:
+def _rate(step, n: int, clock=time.perf_counter) -> float:
+    """n / the seconds ``step(n)`` takes on ``clock`` (after a warm-up)."""
     step(min(n, 1000))  # warm up
-    t = time.perf_counter()
+    t = clock()
     step(n)
-    return n / (time.perf_counter() - t)
+    return n / (clock() - t)
 
 
 def single_env_rates(n: int = 100_000) -> dict:
@@ -165,7 +177,9 @@ def kernel_rate(n: int = 256, calls: int = 4000, physics: str = "v6", repeats: i
                 objects: ObjectsConfig | None = None) -> float:
     """Item 3: the batched kernel alone, car-steps/s, the best of ``repeats`` runs of ``calls``
     calls (auto-reset on, fixed random commands: steering uniform in +-30 degrees, speed in
-    [0.5, 2] m/s) with the car of ``physics`` (and, item 3b, each car's ``objects``)."""
+    [0.5, 2] m/s) with the car of ``physics`` (and, item 3b, each car's ``objects``). Timed in
+    this process's CPU time: the kernel is single-threaded, so other jobs on a shared machine
+    barely change the figure."""
     track = load_track()
     cfg = make_config(0.05, True, False, 10_000, 0.0)
     simulator = Simulator(track, n, car_params(physics).as_array(), cfg, np.arange(n) / n,
@@ -177,7 +191,7 @@ def kernel_rate(n: int = 256, calls: int = 4000, physics: str = "v6", repeats: i
     def run(k: int) -> None:
         for _ in range(k):
             simulator.step(None, None, True)
-    return max(_rate(run, calls) for _ in range(repeats)) * n
+    return max(_rate(run, calls, time.process_time) for _ in range(repeats)) * n
 
 
 def ppo_rate(timesteps: int = 3 * 16 * 256) -> float:
@@ -243,9 +257,10 @@ def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False,
     """Every item of the module docstring, as one JSON-able dict: ``machine`` (text),
     ``startup_s`` ({"cold", "warm"} s; None when ``sizes.startup`` is off), ``single_env``
     (item 1, steps/s and their ratio), ``vec_env_steps_per_s`` and ``vector_env_steps_per_s``
-    ({str(N): steps/s}), ``kernel_car_steps_per_s`` (the v6 car) and
+    ({str(N): steps/s}), ``kernel_car_steps_per_s`` (the v6 car),
     ``kernel_car_steps_per_s_by_physics`` ({physics: car-steps/s}),
-    ``kernel_car_steps_per_s_by_objects`` ({layout: car-steps/s}, v6); unless ``skip_train``:
+    ``kernel_car_steps_per_s_by_objects`` ({layout: car-steps/s}, v6), ``camera`` (item 6:
+    :func:`~.camera.camera_rates`); unless ``skip_train``:
     ``ppo_learn_steps_per_s`` and ``time_to_3_of_3_laps`` (item 5's dict, or why it was
     skipped). Sets torch to one thread."""
     torch.set_num_threads(1)
@@ -262,6 +277,12 @@ def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False,
     result["kernel_car_steps_per_s_by_objects"] = {
         name: kernel_rate(sizes.kernel_cars, sizes.kernel_calls, objects=layout)
         for name, layout in OBJECT_LAYOUTS.items()}
+    try:
+        camera_track = load_track(track)
+    except TrackError:  # no shared data: the project's own track
+        camera_track = load_track(DEFAULT_TRACK_NAME)
+    result["camera"] = camera_rates(camera_track, sizes.camera_cars, sizes.camera_calls,
+                                    sizes.camera_repeats)
     if not skip_train:
         result["ppo_learn_steps_per_s"] = ppo_rate(sizes.ppo_timesteps)
         try:

@@ -1,5 +1,6 @@
 """The benchmark: start-up time, env steps/s (single, SB3 vectorised, Gymnasium vector), the
-batched kernel's car-steps/s, PPO's learning rate and the time to a 3/3-lap model.
+batched kernel's car-steps/s, the camera's frames/s, PPO's learning rate and the time to a
+3/3-lap model.
 
     deepracer-sim bench [--track NAME|PATH] [--json] [--skip-train]
 """
@@ -11,13 +12,15 @@ import json
 
 from deepracer_sim.bench.rates import DEFAULT_TRACK, run_benchmark
 
-HELP = "measure the simulator's speed (steps/s, kernel car-steps/s, time to a lap)"
+HELP = ("measure the simulator's speed (steps/s, kernel car-steps/s, camera frames/s, time to "
+        "a lap)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim bench``."""
     p.add_argument("--track", default=DEFAULT_TRACK,
-                   help="track name or .npy path of the time-to-3/3-laps run (item 5)")
+                   help="track name or .npy path of the time-to-3/3-laps run (item 5) and of the "
+                        "camera frames/s (item 6)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--skip-train", action="store_true",
                    help="skip the PPO and time-to-laps items")
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     for n, r in result["vector_env_steps_per_s"].items():
         print(f"2b. gym.make_vec DeepRacer-v0 N={n:>3}, built-in reward: {r:,.0f} steps/s")
     print(f"3. batched kernel alone (N=256): {result['kernel_car_steps_per_s']:,.0f} car-steps/s"
-          " (v6 car; by physics: " + ", ".join(
+          " of CPU time (v6 car; by physics: " + ", ".join(
               f"{g} {r:,.0f}" for g, r in result["kernel_car_steps_per_s_by_physics"].items())
           + ")")
     for name, r in result["kernel_car_steps_per_s_by_objects"].items():
@@ -55,4 +58,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{t['peak_rss_mb']:.0f} MB")
         else:
             print(f"5. train to a 3/3-lap model: {t}")
+    cam = result["camera"]
+    for key, (wall, cpu) in cam["frames_per_s"].items():
+        print(f"6. camera 160x120, one core, {cam['track']} {key}: {wall:,.0f} frames/s "
+              f"(wall clock), {cpu:,.0f} frames/s of CPU time")
     return 0

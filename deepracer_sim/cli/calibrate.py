@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from deepracer_sim.errors import UsageError
+from deepracer_sim.cli import values
 from deepracer_sim.fidelity.calibrate import LOGS, RUNS, calibrate
 from deepracer_sim.sim.car import PHYSICS
 
@@ -25,8 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "sample-droa-solution-logs/")
     p.add_argument("--physics", choices=PHYSICS, action="append",
                    help="fit only this generation (repeatable); if not given: all")
-    p.add_argument("--stride", type=int, help="use every n-th fit window; if not given: the "
-                   "generation's (v4 4, v5 3, v6 1)")
+    p.add_argument("--stride", type=values.integer(1),
+                   help="use every n-th fit window; if not given: the generation's (v4 4, v5 3, "
+                        "v6 1)")
     p.add_argument("--report", action="store_true",
                    help="no fit: report the shipped car's errors and figures")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
@@ -34,8 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit (or report) each generation and print the values and errors."""
-    if args.stride is not None and args.stride < 1:
-        raise UsageError("--stride must be >= 1")
     out = {g: calibrate(g, args.logs, args.stride, args.report)
            for g in args.physics or list(RUNS)}
     if args.json is not None:

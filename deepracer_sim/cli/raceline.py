@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from deepracer_sim.cli import values
 from deepracer_sim.cli.options import add_physics_argument
 from deepracer_sim.constants import MAX_DISCRETE_ACTIONS, MIN_DISCRETE_ACTIONS
-from deepracer_sim.errors import UsageError
+from deepracer_sim.errors import UsageError, check_output_file, writing
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, write_model_metadata
 from deepracer_sim.raceline import (
     SAFETY_MARGIN,
@@ -43,14 +44,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("track", nargs="*", help="track name or .npy path (several: the table only)")
     add_physics_argument(p, f"the version's (default version {DEFAULT_VERSION:g}: v6); with "
                             "--records: each row's physics_era")
-    p.add_argument("--version", type=float, default=None,
+    p.add_argument("--version", type=values.version, default=None,
                    help="model_metadata.json version of --action-space's file (default: the "
                         "physics' own, 4/5/6); it picks the car only when --physics is not "
                         "given")
-    p.add_argument("--grip", type=float, default=None,
+    p.add_argument("--grip", type=values.number(0.0, above=True), default=None,
                    help="transient-grip factor on the car's lateral acceleration envelope "
                         "(dimensionless; default: the generation's, docs/raceline.md)")
-    p.add_argument("--margin", type=float, default=SAFETY_MARGIN,
+    p.add_argument("--margin", type=values.number(0.0, 1.0), default=SAFETY_MARGIN,
                    help="clearance kept beyond half the car's width, m")
     p.add_argument("--out", type=Path, metavar="FILE",
                    help="write the line as a (K, 4) .npy of [x m, y m, speed m/s, time s], a "
@@ -61,7 +62,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write a DeepRacer reward file (Python) that follows the line")
     p.add_argument("--action-space", type=Path, metavar="FILE",
                    help="write a model_metadata.json with a discrete action space for the line")
-    p.add_argument("--actions", type=int, default=15,
+    p.add_argument("--actions", type=values.integer(MIN_DISCRETE_ACTIONS, MAX_DISCRETE_ACTIONS),
+                   default=15,
                    help=f"number of discrete actions in --action-space's file "
                         f"({MIN_DISCRETE_ACTIONS}-{MAX_DISCRETE_ACTIONS})")
     p.add_argument("--drive", action="store_true",
@@ -104,16 +106,23 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--out/--plot/--reward-file/--action-space need a single track")
 
 
-def _write_files(args: argparse.Namespace, line) -> None:
-    if args.out is not None:
-        np.save(args.out, np.column_stack([line.xy, line.speed, line.time]))
-    if args.plot is not None:
-        plot_line(line, args.plot)
-    if args.reward_file is not None:
-        args.reward_file.write_text(reward_source(line))
-    if args.action_space is not None:
-        write_model_metadata(args.action_space, line_action_space(line, args.actions),
-                             line.version)
+def _outputs(args: argparse.Namespace) -> dict[str, Path]:
+    """{option: path} of the files asked for."""
+    given = {"--out": args.out, "--plot": args.plot, "--reward-file": args.reward_file,
+             "--action-space": args.action_space}
+    return {option: path for option, path in given.items() if path is not None}
+
+
+def _write(option: str, path: Path, line, args: argparse.Namespace) -> None:
+    """Write the file of one output option."""
+    if option == "--out":
+        np.save(path, np.column_stack([line.xy, line.speed, line.time]))
+    elif option == "--plot":
+        plot_line(line, path)
+    elif option == "--reward-file":
+        path.write_text(reward_source(line))
+    else:
+        write_model_metadata(path, line_action_space(line, args.actions), line.version)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     if args.records is not None:
         return _records(args)
+    outputs = _outputs(args)
+    for option, path in outputs.items():
+        check_output_file(path, option)
     rows = []
     if not args.json:
         print(TABLE_HEADER)
@@ -144,7 +156,9 @@ def run(args: argparse.Namespace) -> int:
     if len(args.track) > 1:
         return 0
     line = bounds.limit
-    _write_files(args, line)
+    for option, path in outputs.items():
+        with writing(path, option):
+            _write(option, path, line, args)
     if not args.json:
         print(f"\nphysics {line.physics} (transient grip {line.grip:g}), line "
               f"{line.length:.2f} m, lap {line.lap_time:.3f} s (driving {line.drive_time:.3f} s "

@@ -1,10 +1,12 @@
 """Train a PPO policy on a DeepRacer reward function, locally.
 
-    deepracer-sim train --reward rewards/center.py [--track NAME|PATH]
+    deepracer-sim train --reward rewards/center.py [--track NAME|PATH[,NAME|PATH...]]
         [--action-space model_metadata.json | --max-steering 30 --steering-levels 5
          --max-speed 1 --speed-levels 2] [--hyperparameters hyperparameters.json]
         [--version V] [--physics v4|v5|v6] [--timesteps N] [--n-envs K] [--seed S]
-        [--out runs/NAME]
+        [--out runs/NAME] [--algorithm PPO|SAC]
+        [--network DEEP_CONVOLUTIONAL_NETWORK_SHALLOW|DEEP_CONVOLUTIONAL_NETWORK]
+        [--clone RUN_OR_MODEL_FOLDER]
 """
 
 from __future__ import annotations
@@ -12,18 +14,29 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepracer_sim.cli import values
 from deepracer_sim.cli.options import add_physics_argument
 from deepracer_sim.cli.race_options import add_race_arguments, race_from_args
+from deepracer_sim.envs.sensors import SENSORS
 from deepracer_sim.envs.setup import resolve_action_space
-from deepracer_sim.errors import ActionSpaceError, UsageError
-from deepracer_sim.export import clone_source
-from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, discrete_action_space
+from deepracer_sim.errors import ActionSpaceError, UsageError, check_output_folder, writing
+from deepracer_sim.export import CloneSource, clone_source
+from deepracer_sim.formats.hyperparameters import PPO, SAC
+from deepracer_sim.formats.model_metadata import (
+    DEFAULT_VERSION,
+    discrete_action_space,
+    read_training_algorithm,
+)
+from deepracer_sim.formats.tf_variables import NETWORKS
 from deepracer_sim.reward import load_reward_function
+from deepracer_sim.track.lookup import split_track_list
 from deepracer_sim.training.config import TrainConfig, default_run_dir, process_start_time
 from deepracer_sim.training.ppo import train
 from deepracer_sim.viewer.live import TrainingViewer
 
-HELP = "train a PPO policy on a reward function (writes a run folder)"
+HELP = "train a PPO or SAC policy on a reward function (writes a run folder)"
+#: ``--algorithm`` -> model_metadata.json's ``training_algorithm``.
+ALGORITHMS = {"PPO": PPO, "SAC": SAC}
 
 #: The console-style action-space flags: (flag, attribute, help).
 ACTION_FLAGS = (
@@ -40,25 +53,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="reward file defining reward_function(params)")
     p.add_argument("--track", default=TrainConfig.track,
                    help="track name (tracks/, DEEPRACER_TRACKS_PATH, the download cache) or "
-                        ".npy path")
+                        ".npy path; several, comma-separated (A,B), train on all of them: "
+                        "car i drives track i mod their number, the first is evaluated")
     p.add_argument("--action-space", type=Path, default=None,
                    help="model_metadata.json with the action space (and version)")
     for flag, dest, kind, text in ACTION_FLAGS:
         p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
-    p.add_argument("--version", type=float, default=None,
+    p.add_argument("--sensor", choices=SENSORS, default=None,
+                   help="what the policy sees: FEATURES (our 19-value vector, fast, this "
+                        "simulator only), FRONT_FACING_CAMERA (DeepRacer's 120x160 grey camera, "
+                        "CnnPolicy, domain randomisation; docs/camera.md) or both (default "
+                        f"{TrainConfig.sensor}; with --clone the cloned model's)")
+    p.add_argument("--version", type=values.version, default=None,
                    help="model_metadata.json version to write (default: the metadata's, else "
                         f"{DEFAULT_VERSION:g}); it picks the car only when --physics is not "
                         "given")
     add_physics_argument(p, "the version's (< 5 v4, 5.x v5, >= 6 v6)")
+    p.add_argument("--algorithm", choices=tuple(ALGORITHMS), default=None,
+                   help="PPO, or SAC for a continuous action space (default: the "
+                        "--action-space file's training_algorithm, else PPO)")
     p.add_argument("--hyperparameters", type=Path, default=None,
                    help="DeepRacer hyperparameters.json (default: DeepRacer's defaults)")
-    p.add_argument("--timesteps", type=int, default=TrainConfig.timesteps,
+    p.add_argument("--timesteps", type=values.integer(1), default=TrainConfig.timesteps,
                    help="environment steps of all cars together (1 step = 1/15 s)")
-    p.add_argument("--n-envs", type=int, default=TrainConfig.n_envs,
-                   help="cars simulated side by side")
-    p.add_argument("--n-steps", type=int, default=TrainConfig.n_steps,
+    p.add_argument("--n-envs", type=values.integer(1, values.MAX_CARS),
+                   default=TrainConfig.n_envs, help="cars simulated side by side")
+    p.add_argument("--n-steps", type=values.integer(1, values.MAX_ROLLOUT_STEPS),
+                   default=TrainConfig.n_steps,
                    help="steps per car per iteration (one PPO update)")
-    p.add_argument("--seed", type=int, default=TrainConfig.seed, help="seed of torch and PPO")
+    p.add_argument("--seed", type=values.seed, default=TrainConfig.seed,
+                   help=f"seed of torch and PPO ({values.SEED_RANGE[0]} to "
+                        f"{values.SEED_RANGE[1]})")
     p.add_argument("--out", type=Path, default=None,
                    help="run folder (default runs/<reward>-<track>-<time>)")
     p.add_argument("--alternate-direction", action="store_true",
@@ -66,8 +91,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reverse-direction", action="store_true",
                    help="drive against the track's waypoint order")
     p.add_argument("--clone", type=Path, default=None,
-                   help="continue training from an exported or run folder (its action space "
-                        "is kept; as the DeepRacer console's clone)")
+                   help="continue training from an exported or run folder, or a "
+                        "DeepRacer-on-AWS / deepracer-for-cloud model folder with a TensorFlow "
+                        "checkpoint of a camera network (its action space is kept; as the "
+                        "DeepRacer console's clone)")
+    p.add_argument("--network", choices=sorted(NETWORKS), default=None,
+                   help="DeepRacer camera network (model_metadata.json neural_network) for a "
+                        "camera observation (default DEEP_CONVOLUTIONAL_NETWORK_SHALLOW); the "
+                        "feature vector uses an MLP")
     p.add_argument("--render", action="store_true",
                    help="watch one of the training cars live in a window")
     p.add_argument("--stop-when-complete", action="store_true",
@@ -86,6 +117,25 @@ def _action_flags_given(args: argparse.Namespace) -> bool:
     return any(getattr(args, dest) is not None for _, dest, _, _ in ACTION_FLAGS)
 
 
+def _algorithm(args: argparse.Namespace, continuous: bool) -> str:
+    """``training_algorithm`` of the run: ``--algorithm``, else the ``--action-space`` file's.
+
+    Raises:
+        ActionSpaceError: SAC with a discrete action space.
+    """
+    if args.algorithm is not None:
+        algorithm = ALGORITHMS[args.algorithm]
+    elif args.action_space is not None and args.clone is None:
+        algorithm = read_training_algorithm(args.action_space)
+    else:
+        algorithm = PPO
+    if algorithm == SAC and not continuous:
+        raise ActionSpaceError("SAC needs a continuous action space: give --action-space with "
+                               'a model_metadata.json whose action_space_type is "continuous" '
+                               "(speed from 0.5 m/s), or train with PPO")
+    return algorithm
+
+
 def build_config(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` of the command line.
 
@@ -95,9 +145,6 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     if args.action_space is not None and _action_flags_given(args):
         raise ActionSpaceError("give either --action-space FILE or the --max-steering/"
                                "--steering-levels/--max-speed/--speed-levels flags, not both")
-    for name in ("timesteps", "n_envs", "n_steps"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
     clone = None
     if args.clone is not None:
         clone = clone_source(args.clone)
@@ -119,30 +166,64 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     else:
         space = _console_space(args)
         version = DEFAULT_VERSION if args.version is None else args.version
+    algorithm = _algorithm(args, space.continuous)
     load_reward_function(args.reward)  # fail before anything is written
     race_type, objects = race_from_args(args)
-    cfg = TrainConfig(reward=args.reward, track=args.track, action_space=space,
-                      version=version, out=args.out or default_run_dir(args.reward, args.track),
+    tracks = split_track_list(args.track)
+    name = "+".join(Path(t).stem for t in tracks)
+    out = check_output_folder(args.out or default_run_dir(args.reward, name), "--out")
+    cfg = TrainConfig(reward=args.reward, track=tracks[0],
+                      tracks=tuple(tracks) if len(tracks) > 1 else (), action_space=space,
+                      version=version, out=out,
                       hyperparameters=args.hyperparameters, timesteps=args.timesteps,
                       n_envs=args.n_envs, n_steps=args.n_steps, seed=args.seed,
                       alternate_direction=args.alternate_direction,
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
-                      stop_when_complete=args.stop_when_complete, physics=args.physics,
-                      race_type=race_type, objects=objects)
+                      stop_when_complete=args.stop_when_complete, algorithm=algorithm,
+                      neural_network=args.network, sensor=args.sensor or TrainConfig.sensor,
+                      physics=args.physics, race_type=race_type, objects=objects)
     if clone is not None:
+        _clone_into(cfg, clone, args)
+    return cfg
+
+
+def _clone_into(cfg: TrainConfig, clone: CloneSource, args: argparse.Namespace) -> None:
+    """Start ``cfg`` from a clone source: its weights, sensor, network and hyperparameters.
+
+    Raises:
+        ActionSpaceError: a ``--network`` other than the cloned model's; UsageError: a
+            ``--sensor`` other than the cloned policy's.
+    """
+    if args.sensor is not None and args.sensor != clone.sensor:
+        raise UsageError(f"--clone {args.clone}: the cloned policy sees "
+                         f"{clone.sensor}, not --sensor {args.sensor}; drop --sensor or "
+                         "train a new model")
+    cfg.sensor = clone.sensor
+    if clone.neural_network is not None:
+        if args.network not in (None, clone.neural_network):
+            raise ActionSpaceError(f"--clone {args.clone}: the network is the cloned model's "
+                                   f"{clone.neural_network}; drop --network {args.network}")
+        cfg.neural_network = clone.neural_network
+    if clone.kind == "cloud":
+        cfg.init_tf_checkpoint = clone.checkpoint
+    else:
         cfg.init_from = clone.checkpoint
         cfg.net_arch = clone.net_arch
-        if cfg.hyperparameters is None:
-            cfg.hyperparameters = clone.hyperparameters
-    return cfg
+    if cfg.hyperparameters is None:
+        cfg.hyperparameters = clone.hyperparameters
 
 
 def run(args: argparse.Namespace) -> int:
     """Train; print the run folder, the best checkpoint and the evaluate command."""
     cfg = build_config(args)
+    if args.render and cfg.tracks:
+        raise UsageError(f"--render shows one track; --track {args.track} names "
+                         f"{len(cfg.tracks)}: drop --render, or watch the run afterwards with "
+                         "deepracer-sim evaluate RUN --render [--track NAME]")
     observers = [TrainingViewer()] if args.render else []
-    result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
+    with writing(cfg.out, "--out"):
+        result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
     best = result.best
     print(f"run folder: {result.run_dir}")
     print(f"{result.timesteps} steps in {result.wall_time:.1f} s"

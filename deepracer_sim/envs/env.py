@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.envs.sensors import FEATURES, DomainRandomizationLike
 from deepracer_sim.envs.setup import (
     ActionSpaceLike,
     RewardLike,
@@ -41,7 +42,7 @@ from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import DEFAULT_TRACK
 
 
-class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
+class DeepRacerEnv(gym.Env[Any, "int | np.ndarray"]):
     """A Gymnasium environment of one DeepRacer car (see the module docstring).
 
     Args:
@@ -64,9 +65,18 @@ class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
         render_mode: None, "rgb_array" (``render()`` returns an (H, W, 3) uint8 frame drawn
             offscreen, no window) or "human" (``render()`` draws into a window at
             ``render_fps``); call ``render()`` after each ``step()`` you want drawn. See
-            :mod:`deepracer_sim.viewer.envview`.
+            :mod:`deepracer_sim.viewer.envview`. With a camera sensor the frame shows the camera
+            image beside the track.
+        sensor: what the policy sees (:mod:`deepracer_sim.envs.sensors`): ``"FEATURES"`` (the
+            default), ``"FRONT_FACING_CAMERA"`` or ``"FEATURES+FRONT_FACING_CAMERA"``.
+        domain_randomization: camera randomisation, drawn at every episode start: None (on
+            when ``training``, off for evaluation), a bool, or a
+            :class:`~deepracer_sim.sim.camera.DomainRandomization`.
+        camera_seed: seed of the randomisation (``reset(seed=...)`` reseeds it).
 
-    Observation: ``Box(OBS_DIM,)`` float32, see :mod:`deepracer_sim.observation`.
+    Observation: ``FEATURES``: ``Box(OBS_DIM,)`` float32, see :mod:`deepracer_sim.observation`;
+    ``FRONT_FACING_CAMERA``: ``Box(0, 255, (120, 160, 1), uint8)`` (valid until the second
+    next step; copy it to keep it); both: a ``Dict`` with those two keys.
     Action: ``Discrete(K)`` for a discrete space, ``Box(-1, 1, (2,))`` for a continuous one.
     Info: ``params`` (the step's params; the reward function got its own copy),
     ``episode_status`` (a sim-trace status code), ``progress`` (%), ``lap_time`` (simulated s
@@ -84,7 +94,9 @@ class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
-                 render_mode: str | None = None, objects: ObjectsConfig | None = None) -> None:
+                 render_mode: str | None = None, sensor: str = FEATURES,
+                 domain_randomization: DomainRandomizationLike = None,
+                 camera_seed: int = 0, objects: ObjectsConfig | None = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode={render_mode!r}: use None, 'human' or 'rgb_array'")
         setup = build_setup(1, track=track, reward_function=reward_function,
@@ -93,7 +105,9 @@ class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
                             round_robin_advance=round_robin_advance,
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
-                            max_steps=max_steps, objects=objects)
+                            max_steps=max_steps, sensor=sensor,
+                            domain_randomization=domain_randomization, camera_seed=camera_seed,
+                            objects=objects)
         self.render_mode = render_mode
         self._viewer: Any = None  # the EnvRenderer, made by the first render()
         self.track = setup.track
@@ -110,6 +124,8 @@ class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
         self.max_steps = setup.max_steps
         self.sim = setup.sim
         self.objects = setup.sim.objects
+        self.sensors = setup.sensors
+        self.sensor = sensor
         self.observation_space = setup.single_observation_space
         self.action_space = setup.single_action_space
         space = self.deepracer_action_space
@@ -119,11 +135,12 @@ class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
         self._needs_restart = True
 
     def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
-        """Start an episode; with a ``seed`` (or the first time) from the initial start point.
+              options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        """Start an episode; with a ``seed`` (or the first time) from the initial start point
+        (a ``seed`` also reseeds the camera's randomisation).
 
         Returns:
-            (observation (OBS_DIM,) float32, info with ``episode_status`` "prepare").
+            (observation, info with ``episode_status`` "prepare").
         """
         super().reset(seed=seed)
         if seed is not None or self._needs_restart:
@@ -131,9 +148,18 @@ class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
             self._needs_restart = False
         else:
             self.sim.reset_car(0)
-        return self.sim.obs[0].copy(), {"episode_status": "prepare", "progress": 0.0}
+        if seed is not None:
+            self.sensors.seed(seed)
+        else:
+            self.sensors.new_episodes([0])
+        return self._observation(), {"episode_status": "prepare", "progress": 0.0}
 
-    def step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def _observation(self) -> Any:
+        if not self.sensors.has_camera:
+            return self.sim.obs[0].copy()
+        return self.sensors.single(self.sensors.observe(), 0)
+
+    def step(self, action) -> tuple[Any, float, bool, bool, dict]:
         """One DeepRacer step (1/15 s of simulated time).
 
         Raises:
@@ -164,7 +190,7 @@ class DeepRacerEnv(gym.Env[np.ndarray, "int | np.ndarray"]):
         info["params"] = params
         info["reward_called"] = called
         terminated = row[layout.R_DONE] > 0.5
-        return sm.obs[0].copy(), reward, terminated, row[layout.R_TRUNCATED] > 0.5, info
+        return self._observation(), reward, terminated, row[layout.R_TRUNCATED] > 0.5, info
 
     def render(self):
         """Draw the car after the last ``step()``/``reset()`` (see ``render_mode``).

@@ -20,10 +20,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.envs.sensors import FEATURES, DomainRandomizationLike
 from deepracer_sim.envs.setup import (
     ActionSpaceLike,
     RewardLike,
-    TrackLike,
+    TracksLike,
     build_setup,
     episode_info,
 )
@@ -38,11 +39,16 @@ class DeepRacerVectorEnv(VectorEnv):
 
     Args:
         num_envs: number of cars (>= 1).
+        track: a track, or a list or tuple of tracks (car ``i`` on track ``i % T``,
+            :mod:`deepracer_sim.envs.multitrack`).
         the other arguments: as :class:`~deepracer_sim.envs.env.DeepRacerEnv`; car ``i`` starts
             ``i / num_envs`` of a lap after ``start_position``.
 
-    Observation: ``(num_envs, OBS_DIM)`` float32; action: ``(num_envs,)`` int64 for a discrete
-    space, ``(num_envs, 2)`` float32 in [-1, 1] for a continuous one.
+    Observation: ``(num_envs, OBS_DIM)`` float32 for ``FEATURES``, ``(num_envs, 120, 160, 1)``
+    uint8 for ``FRONT_FACING_CAMERA`` (valid until the second next step), a dict of both for
+    ``FEATURES+FRONT_FACING_CAMERA`` (:mod:`deepracer_sim.envs.sensors`); action:
+    ``(num_envs,)`` int64 for a discrete space, ``(num_envs, 2)`` float32 in [-1, 1] for a
+    continuous one.
 
     Raises:
         UsageError, TrackError, ActionSpaceError, RewardFunctionError: as the single env.
@@ -50,14 +56,16 @@ class DeepRacerVectorEnv(VectorEnv):
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012
 
-    def __init__(self, num_envs: int = 1, *, track: TrackLike = DEFAULT_TRACK,
+    def __init__(self, num_envs: int = 1, *, track: TracksLike = DEFAULT_TRACK,
                  reward_function: RewardLike = None, action_space: ActionSpaceLike = None,
                  version: float | None = None, physics: str | None = None,
                  training: bool = True,
                  round_robin_advance: float = ROUND_ROBIN_ADVANCE,
                  alternate_direction: bool = False, reverse_direction: bool = False,
                  start_position: float = 0.0, max_steps: int | None = None,
-                 render_mode: str | None = None, objects: ObjectsConfig | None = None) -> None:
+                 render_mode: str | None = None, sensor: str = FEATURES,
+                 domain_randomization: DomainRandomizationLike = None,
+                 camera_seed: int = 0, objects: ObjectsConfig | None = None) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
                              "use DeepRacerEnv(render_mode=...) to watch a car")
@@ -67,18 +75,26 @@ class DeepRacerVectorEnv(VectorEnv):
                             round_robin_advance=round_robin_advance,
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
-                            max_steps=max_steps, objects=objects)
+                            max_steps=max_steps, sensor=sensor,
+                            domain_randomization=domain_randomization, camera_seed=camera_seed,
+                            objects=objects)
         self.num_envs = num_envs
         self.render_mode = None
         self.track = setup.track
+        #: the track of each car (``track`` for all of them unless several were given)
+        self.car_tracks = setup.car_tracks
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
         self.version = setup.version
         self.physics = setup.physics
         self.training = training
         self.max_steps = setup.max_steps
-        self.sim = setup.sim
-        self.objects = setup.sim.objects
+        self.sim = setup.all_cars
+        self.sensors = setup.sensors
+        self.sensor = sensor
+        self.objects = setup.sim.objects  # None on several tracks (build_setup refuses both)
+        #: (N, ...) object params rows (a view), with objects
+        self._oparams = setup.sim.oparams if self.objects is not None else None
         self.single_observation_space = setup.single_observation_space
         self.single_action_space = setup.single_action_space
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -86,14 +102,19 @@ class DeepRacerVectorEnv(VectorEnv):
         self._rewards = np.zeros(num_envs)
 
     def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+              options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         """Restart every car at its initial start point (the simulator is deterministic:
-        ``seed`` only seeds ``np_random``); returns ((num_envs, OBS_DIM) float32, {})."""
+        ``seed`` seeds ``np_random`` and the camera's randomisation); returns (the batch
+        observation, {})."""
         super().reset(seed=seed, options=options)
         self.sim.restart()
-        return self.sim.obs.copy(), {}
+        if seed is not None:
+            self.sensors.seed(seed)
+        else:
+            self.sensors.new_episodes()
+        return self.sensors.observe(), {}
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+    def step(self, actions: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray,
                                                  np.ndarray, dict[str, Any]]:
         """One DeepRacer step of every car (1/15 s of simulated time).
 
@@ -101,22 +122,30 @@ class DeepRacerVectorEnv(VectorEnv):
             RewardFunctionError: the reward function failed or returned a bad value.
         """
         sim = self.sim
-        sim.step(*self.deepracer_action_space.scale(actions), True)
+        sensors = self.sensors
+        camera = sensors.has_camera
+        sim.step(*self.deepracer_action_space.scale(actions), not camera)
         rows = sim.rec.tolist()
         rewards = self._rewards
         caller = self.reward_caller
-        track = self.track
-        orows = sim.oparams.tolist() if self.objects else None
+        car_tracks = self.car_tracks
+        orows = self._oparams.tolist() if self._oparams is not None else None
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = caller(params_from_record(row, track,
+                rewards[i] = caller(params_from_record(row, car_tracks[i],
                                                        orows[i] if orows is not None else None))
             else:
                 rewards[i] = 0.0
         terminated = sim.rec[:, layout.R_DONE] > 0.5
         truncated = sim.rec[:, layout.R_TRUNCATED] > 0.5
         infos: dict[str, Any] = {}
-        for i in np.flatnonzero(terminated | truncated).tolist():
-            infos = self._add_info(infos, {"final_obs": sim.terminal_obs[i].copy(),
+        ended = np.flatnonzero(terminated | truncated).tolist()
+        if camera:  # render the last frames, then restart the ended cars
+            sensors.observe()
+            last = sensors.finish_episodes(ended)
+        for i in ended:
+            final = last[i] if camera else sim.terminal_obs[i].copy()
+            infos = self._add_info(infos, {"final_obs": final,
                                            "final_info": episode_info(rows[i])}, i)
-        return sim.obs.copy(), rewards.copy(), terminated, truncated, infos
+        obs = sensors.current() if camera else sim.obs.copy()
+        return obs, rewards.copy(), terminated, truncated, infos

@@ -5,9 +5,13 @@ hands each file to its one validator in :mod:`deepracer_sim.formats` (the same r
 and export read the files with): ``model_metadata.json`` (root and ``model/``),
 ``reward_function.py``, ``training_params.yaml``, ``ip/hyperparameters.json``,
 ``model/.coach_checkpoint`` and ``model/deepracer_checkpoints.json`` with the checkpoint files
-they name (and whether our weights fit the action space), ``model.tar.gz`` and the metrics; plus
-links and the folder size. Every problem is a :class:`~deepracer_sim.formats.problems.Problem`:
-errors make an import fail, warnings are worth reading.
+they name (whether our weights fit the action space, and a warning when a checkpoint zip's
+``data`` member holds pickled entries; a TensorFlow checkpoint's variable names and shapes
+against what the simapp restores for the ``neural_network`` and action space of
+``model_metadata.json``, and the nodes of ``model/model_<N>.pb`` and of the archive's
+``agent/model.pb``), ``model.tar.gz`` and the metrics; plus links and the folder size. Every
+problem is a :class:`~deepracer_sim.formats.problems.Problem`: errors make an import fail,
+warnings are worth reading.
 """
 
 from __future__ import annotations
@@ -17,16 +21,18 @@ import os
 import tempfile
 from pathlib import Path
 
-from deepracer_sim.errors import ExportError
+from deepracer_sim.errors import CheckpointError, ExportError, NetworkError
 from deepracer_sim.export.policy import NOT_FOR_THE_CAR
 from deepracer_sim.export.safe_io import (
     MAX_FOLDER_BYTES,
+    MAX_GRAPH_READ_BYTES,
     archive_members,
     member_name,
     read_member,
     safe_extract,
     scan_folder,
 )
+from deepracer_sim.formats.checkpoint_zip import DATA_MEMBER, pickled_entries
 from deepracer_sim.formats.checkpoints import (
     CHECKPOINT_NAME,
     NAME_EXAMPLE,
@@ -35,6 +41,7 @@ from deepracer_sim.formats.checkpoints import (
     check_checkpoints_json,
     check_coach_checkpoint,
     checkpoint_files,
+    checkpoint_iteration,
     misnamed_checkpoint_file,
 )
 from deepracer_sim.formats.hyperparameters import check_hyperparameters
@@ -60,9 +67,14 @@ from deepracer_sim.formats.run_folder import (
     TF_SUFFIXES,
     TRAINING_PARAMS,
     car_member,
+    frozen_graph_name,
     model_file,
 )
+from deepracer_sim.formats.tf_checkpoint import check_checkpoint
+from deepracer_sim.formats.tf_graph import check_frozen_graph
+from deepracer_sim.formats.tf_variables import ModelSpec, model_spec
 from deepracer_sim.formats.training_params import check_training_params
+from deepracer_sim.training.networks import camera_network
 from deepracer_sim.training.policy import (
     load_policy,
     policy_from_state_dict,
@@ -163,6 +175,61 @@ def _check_weights(model: Path, name: str, meta: dict) -> list[Problem]:
     return []
 
 
+def _check_pickles(model: Path, name: str) -> list[Problem]:
+    """A warning when a checkpoint zip's ``data`` member holds pickled entries."""
+    where = model_file(name + SB3_SUFFIX)
+    path = model / (name + SB3_SUFFIX)
+    if not path.is_file() or path.is_symlink():
+        return []
+    try:
+        found = pickled_entries(path)
+    except CheckpointError as exc:
+        return [Problem(where, str(exc).split(": ", 1)[-1], "export the checkpoint again")]
+    if not found:
+        return []
+    return [Problem(
+        where, f"its '{DATA_MEMBER}' member holds pickled entries ({', '.join(found)}): "
+        "stable-baselines3's PPO.load unpickles them, which runs any code a crafted file "
+        "carries (deepracer-sim never reads them: it loads the weights only)",
+        "load this file only with deepracer-sim (weights only) or torch.load(weights_only=True) "
+        "of its policy.pth; call PPO.load only on files you made yourself", WARNING)]
+
+
+def camera_spec(meta: object) -> ModelSpec | None:
+    """The camera model a ``model_metadata.json`` dict describes (its ``neural_network``,
+    action space and one camera), None when it names none the checks here know."""
+    if not isinstance(meta, dict):
+        return None
+    space = entries_action_space(meta)
+    if space is None:
+        return None
+    try:
+        sensor, network = camera_network(meta)
+        return model_spec(network, space, sensor)
+    except NetworkError:
+        return None
+
+
+def _check_tf_checkpoint(folder: _Folder, name: str, spec: ModelSpec | None,
+                         coach: bool) -> None:
+    """A TensorFlow checkpoint's variables against the simapp's graph of ``spec`` and, for the
+    one ``.coach_checkpoint`` names, its frozen graph ``model_<N>.pb``."""
+    model = folder.root / MODEL_DIR
+    if spec is None:
+        folder.problems.append(Problem(model_file(name), "its variables were not checked: "
+                                       f"{MODEL_METADATA} names no camera network the checks "
+                                       "know", "see the metadata problems", WARNING))
+        return
+    folder.problems += check_checkpoint(model / name, spec, f"{MODEL_DIR}/")
+    pb = frozen_graph_name(checkpoint_iteration(name))
+    if (model / pb).is_file() and not (model / pb).is_symlink():
+        folder.problems += check_frozen_graph(model / pb, spec, model_file(pb))
+    elif coach:
+        folder.problems.append(Problem(model_file(pb), "missing: the frozen graph of the "
+                                       f"checkpoint {COACH_CHECKPOINT} names",
+                                       "export the model again (deepracer-sim export)", WARNING))
+
+
 def _named_checkpoints(folder: _Folder) -> list[tuple[str, str]]:
     """[(where, name)] of the checkpoints .coach_checkpoint and deepracer_checkpoints.json
     name; their own problems are added."""
@@ -186,6 +253,8 @@ def _named_checkpoints(folder: _Folder) -> list[tuple[str, str]]:
 def _check_checkpoints(folder: _Folder, root_meta: object) -> None:
     model = folder.root / MODEL_DIR
     weighed: set[str] = set()
+    tf_checked: set[str] = set()
+    spec = camera_spec(root_meta)
     for where, name in _named_checkpoints(folder):
         if not CHECKPOINT_NAME.match(name):
             folder.problems += check_checkpoint_name(name, where)
@@ -197,10 +266,14 @@ def _check_checkpoints(folder: _Folder, root_meta: object) -> None:
                 f"{files or 'none'})", f"add {model_file(name)}{'/'.join(TF_SUFFIXES)} "
                 f"(DeepRacer) or {model_file(name)}{SB3_SUFFIX}/{STATE_DICT_SUFFIX} "
                 "(deepracer-sim)"))
+        elif fmt == "tf" and name not in tf_checked:
+            tf_checked.add(name)
+            _check_tf_checkpoint(folder, name, spec, where == model_file(COACH_CHECKPOINT))
         elif fmt == "sb3" and name not in weighed:
             weighed.add(name)
             if isinstance(root_meta, dict):
                 folder.problems += _check_weights(model, name, root_meta)
+            folder.problems += _check_pickles(model, name)
     if weighed:
         folder.problems.append(Problem(
             f"{MODEL_DIR}/", "holds deepracer-sim (PyTorch) checkpoints, not TensorFlow ones: "
@@ -218,7 +291,11 @@ def _check_checkpoints(folder: _Folder, root_meta: object) -> None:
 
 
 def _archive_metadata(path: Path, root_meta: object, where: str) -> list[Problem]:
-    data = read_member(path, MODEL_METADATA)
+    try:
+        data = read_member(path, MODEL_METADATA)
+    except ExportError as exc:
+        return [Problem(where, str(exc).split(": ", 1)[-1], f"put the folder's {MODEL_METADATA} "
+                        "in the archive")]
     try:
         inner = None if data is None else json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
@@ -252,10 +329,16 @@ def check_archive(path: Path, root_meta: object, where: str = CAR_ARCHIVE) -> li
     if len(models) != 1:
         out.append(Problem(where, f"{len(models)} policy files under {CAR_AGENT_DIR}/",
                            f"put exactly one policy file under {CAR_AGENT_DIR}/"))
-    if len([n for n in names if n.endswith(Path(CAR_TF_MODEL).suffix)]) != 1:
+    if car_member(CAR_TF_MODEL) not in names:
         out.append(Problem(where, f"{NOT_FOR_THE_CAR} (no {car_member(CAR_TF_MODEL)})",
                            "use the archive for inspection only; train in the cloud for the car",
                            WARNING))
+    else:
+        spec = camera_spec(root_meta)
+        data = (read_member(path, car_member(CAR_TF_MODEL), MAX_GRAPH_READ_BYTES)
+                if spec is not None else None)
+        if spec is not None and data is not None:
+            out += check_frozen_graph(data, spec, f"{where}:{car_member(CAR_TF_MODEL)}")
     return out
 
 

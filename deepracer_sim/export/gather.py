@@ -5,8 +5,9 @@ before anything is written.
 ``ip/hyperparameters.json`` (each with its one reader and its rules, :mod:`deepracer_sim.formats`),
 the reward file, ``deepracer_checkpoints.json`` and ``metrics/iterations.jsonl``, picks the
 checkpoints to export, and rebuilds each checkpoint's policy from its weights
-(:mod:`deepracer_sim.training.policy`), so that a broken run fails before the destination is
-touched.
+(:mod:`deepracer_sim.training.policy`; a camera run's from
+:mod:`deepracer_sim.training.networks` with the ``neural_network`` of its
+``model_metadata.json``), so that a broken run fails before the destination is touched.
 """
 
 from __future__ import annotations
@@ -16,22 +17,26 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from stable_baselines3.common.policies import ActorCriticPolicy
-
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
 from deepracer_sim.errors import ExportError
 from deepracer_sim.export.naming import TrackNaming, track_naming
-from deepracer_sim.export.safe_io import regular_file
+from deepracer_sim.export.safe_io import read_json, regular_file
 from deepracer_sim.formats.checkpoints import (
     BEST,
     LAST,
     best_and_last,
     checkpoint_name,
     checkpoint_stem,
+    missing_pointer,
     read_checkpoints_json,
 )
 from deepracer_sim.formats.hyperparameters import effective_hyperparameters, read_hyperparameters
-from deepracer_sim.formats.model_metadata import ActionSpace, metadata_text, read_model_metadata
+from deepracer_sim.formats.model_metadata import (
+    ActionSpace,
+    metadata_text,
+    read_model_metadata,
+    read_training_algorithm,
+)
 from deepracer_sim.formats.run_folder import (
     CHECKPOINTS_JSON,
     HYPERPARAMETERS,
@@ -42,7 +47,14 @@ from deepracer_sim.formats.run_folder import (
     RUN_CONFIG,
     RunFolder,
 )
+from deepracer_sim.formats.tf_variables import ModelSpec, model_spec
+from deepracer_sim.training.networks import (
+    camera_network,
+    camera_policy_from_state_dict,
+    is_camera_state_dict,
+)
 from deepracer_sim.training.policy import (
+    Policy,
     policy_architecture,
     policy_from_state_dict,
     read_checkpoint_state,
@@ -63,8 +75,11 @@ class ExportPlan:
         names: the run's checkpoint files to export (chosen first).
         best, last: the exported ``deepracer_checkpoints.json`` entries.
         policies: run checkpoint file -> (its path, its policy rebuilt from the weights).
-        net_arch: hidden layer sizes of the network.
+        net_arch: hidden layer sizes of the network (() for a camera network).
         naming: the track's cloud names.
+        algorithm: model_metadata.json's ``training_algorithm`` (``clipped_ppo`` or ``sac``).
+        camera: a camera model's network, action head and sensor (exported as DeepRacer's
+            TensorFlow files); None for the feature-vector MLP.
     """
 
     run_dir: Path
@@ -79,15 +94,22 @@ class ExportPlan:
     names: list[str]
     best: dict
     last: dict
-    policies: dict[str, tuple[Path, ActorCriticPolicy]]
+    policies: dict[str, tuple[Path, Policy]]
     net_arch: tuple[int, ...]
     naming: TrackNaming
+    algorithm: str = "clipped_ppo"
+    camera: ModelSpec | None = None
 
     @property
     def metadata_text(self) -> str:
-        """model_metadata.json as written (indent 4)."""
+        """model_metadata.json as written (indent 4; a camera model's network and sensor; the
+        run's lidar next to the camera)."""
         lidar = str((self.config.get("objects") or {}).get("lidar", ""))
-        return metadata_text(self.space, self.version, lidar)
+        if self.camera is None:
+            return metadata_text(self.space, self.version, self.algorithm, lidar=lidar)
+        return metadata_text(self.space, self.version, self.algorithm,
+                             neural_network=self.camera.network.name, sensor=self.camera.sensor,
+                             lidar=lidar)
 
     @property
     def hyperparameters_text(self) -> str:
@@ -161,8 +183,11 @@ def export_entry(run_name: str, info: dict, log: dict[str, dict]) -> dict:
 
 def _pick(run: RunFolder, checkpoint: str) -> tuple[str, list[str], dict, dict]:
     """(chosen, names, best entry, last entry) of ``--checkpoint``."""
-    info = read_checkpoints_json(regular_file(run.root, Path(MODEL_DIR, CHECKPOINTS_JSON),
-                                              ": the run saved no checkpoint yet"))
+    if checkpoint not in ("best", "last") and not run.checkpoints_json.exists():
+        info: dict = {}  # a checkpoint picked by hand needs no pointer
+    else:
+        info = read_checkpoints_json(regular_file(run.root, Path(MODEL_DIR, CHECKPOINTS_JSON),
+                                                  f": {missing_pointer(run.model_dir)}"))
     chosen = checkpoint_name(run, str(checkpoint))
     log = iteration_log(run)
     if checkpoint not in ("best", "last"):
@@ -174,21 +199,32 @@ def _pick(run: RunFolder, checkpoint: str) -> tuple[str, list[str], dict, dict]:
     return chosen, names, export_entry(best_name, info, log), export_entry(last_name, info, log)
 
 
-def _policies(run: RunFolder, names: list[str], space: ActionSpace, net_arch: tuple[int, ...]
-              ) -> tuple[dict[str, tuple[Path, ActorCriticPolicy]], tuple[int, ...]]:
+def _policies(run: RunFolder, names: list[str], space: ActionSpace, net_arch: tuple[int, ...],
+              meta: dict) -> tuple[dict[str, tuple[Path, Policy]], tuple[int, ...],
+                                   ModelSpec | None]:
     """Each checkpoint's policy (weights only), checked against the action space and the
-    run's net_arch; returns them and the network's hidden layer sizes."""
-    policies = {}
+    run's net_arch (a camera policy: against model_metadata.json's ``neural_network``);
+    returns them, the network's hidden layer sizes and, for a camera run, its
+    :class:`ModelSpec`."""
+    policies: dict[str, tuple[Path, Policy]] = {}
+    camera = None
     for name in names:
         path = regular_file(run.model_dir, name, " (pruned? pick another --checkpoint)")
         state, _ = read_checkpoint_state(path)
+        if is_camera_state_dict(state):
+            sensor, network = camera_network(meta)
+            camera = model_spec(network, space, sensor)
+            policies[name] = (path, camera_policy_from_state_dict(state, space, network,
+                                                                  str(path)))
+            net_arch = ()
+            continue
         arch = policy_architecture(state).net_arch
         if net_arch and arch != net_arch:
             raise ExportError(f"{path}: hidden layers {arch} differ from {RUN_CONFIG}'s "
                               f"net_arch {list(net_arch)}")
         net_arch = arch
         policies[name] = (path, policy_from_state_dict(state, space, str(path)))
-    return policies, net_arch
+    return policies, net_arch, camera
 
 
 def gather(run_dir: str | os.PathLike, out: str | os.PathLike, checkpoint: str = "best",
@@ -204,12 +240,17 @@ def gather(run_dir: str | os.PathLike, out: str | os.PathLike, checkpoint: str =
     run = RunFolder(run_dir)
     config = run.read_config()
     check_destination(run_dir, out, force)
-    space, version = read_model_metadata(regular_file(run_dir, Path(MODEL_DIR, MODEL_METADATA)))
-    hp = read_hyperparameters(regular_file(run_dir, Path(HYPERPARAMETERS_DIR, HYPERPARAMETERS)))
+    meta_path = regular_file(run_dir, Path(MODEL_DIR, MODEL_METADATA))
+    space, version = read_model_metadata(meta_path)
+    algorithm = read_training_algorithm(meta_path)
+    hp = read_hyperparameters(regular_file(run_dir, Path(HYPERPARAMETERS_DIR, HYPERPARAMETERS)),
+                              algorithm)
     reward = regular_file(run_dir, REWARD_FILE).read_bytes()
     chosen, names, best, last = _pick(run, checkpoint)
     net_arch = tuple(int(n) for n in config.get("net_arch") or ())
-    policies, net_arch = _policies(run, names, space, net_arch)
+    meta = read_json(meta_path)
+    assert isinstance(meta, dict)  # read_model_metadata refuses anything else
+    policies, net_arch, camera = _policies(run, names, space, net_arch, meta)
     return ExportPlan(run_dir, out, force, config, space, version,
-                      effective_hyperparameters(hp), reward, chosen, names, best, last, policies,
-                      net_arch, track_naming(config))
+                      effective_hyperparameters(hp, algorithm), reward, chosen, names, best,
+                      last, policies, net_arch, track_naming(config), algorithm, camera)

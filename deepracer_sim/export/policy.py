@@ -5,7 +5,9 @@ The weights are read by :mod:`deepracer_sim.training.policy` (``torch.load(weigh
 never unpickling); this module turns the rebuilt policy into the ONNX graph of its policy tower:
 input ``observation`` (batch, OBS_DIM) float32; output ``action_probabilities`` (batch, K)
 (softmax over the discrete actions) or, for a continuous space, ``action_mean`` and
-``action_log_std`` (batch, 2) in [-1, 1] units.
+``action_log_std`` (batch, 2) in [-1, 1] units. A SAC policy's mean is its tanh-squashed
+Gaussian mean (the action evaluation drives) and its log standard deviation is the pre-squash
+one, clipped to [-20, 2] as stable-baselines3 samples it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import warnings
 from pathlib import Path
 
 import torch
-from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, SACPolicy
 
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import (
@@ -25,6 +27,7 @@ from deepracer_sim.formats.run_folder import (
     onnx_name,
 )
 from deepracer_sim.sim.observation import LOOKAHEAD, OBS_DIM, observation_bounds
+from deepracer_sim.training.policy import Policy
 
 #: ONNX input/output names of the exported policy network.
 ONNX_INPUT = "observation"
@@ -43,22 +46,32 @@ _CKPT = f"<N>{CHECKPOINT_STEP}<S>{CHECKPOINT_SUFFIX}"
 class PolicyNetwork(torch.nn.Module):
     """The torch module exported to ONNX: the policy tower and its head."""
 
-    def __init__(self, policy: ActorCriticPolicy, continuous: bool) -> None:
+    def __init__(self, policy: Policy, continuous: bool) -> None:
         super().__init__()
         self.continuous = continuous
+        self.sac = isinstance(policy, SACPolicy)
+        if isinstance(policy, SACPolicy):
+            self.policy_net = policy.actor.latent_pi
+            self.action_net = policy.actor.mu
+            self.sac_log_std = policy.actor.log_std
+            return
         self.policy_net = policy.mlp_extractor.policy_net
         self.action_net = policy.action_net
         if continuous:
             self.log_std = policy.log_std
 
     def forward(self, observation):
+        if self.sac:
+            latent = self.policy_net(observation)
+            return (torch.tanh(self.action_net(latent)),
+                    torch.clamp(self.sac_log_std(latent), LOG_STD_MIN, LOG_STD_MAX))
         out = self.action_net(self.policy_net(observation))
         if self.continuous:
             return out, self.log_std.expand_as(out)
         return torch.softmax(out, dim=-1)
 
 
-def export_onnx(policy: ActorCriticPolicy, space: ActionSpace, path: Path) -> None:
+def export_onnx(policy: Policy, space: ActionSpace, path: Path) -> None:
     """Write the policy network as ONNX (inputs/outputs: :func:`network_description`).
 
     Raises:
@@ -107,14 +120,17 @@ def _outputs(space: ActionSpace) -> list[dict]:
                         "list order (softmax); evaluation drives the most likely one"}]
 
 
-def network_description(space: ActionSpace, net_arch: tuple[int, ...]) -> dict:
+def network_description(space: ActionSpace, net_arch: tuple[int, ...],
+                        algorithm: str = "clipped_ppo") -> dict:
     """The ``model/policy_network.json`` document (ONNX input/output names and shapes)."""
     low, high = observation_bounds()
+    sac = algorithm == "sac"
     return {
-        "format": "deepracer-sim policy network (stable-baselines3 PPO MlpPolicy, PyTorch)",
+        "format": f"deepracer-sim policy network (stable-baselines3 {'SAC' if sac else 'PPO'} "
+                  "MlpPolicy, PyTorch)",
         "net_arch": list(net_arch),
-        "activation": "tanh",
-        "value_net_arch": list(net_arch),
+        "activation": "relu" if sac else "tanh",
+        "value_net_arch": [] if sac else list(net_arch),
         "onnx": {
             "opset": ONNX_OPSET,
             "inputs": [{"name": ONNX_INPUT, "shape": ["batch", OBS_DIM], "dtype": "float32",

@@ -29,9 +29,23 @@ and ``model.tar.gz``): ``best`` (default), ``last``, or an iteration number. Wit
 that checkpoint is exported and is both best and last (as ``upload-model.sh`` rewrites it).
 
 What the cloud can use: the reward function, action space, hyperparameters and track choice
-transfer unchanged. The weights do not: our network sees :mod:`deepracer_sim.sim.observation`'s
-feature vector, not DeepRacer's 120x160 camera image, so neither the simapp nor the physical
-car can run it (the car wants ``agent/model.pb``, a TensorFlow graph over camera frames).
+transfer unchanged. A feature-vector run's weights do not: its network sees
+:mod:`deepracer_sim.sim.observation`'s feature vector, not DeepRacer's 120x160 camera image, so
+neither the simapp nor the physical car can run it (the car wants ``agent/model.pb``, a
+TensorFlow graph over camera frames).
+
+A camera run (a :class:`~deepracer_sim.training.networks.DeepRacerCnnPolicy` checkpoint) is
+exported as DeepRacer's own files instead of the ``.pt``/ONNX ones (docs/cloud-models.md;
+written without TensorFlow, :mod:`deepracer_sim.training.tf_weights`)::
+
+    DIR/model/<N>_Step-<S>.ckpt.index, .data-00000-of-00001, .meta   the TensorFlow checkpoint
+                                         with exactly the variables the simapp restores
+    DIR/model/model_<N>.pb               the frozen policy graph, only for the checkpoint
+                                         .coach_checkpoint names
+    DIR/model/<N>_Step-<S>.ckpt.zip      the stable-baselines3 checkpoint, as for every run
+    DIR/model.tar.gz                     model_metadata.json, agent/model.pb (the car's)
+
+and both ``model_metadata.json`` name the run's ``neural_network`` and sensor.
 
 Safety: everything is read and checked first (:func:`~deepracer_sim.export.gather.gather`);
 the export is then written to a temporary folder next to DIR and renamed into place, so an
@@ -73,6 +87,7 @@ from deepracer_sim.formats.run_folder import (
     CAR_ARCHIVE,
     CAR_ONNX_MODEL,
     CAR_STATE_DICT,
+    CAR_TF_MODEL,
     CHECKPOINTS_JSON,
     COACH_CHECKPOINT,
     DRFC_CUSTOM_FILES,
@@ -94,9 +109,11 @@ from deepracer_sim.formats.run_folder import (
     TRAINING_PARAMS,
     TRAINING_SIMTRACE_DIR,
     car_member,
+    frozen_graph_name,
     onnx_name,
 )
 from deepracer_sim.formats.training_params import dump_training_params
+from deepracer_sim.training.tf_weights import write_tf_model
 
 
 @dataclass
@@ -225,8 +242,26 @@ def _onnx_note(exc: Exception) -> str:
     return f"no ONNX export: torch.onnx.export failed ({exc})"
 
 
+def _write_camera_checkpoints(plan: ExportPlan, model: Path) -> dict[str, Path]:
+    """Each checkpoint's .ckpt.zip and TensorFlow checkpoint, and the chosen one's
+    model_<N>.pb; returns {chosen: its .pb}."""
+    assert plan.camera is not None
+    graphs = {}
+    for name, (path, policy) in plan.policies.items():
+        stem = checkpoint_stem(name)
+        shutil.copyfile(path, model / (stem + SB3_SUFFIX))
+        files = write_tf_model(policy, model, stem, frozen_graph=name == plan.chosen,
+                               sensor=plan.camera.sensor)
+        if "pb" in files:
+            graphs[name] = files["pb"]
+    return graphs
+
+
 def _write_checkpoints(plan: ExportPlan, model: Path, result: ExportResult) -> dict[str, Path]:
-    """Each checkpoint's .ckpt.zip, .ckpt.pt and model_<N>.onnx; returns the ONNX files."""
+    """Each checkpoint's .ckpt.zip, .ckpt.pt and model_<N>.onnx (a camera run: its TensorFlow
+    files); returns the ONNX (or frozen graph) files."""
+    if plan.camera is not None:
+        return _write_camera_checkpoints(plan, model)
     onnx_files = {}
     for name, (path, policy) in plan.policies.items():
         stem = checkpoint_stem(name)
@@ -256,8 +291,9 @@ def _write_files(plan: ExportPlan, tmp: Path, result: ExportResult) -> dict[str,
     onnx_files = _write_checkpoints(plan, model, result)
     write_coach_checkpoint(model / COACH_CHECKPOINT, checkpoint_stem(plan.chosen))
     write_checkpoints_json(model / CHECKPOINTS_JSON, plan.best, plan.last)
-    (model / POLICY_NETWORK).write_text(
-        json_text(network_description(plan.space, plan.net_arch)))
+    if plan.camera is None:
+        (model / POLICY_NETWORK).write_text(
+            json_text(network_description(plan.space, plan.net_arch, plan.algorithm)))
     return onnx_files
 
 
@@ -290,7 +326,10 @@ def _write_car_archive(plan: ExportPlan, tmp: Path, onnx_files: dict[str, Path])
     now = time.time()
     with tarfile.open(tmp / CAR_ARCHIVE, "w:gz") as tar:
         _tar_add_bytes(tar, MODEL_METADATA, plan.metadata_text.encode(), now)
-        if plan.chosen in onnx_files:
+        if plan.camera is not None:
+            _tar_add_bytes(tar, car_member(CAR_TF_MODEL), onnx_files[plan.chosen].read_bytes(),
+                           now)
+        elif plan.chosen in onnx_files:
             _tar_add_bytes(tar, car_member(CAR_ONNX_MODEL), onnx_files[plan.chosen].read_bytes(),
                            now)
         else:
@@ -339,9 +378,13 @@ def _summary(plan: ExportPlan, result: ExportResult) -> list[str]:
         *(f"copied {n} files of {k}/" for k, n in result.copied_logs.items()),
         *(f"skipped {p} (a link or special file)" for p in result.skipped),
         f"transfers to the cloud unchanged: {REWARD_FILE}, the action space, the "
-        "hyperparameters, the track choice",
-        "does not transfer: the weights (the network reads a feature vector, not the camera); "
-        + NOT_FOR_THE_CAR,
+        "hyperparameters, the track choice"
+        + (f", the {plan.camera.network.name} weights (TensorFlow checkpoint, frozen graph "
+           f"{MODEL_DIR}/{frozen_graph_name(checkpoint_iteration(result.checkpoint))}, "
+           f"{car_member(CAR_TF_MODEL)} in {CAR_ARCHIVE})" if plan.camera is not None else ""),
+        *([] if plan.camera is not None else [
+            "does not transfer: the weights (the network reads a feature vector, not the "
+            "camera); " + NOT_FOR_THE_CAR]),
         f"check it: python -m deepracer_sim.export --check {plan.out}",
     ]
 

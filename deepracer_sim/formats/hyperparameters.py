@@ -1,4 +1,5 @@
-"""DeepRacer's ``hyperparameters.json`` (spec §5) and how it maps onto stable-baselines3 PPO.
+"""DeepRacer's ``hyperparameters.json`` (spec §5) and how it maps onto stable-baselines3 PPO and
+SAC.
 
 =================================  ==========================================================
 DeepRacer key                      stable-baselines3 PPO
@@ -19,8 +20,20 @@ DeepRacer key                      stable-baselines3 PPO
 ``e_greedy_value``,                only used by e-greedy exploration
 ``epsilon_steps``
 ``stack_size``                     ignored, as by DeepRacer (always 1 frame)
-``sac_alpha``                      SAC is not supported
+``sac_alpha``                      PPO: not used; SAC: ``ent_coef`` (a fixed entropy weight)
 =================================  ==========================================================
+
+SAC (``training_algorithm: "sac"``, continuous action spaces; :func:`sac_kwargs`): ``lr`` ->
+``learning_rate``, ``batch_size``, ``discount_factor`` -> ``gamma``, ``sac_alpha`` ->
+``ent_coef`` (fixed, as the simapp's SAC head: no automatic tuning); one gradient step per
+collected step (``gradient_steps=-1``, as the simapp's trainer runs as many training steps as
+the rollout had steps); ``beta_entropy`` and ``num_epochs`` are PPO's and not used. Sources:
+aws-deepracer-community/deepracer-simapp@01f5f015 ``bundle/markov/sagemaker_graph_manager.py:
+71-110, 175-218`` and ``training_worker.py:132-160``; defaults DeepRacer-on-AWS's
+(aws-solutions/deepracer-on-aws@61af778 ``source/apps/website/src/pages/CreateModel/
+constants.ts:157-165``: batch 64, discount 0.99, lr 0.0003, sac_alpha 0.2, 1 episode between
+training). Not reproducible in stable-baselines3: coach's value network with its hard-copied
+target (SB3 soft-updates twin target Q networks), huber loss.
 
 DeepRacer's fixed PPO internals match SB3's defaults: clip range 0.2, GAE lambda 0.95,
 advantages normalised per minibatch, and separate policy and value networks.
@@ -40,9 +53,10 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
-from deepracer_sim.errors import HyperparameterError
+from deepracer_sim.errors import DeepRacerSimWarning, HyperparameterError
 from deepracer_sim.formats.problems import (
     ERROR,
     UNREADABLE,
@@ -81,6 +95,20 @@ TRAIN_DEFAULTS: dict[str, object] = {
     "loss_type": "huber",
     "num_epochs": 5,
 }
+
+#: The two algorithms (``model_metadata.json``'s ``training_algorithm``).
+PPO, SAC = "clipped_ppo", "sac"
+
+#: ``train.py``'s SAC defaults: DeepRacer-on-AWS's SAC form defaults (module docstring).
+SAC_TRAIN_DEFAULTS: dict[str, object] = {
+    **TRAIN_DEFAULTS,
+    "batch_size": 64,
+    "loss_type": "mean squared error",
+    "num_episodes_between_training": 1,
+    "sac_alpha": 0.2,
+}
+#: PPO-only keys, left out of a SAC run's effective hyperparameters (the simapp's SAC key set).
+PPO_ONLY_KEYS = ("beta_entropy", "num_epochs")
 
 #: key -> (type, low, high): the values deepracer-sim accepts (inclusive; errors in both modes).
 RANGES: dict[str, tuple[type, float, float]] = {
@@ -180,10 +208,15 @@ def check_hyperparameters(path: str | os.PathLike, where: str | None = None) -> 
     return problems if hp is UNREADABLE else check_hyperparameters_dict(hp, where)
 
 
-def validate_hyperparameters(hp: object, source: str) -> dict:
+def train_defaults(algorithm: str = PPO) -> dict:
+    """A copy of :data:`TRAIN_DEFAULTS` (PPO) or :data:`SAC_TRAIN_DEFAULTS` (``"sac"``)."""
+    return dict(SAC_TRAIN_DEFAULTS if algorithm == SAC else TRAIN_DEFAULTS)
+
+
+def validate_hyperparameters(hp: object, source: str, algorithm: str = PPO) -> dict:
     """Check DeepRacer hyperparameters (strict mode of :func:`check_hyperparameters_dict`, for
-    training) and return them with missing keys from :data:`TRAIN_DEFAULTS`, integers as
-    ``int`` and numbers as ``float``.
+    training) and return them with missing keys from :func:`train_defaults` of ``algorithm``,
+    integers as ``int`` and numbers as ``float``.
 
     Raises:
         HyperparameterError: unknown key, wrong type, out-of-range or unsupported value (the
@@ -192,23 +225,42 @@ def validate_hyperparameters(hp: object, source: str) -> dict:
     raise_errors(check_hyperparameters_dict(hp, source, training=True), HyperparameterError,
                  source)
     assert isinstance(hp, dict)  # a non-dict is an error above
-    out = dict(TRAIN_DEFAULTS)
+    out = train_defaults(algorithm)
     for key, value in hp.items():
         out[key] = value if key in CHOICES else RANGES[key][0](value)
     return out
 
 
-def read_hyperparameters(path: str | os.PathLike | None) -> dict:
-    """Read and validate a ``hyperparameters.json`` (None: :data:`TRAIN_DEFAULTS`).
+def read_hyperparameters(path: str | os.PathLike | None, algorithm: str = PPO) -> dict:
+    """Read and validate a ``hyperparameters.json`` (None: :func:`train_defaults`).
 
     Raises:
         HyperparameterError: missing file, invalid JSON (with line) or invalid values.
     """
     if path is None:
-        return dict(TRAIN_DEFAULTS)
+        return train_defaults(algorithm)
     path = Path(path)
     data = read_json(path, HyperparameterError, " (expected a DeepRacer hyperparameters.json)")
-    return validate_hyperparameters(data, str(path))
+    return validate_hyperparameters(data, str(path), algorithm)
+
+
+def fit_batch_size(hp: dict, rollout: int, source: str) -> dict:
+    """The hyperparameters with ``batch_size`` no larger than the rollout (``n_envs * n_steps``
+    steps: stable-baselines3 cannot take a minibatch larger than it), so that the value written
+    to ``ip/hyperparameters.json`` is the one training uses. A larger value is lowered to the
+    rollout with a :class:`~deepracer_sim.errors.DeepRacerSimWarning` (``source`` names where it
+    came from), not rejected: DeepRacer files with a batch of 512 and small local rollouts are
+    common, and DeepRacer's own rollouts (``num_episodes_between_training`` episodes) are far
+    larger.
+    """
+    batch = int(hp["batch_size"])
+    if batch <= rollout:
+        return hp
+    warnings.warn(f"{source}: batch_size {batch} is larger than the rollout of {rollout} steps "
+                  f"(--n-envs x --n-steps): training uses batch_size {rollout} and writes it to "
+                  f"{HYPERPARAMETERS}; raise --n-envs or --n-steps to train with {batch}",
+                  DeepRacerSimWarning, stacklevel=2)
+    return {**hp, "batch_size": rollout}
 
 
 def ppo_kwargs(hp: dict) -> dict:
@@ -224,6 +276,20 @@ def ppo_kwargs(hp: dict) -> dict:
     }
 
 
-def effective_hyperparameters(hp: dict) -> dict:
-    """The PPO key set DeepRacer's trainer uploads (sorted keys, no ``sac_alpha``)."""
-    return {k: hp[k] for k in sorted(hp) if k != "sac_alpha"}
+def sac_kwargs(hp: dict) -> dict:
+    """The stable-baselines3 ``SAC`` arguments the hyperparameters map to (module docstring)."""
+    return {
+        "batch_size": int(hp["batch_size"]),
+        "ent_coef": float(hp["sac_alpha"]),
+        "gamma": float(hp["discount_factor"]),
+        "learning_rate": float(hp["lr"]),
+        "gradient_steps": -1,
+        "learning_starts": 0,
+    }
+
+
+def effective_hyperparameters(hp: dict, algorithm: str = PPO) -> dict:
+    """The key set DeepRacer's trainer uploads, sorted: PPO's without ``sac_alpha``; SAC's
+    with ``sac_alpha`` and without :data:`PPO_ONLY_KEYS`."""
+    drop = PPO_ONLY_KEYS if algorithm == SAC else ("sac_alpha",)
+    return {k: hp[k] for k in sorted(hp) if k not in drop}

@@ -20,7 +20,9 @@ An exported model folder (``deepracer-sim export``, :mod:`deepracer_sim.export.w
 the same names at DeepRacer's places, plus ``training_params.yaml``, ``model/.coach_checkpoint``,
 ``model/<name>.ckpt.zip|.pt``, ``model/model_<N>.onnx``, ``model/policy_network.json``,
 ``model.tar.gz`` (``agent/model.onnx``) and ``deepracer-for-cloud/custom_files/``,
-``deepracer-for-cloud/run.env``.
+``deepracer-for-cloud/run.env``; a camera model's export has DeepRacer's TensorFlow files
+instead of the ``.pt`` and ONNX ones: ``model/<name>.ckpt.index``,
+``.ckpt.data-00000-of-00001``, ``.ckpt.meta``, ``model/model_<N>.pb`` and ``agent/model.pb``.
 
 The names below are the only place these file names are written; every reader and writer
 (training, evaluation, logs, export, the reward lab, fidelity) uses them.
@@ -28,10 +30,10 @@ The names below are the only place these file names are written; every reader an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from deepracer_sim.errors import RunFolderError
+from deepracer_sim.formats.problems import read_json
 
 MODEL_DIR = "model"
 MODEL_METADATA = "model_metadata.json"
@@ -62,6 +64,27 @@ CLOUD_SIMTRACE_DIR = "sim-trace"
 TRAINING_SUBDIR = "training"
 EVALUATION_SUBDIR = "evaluation"
 
+# --- the sweep folder (deepracer_sim.sweep) -------------------------------------------------
+#: A sweep folder (``deepracer-sim sweep --out``) holds one run folder per trial, each a run
+#: folder as above plus the trial's completion marker, and the sweep's own files:
+#: ``sweep.json`` (the spec and its fingerprint), ``trials.json`` (trial name -> settings),
+#: ``results.csv`` (one row per finished trial), ``.sweep.lock`` and ``.locks/<trial>.lock``.
+SWEEP_JSON = "sweep.json"
+SWEEP_TRIALS = "trials.json"
+SWEEP_RESULTS = "results.csv"
+SWEEP_LOCK = ".sweep.lock"
+SWEEP_TRIAL_LOCKS = ".locks"
+#: ``<trial>/sweep_trial.json``: written last and atomically; a trial is finished iff it exists.
+SWEEP_TRIAL_MARKER = "sweep_trial.json"
+#: ``<trial>/sweep_error.txt``: the traceback of a trial that failed (the folder of an
+#: unfinished trial; a rerun deletes it).
+SWEEP_TRIAL_ERROR = "sweep_error.txt"
+#: ``<sweep>/.incoming-<trial>/``: a run folder being collected from a cluster node.
+SWEEP_INCOMING_PREFIX = ".incoming-"
+#: ``compare/``: the default folder of ``deepracer-sim compare``'s page inside a sweep folder.
+COMPARE_DIR = "compare"
+COMPARE_PAGE = "index.html"
+
 # --- checkpoints ---------------------------------------------------------------------------
 #: A checkpoint is ``<iteration>_Step-<steps>``: in a run folder ``<name>.zip`` (a
 #: stable-baselines3 checkpoint); in an exported model folder DeepRacer's ``<name>.ckpt`` prefix
@@ -71,12 +94,19 @@ CHECKPOINT_STEP = "_Step-"
 CHECKPOINT_SUFFIX = ".ckpt"
 SB3_SUFFIX = ".zip"
 STATE_DICT_SUFFIX = ".pt"
-TF_SUFFIXES = (".index", ".data-00000-of-00001", ".meta")
+#: DeepRacer's (TensorFlow V2) checkpoint files: ``<name>.ckpt`` + these suffixes.
+TF_INDEX_SUFFIX = ".index"
+TF_DATA_SUFFIX = ".data-00000-of-00001"
+TF_META_SUFFIX = ".meta"
+TF_SUFFIXES = (TF_INDEX_SUFFIX, TF_DATA_SUFFIX, TF_META_SUFFIX)
 
 # --- the exported model folder (deepracer_sim.export, spec §6.1-6.2) -------------------------
 #: ``model/model_<iteration>.onnx``: the policy network of a checkpoint.
 ONNX_PREFIX = "model_"
 ONNX_SUFFIX = ".onnx"
+#: ``model/model_<iteration>.pb``: a camera model's frozen policy graph (DeepRacer's name).
+FROZEN_GRAPH_PREFIX = "model_"
+FROZEN_GRAPH_SUFFIX = ".pb"
 #: ``model/policy_network.json``: what the ONNX network's inputs and outputs are.
 POLICY_NETWORK = "policy_network.json"
 #: ``metrics/training/training-<YYYYmmddHHMMSS>.json``: the TrainingMetrics copy
@@ -105,6 +135,11 @@ def model_file(name: str) -> str:
 def onnx_name(iteration: int | str) -> str:
     """``model_<iteration>.onnx``."""
     return f"{ONNX_PREFIX}{iteration}{ONNX_SUFFIX}"
+
+
+def frozen_graph_name(iteration: int | str) -> str:
+    """``model_<iteration>.pb``."""
+    return f"{FROZEN_GRAPH_PREFIX}{iteration}{FROZEN_GRAPH_SUFFIX}"
 
 
 def car_member(name: str) -> str:
@@ -140,10 +175,26 @@ class RunFolder:
         return self.metrics_dir / f"{EVALUATION_METRICS_PREFIX}{stamp}.json"
 
     def read_config(self) -> dict:
+        """The run's ``run_config.json``.
+
+        Raises:
+            RunFolderError: not a run folder (none), or a damaged file (the fix says what it
+                holds and what to do).
+        """
+        if not self.root.is_dir():
+            what = "is a file, not a run folder" if self.root.exists() else "does not exist"
+            raise RunFolderError(f"{self.root} {what}; give the --out folder of train")
         if not self.config.is_file():
             raise RunFolderError(f"{self.root} is not a training run folder (no "
                                  f"{RUN_CONFIG}); give the --out folder of train")
-        return json.loads(self.config.read_text())
+        config = read_json(self.config, RunFolderError, damaged=(
+            f"; the file is damaged (cut short while it was written?). Fix: restore it from a "
+            f"copy, or write it again: it holds the track, version and settings train used "
+            f"(see another run's {RUN_CONFIG})"))
+        if not isinstance(config, dict):
+            raise RunFolderError(f"{self.config}: expected a JSON object (the run's track, "
+                                 "version and settings)")
+        return config
 
     def checkpoint_path(self, name: str) -> Path:
         """``model/<name>``: a checkpoint file of the run."""

@@ -119,6 +119,24 @@ def _concat_traces(parts: list[tuple[dict, int, int, str]]) -> dict[str, np.ndar
     return res
 
 
+def rows_on_track(trace: Trace, track_len: float) -> tuple[Trace, int]:
+    """The rows of ``trace`` driven on a track of centre-line length ``track_len`` (m), and
+    how many rows were left out: a run trained on several tracks (``train --track A,B``)
+    logs every car's rows, each with its own track's ``track_len``. ``trace`` itself when all
+    rows (or none) match, or it has no ``track_len`` column.
+
+    A row matches when its ``track_len`` is within 0.1 % of ``track_len``.
+    """
+    lengths = trace.columns.get("track_len")
+    if lengths is None or not len(lengths) or not np.isfinite(track_len):
+        return trace, 0
+    keep = np.abs(lengths - track_len) <= 1e-3 * track_len
+    if keep.all() or not keep.any():
+        return trace, 0
+    cols = {k: v[keep] for k, v in trace.columns.items()}
+    return Trace(trace.name, cols, episode_table(cols), trace.files), int((~keep).sum())
+
+
 def episode_table(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One row per episode, as deepracer-utils' ``simulation_agg`` computes it.
 

@@ -41,12 +41,13 @@ def _bools(mask: np.ndarray) -> list[str]:
 
 
 def format_rows(rec: np.ndarray, episodes: np.ndarray, rewards: np.ndarray,
-                actions: list[str], wall: np.ndarray, track_len: float) -> str:
+                actions: list[str], wall: np.ndarray, track_len: float | np.ndarray) -> str:
     """Sim-trace CSV lines (no header) for step records ``rec`` (M, NR) (``kernel.R_*``).
 
     Args:
         episodes: (M,) episode numbers; rewards: (M,); actions: (M,) the action column text;
-        wall: (M,) wall clock, epoch seconds; track_len: centre-line length, m.
+        wall: (M,) wall clock, epoch seconds; track_len: centre-line length, m, of every row
+            or (M,) per row (cars on several tracks).
     """
     m = len(rec)
     if m == 0:
@@ -67,7 +68,7 @@ def format_rows(rec: np.ndarray, episodes: np.ndarray, rewards: np.ndarray,
         _bools(rec[:, layout.R_ALL_WHEELS] > 0.5),
         _strs(rec[:, layout.R_PROGRESS]),
         _strs_few(rec[:, layout.R_CLOSEST_WP].astype(np.int64)),
-        [repr(float(track_len))] * m,
+        _strs_few(np.broadcast_to(np.asarray(track_len, dtype=np.float64), (m,))),
         _strs_few(rec[:, layout.R_TSTAMP]),
         _STATUS_ARRAY[rec[:, layout.R_STATUS].astype(np.int64)].tolist(),
         ["0.0"] * m,

@@ -78,11 +78,13 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from deepracer_sim.constants import STATUS_CODES, STATUS_LABELS, STEP_DT
+from deepracer_sim.errors import DeepRacerSimWarning
 from deepracer_sim.formats.files import atomic_write_text
 from deepracer_sim.formats.run_folder import EVALUATION_SIMTRACE_DIR, SIMTRACE_SUFFIX, RunFolder
 from deepracer_sim.formats.simtrace import SIMTRACE_HEADER
@@ -121,7 +123,7 @@ class TrainingLogger(TrainingObserver):
         self.total_episodes = 0
         self.total_steps = 0
         self.continuous = False
-        self.track_len = 0.0
+        self.car_track_len = np.zeros(0)  # centre-line length of each car's track, m
         self.n_epochs = 1
         self.finished = False
 
@@ -159,7 +161,9 @@ class TrainingLogger(TrainingObserver):
             old.unlink()
         self.metrics_path.unlink(missing_ok=True)
         self.text_log.write_text("")
-        self.track_len = float(env.track.length)
+        # each car's own track (cars on several tracks: envs.multitrack)
+        self.car_track_len = np.array([float(t.length) for t in getattr(env, "car_tracks", None)
+                                       or [env.track] * env.num_envs])
         self.continuous = bool(env.deepracer_action_space.continuous)
         self.n_epochs = int(getattr(model, "n_epochs", 1) or 1)
         self.recorder = StepRecorder(env.num_envs, int(getattr(model, "n_steps", 256) or 256))
@@ -198,7 +202,7 @@ class TrainingLogger(TrainingObserver):
         text = SIMTRACE_HEADER + "\n" + format_rows(
             block.rows.rec, row_ids, block.rows.rewards,
             action_strings(block.rows.rec, block.rows.actions, self.continuous),
-            block.rows.wall, self.track_len)
+            block.rows.wall, self.car_track_len[block.rows.car])
         atomic_write_text(self.simtrace_dir / f"{i}{SIMTRACE_SUFFIX}", text)
         if len(rows):
             self.clock = max(self.clock, float(rows.rec[:, layout.R_TSTAMP].max()) + STEP_DT)
@@ -328,11 +332,23 @@ class EvaluationLogger(EpisodeObserver):
                                  np.full(len(idx), time.time()), idx.astype(np.int64)))
 
     def on_end(self, results) -> None:
+        """Write the logs; a folder that cannot be written (read-only, full) is a warning: the
+        laps still reach the caller."""
         rows = StepRows.empty()
         for chunk in self.chunks:
             rows = StepRows.concat(rows, chunk)
         order = np.lexsort((rows.rec[:, layout.R_STEPS], rows.car))
         rows = rows.take(order)
+        try:
+            self._write(rows)
+        except OSError as exc:
+            warnings.warn(f"{self.run_dir}: the evaluation logs were not written "
+                          f"({exc.strerror or exc}: {exc.filename or self.run_dir}); the laps "
+                          "are reported, their sim-trace and metrics are not kept (evaluate a "
+                          "copy of the run in a folder you can write to, to keep them)",
+                          DeepRacerSimWarning, stacklevel=2)
+
+    def _write(self, rows: StepRows) -> None:
         self.simtrace_path.parent.mkdir(parents=True, exist_ok=True)
         text = SIMTRACE_HEADER + "\n" + format_rows(
             rows.rec, rows.car, rows.rewards,

@@ -387,7 +387,7 @@ def _closest_object(obj_i, world_i, dist: float, length: float) -> int:
 
 
 @njit(cache=True)
-def _object_is_inner(lines, lens, d: int, ox: float, oy: float) -> bool:
+def object_is_inner(lines, lens, d: int, ox: float, oy: float) -> bool:
     """``_is_obstacle_inner``: the object is nearer the inner border point than the outer one,
     both nearest to the object's centre-line point."""
     centre = lines[d, 0]
@@ -423,7 +423,7 @@ def start_pose(lines, lens, lane_pts, lane_cum, lane_nd, obj_i, world_i, d: int,
     if k < 0:
         return False, 0.0, 0.0, 0.0
     x, y = line_interpolate(lines[d, 0], lens[d, 0], start_dist)
-    lane = OUTER if _object_is_inner(lines, lens, d, obj_i[k, O_X], obj_i[k, O_Y]) else INNER
+    lane = OUTER if object_is_inner(lines, lens, d, obj_i[k, O_X], obj_i[k, O_Y]) else INNER
     pts = lane_pts[d, lane]
     cum = lane_cum[d, lane]
     s, _, _ = line_project(pts, cum, x, y)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepracer_sim.errors import TrackError
+from deepracer_sim.errors import TrackError, missing_file_text
 from deepracer_sim.track.catalog import CATALOG
 from deepracer_sim.track.model import Track, validate_waypoints
 
@@ -56,9 +56,24 @@ def search_dirs() -> list[Path]:
     return dirs
 
 
-def _looks_like_path(text: str) -> bool:
+def looks_like_path(text: str) -> bool:
     """A ``--track`` value that names a file (a ``.npy`` name or one with a separator)."""
     return text.endswith(".npy") or os.sep in text or (os.altsep or os.sep) in text
+
+
+def split_track_list(text: str) -> list[str]:
+    """The tracks of a comma-separated ``--track`` value (``"a,b"`` -> ``["a", "b"]``; one name
+    -> a list of one), blanks around the commas stripped.
+
+    Raises:
+        TrackError: an empty part (``"a,,b"``, a trailing comma, an empty value).
+    """
+    parts = [part.strip() for part in str(text).split(",")]
+    if not all(parts):
+        raise TrackError(f"--track {text!r}: an empty track name in the list; give track names "
+                         "or .npy paths separated by commas, e.g. --track "
+                         "reinvent_base,2022_april_open")
+    return parts
 
 
 def resolve_track_path(name_or_path: str | os.PathLike) -> Path:
@@ -68,10 +83,10 @@ def resolve_track_path(name_or_path: str | os.PathLike) -> Path:
         TrackError: a missing path, or a name found in none of :func:`search_dirs`.
     """
     text = os.fspath(name_or_path)
-    if _looks_like_path(text):
+    if looks_like_path(text):
         path = Path(text).expanduser()
         if not path.is_file():
-            raise TrackError(f"track file {path} does not exist. {OFFICIAL_TRACKS_HINT}")
+            raise TrackError(f"track file {missing_file_text(path)}. {OFFICIAL_TRACKS_HINT}")
         return path
     for folder in search_dirs():
         candidate = folder / f"{text}.npy"
@@ -161,7 +176,7 @@ def _track_by_name(text: str, dirs: Sequence[Path], stem_of_missing_path: bool) 
         TrackError: found nowhere, or not a valid track file.
     """
     name = text
-    if _looks_like_path(text) or Path(text).expanduser().is_file():
+    if looks_like_path(text) or Path(text).expanduser().is_file():
         path = Path(text).expanduser()
         if path.is_file() or not stem_of_missing_path:
             return load_track(path)

@@ -39,7 +39,8 @@ class Checkpointer:
         return run_laps(sb3_predict(model), self.track, self.cfg.action_space,
                         self.cfg.version, [k / n for k in range(n)], self.eval_max_steps,
                         reward=self.reward, reversed_direction=self.cfg.reverse_direction,
-                        physics=self.cfg.physics, objects=self.cfg.objects)
+                        sensor=self.cfg.sensor, physics=self.cfg.physics,
+                        objects=self.cfg.objects)
 
     def save(self, model, iteration: int, evaluate: bool = True) -> tuple[str, list[LapResult]]:
         """Save (and evaluate) a checkpoint; update ``deepracer_checkpoints.json``.

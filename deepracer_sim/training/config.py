@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
+from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track.lookup import DEFAULT_TRACK
@@ -25,7 +26,11 @@ class TrainConfig:
 
     Attributes:
         reward: path of the reward file.
-        track: track name or path.
+        track: track name or path (with several training tracks, the first: the one the
+            in-training evaluation drives and the run is named after).
+        tracks: every training track, ``track`` first, when there are several (car ``i``
+            drives ``tracks[i % len(tracks)]``: :mod:`deepracer_sim.envs.multitrack`); empty
+            for one track.
         action_space: the action space; version: ``model_metadata.json``'s version.
         race_type, objects: the race type and its boxes / bot cars
             (:class:`~deepracer_sim.sim.world.ObjectsConfig`, None for a time trial).
@@ -46,6 +51,19 @@ class TrainConfig:
             from (the console's "clone"); its network must match ``net_arch``.
         stop_when_complete: stop after the first iteration whose evaluation episodes all
             complete their lap (a quick first model).
+        algorithm: ``"clipped_ppo"`` (PPO) or ``"sac"`` (SAC, continuous action spaces only),
+            as ``model_metadata.json``'s ``training_algorithm``.
+        neural_network: DeepRacer's camera network (``model_metadata.json``
+            ``neural_network``) for an environment whose observation is the camera frame;
+            None: ``DEEP_CONVOLUTIONAL_NETWORK_SHALLOW`` there. The feature-vector observation
+            takes the MLP of ``net_arch`` and refuses a network name.
+        init_tf_checkpoint: a DeepRacer TensorFlow checkpoint prefix
+            (``.../<N>_Step-<S>.ckpt``) whose camera-network weights training starts from (a
+            cloud model's clone; a fresh optimizer, as DeepRacer's clone).
+        sensor: what the policy sees (:mod:`deepracer_sim.envs.sensors`); the camera
+            (``FRONT_FACING_CAMERA``) trains DeepRacer's camera network ``neural_network``,
+            FEATURES with the camera stable-baselines3's MultiInputPolicy; camera training
+            uses domain randomisation, seeded by ``seed``.
     """
 
     reward: Path
@@ -53,6 +71,7 @@ class TrainConfig:
     version: float
     out: Path
     track: str = DEFAULT_TRACK
+    tracks: tuple[str, ...] = ()
     hyperparameters: Path | None = None
     timesteps: int = 200_000
     n_envs: int = 16
@@ -67,6 +86,10 @@ class TrainConfig:
     started_at: float | None = None
     init_from: Path | None = None
     stop_when_complete: bool = False
+    algorithm: str = "clipped_ppo"
+    neural_network: str | None = None
+    init_tf_checkpoint: Path | None = None
+    sensor: str = FEATURES
     physics: str | None = None
     race_type: str = "TIME_TRIAL"
     objects: ObjectsConfig | None = None

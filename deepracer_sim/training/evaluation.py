@@ -13,12 +13,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from deepracer_sim.envs.sensors import FEATURES, Sensors
 from deepracer_sim.envs.setup import default_max_steps
-from deepracer_sim.formats.checkpoints import checkpoint_name
-from deepracer_sim.formats.model_metadata import ActionSpace, read_model_metadata
+from deepracer_sim.errors import CheckpointError
+from deepracer_sim.formats.checkpoints import checkpoint_name, pick_hint, run_checkpoint_files
+from deepracer_sim.formats.model_metadata import (
+    DEFAULT_NEURAL_NETWORK,
+    ActionSpace,
+    read_model_metadata,
+)
 from deepracer_sim.formats.race import objects_from_json
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import EpisodeObserver, LapResult
@@ -30,16 +37,17 @@ from deepracer_sim.sim.params import params_from_record
 from deepracer_sim.sim.simulator import Simulator, make_config
 from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import Track, load_track
-from deepracer_sim.training.policy import load_policy
+from deepracer_sim.training.policy import load_policy, state_sensor_of
 
-#: Maps an (N, OBS_DIM) float32 batch of observations to N actions.
-Predict = Callable[[np.ndarray], np.ndarray]
+#: Maps a batch of observations ((N, OBS_DIM) float32 for FEATURES) to N actions.
+Predict = Callable[[Any], np.ndarray]
 
 
 def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version: float,
              starts: Sequence[float], max_steps: int, reward: RewardCaller | None = None,
              observers: Sequence[EpisodeObserver] = (),
-             reversed_direction: bool = False, physics: str | None = None,
+             reversed_direction: bool = False, sensor: str = FEATURES,
+             physics: str | None = None,
              objects: ObjectsConfig | None = None) -> list[LapResult]:
     """Run one greedy episode per start point, all in one batch.
 
@@ -51,6 +59,8 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         reward: optional reward caller (rewards are summed into the results).
         observers: :class:`EpisodeObserver` hooks (logging, rendering).
         reversed_direction: drive against the track's row order.
+        sensor: what ``predict`` sees (:mod:`deepracer_sim.envs.sensors`; the camera without
+            domain randomisation, as an evaluation).
         physics: the simulator generation (``"v4"``, ``"v5"``, ``"v6"``); None follows
             ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
         objects: the race's boxes and bot cars (each episode has its own), None for none.
@@ -63,6 +73,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
     car = car_params(resolve_physics(physics, version))
     simulator = Simulator(track, n, car.as_array(), cfg, np.array(starts, dtype=np.float64),
                           reversed_direction, objects, version)
+    sensors = Sensors(sensor, simulator, track, training=False) if sensor != FEATURES else None
     for observer in observers:
         observer.on_start(simulator, track, action_space)
     active = np.ones(n, dtype=bool)
@@ -72,7 +83,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
     steer = np.zeros(n)
     speed = np.zeros(n)
     while active.any():
-        actions = predict(simulator.obs)
+        actions = predict(simulator.obs if sensors is None else sensors.observe())
         steer[:], speed[:] = action_space.scale(actions)
         simulator.step(steer, speed, False)
         rows = simulator.rec.tolist()
@@ -161,6 +172,7 @@ class EvaluationSetup:
     max_steps: int
     reversed_direction: bool
     started: str  # YYYYmmddHHMMSS, DeepRacer's evaluation folder stamp
+    sensor: str = FEATURES
     objects: ObjectsConfig | None = None
 
 
@@ -170,14 +182,21 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     run's (``run_config.json``), else the one its model version runs on.
 
     Raises:
-        FileNotFoundError: not a run folder, or the checkpoint is missing (message names it).
-        TrackError, ActionSpaceError, RewardFunctionError: broken run files.
+        RunFolderError: not a run folder, a damaged ``run_config.json``; CheckpointError: the
+            checkpoint is missing or damaged (the message lists the others and how to pick
+            one); TrackError, ActionSpaceError, RewardFunctionError: broken run files.
     """
     run = RunFolder(Path(run_dir))
     config = run.read_config()
     space, version = read_model_metadata(run.model_metadata)
     name = checkpoint_name(run, checkpoint)
-    model = load_policy(run.checkpoint_path(name), space)
+    try:
+        model = load_policy(run.checkpoint_path(name), space,
+                            config.get("neural_network") or DEFAULT_NEURAL_NETWORK)
+    except CheckpointError as exc:
+        others = [n for n in run_checkpoint_files(run.model_dir) if n != name]
+        raise CheckpointError(f"{exc}; fix: " + (pick_hint(run.model_dir) if others else
+                                                  "train the run again")) from None
     if track is None:  # the training track: its file, or its name if the run folder moved
         path = config.get("track_path")
         track = path if path and Path(path).is_file() else config["track"]
@@ -187,7 +206,7 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     return EvaluationSetup(run.root, name, model, trk, space, version, physics,
                            make_reward_caller(run.reward_file), int(max_steps),
                            bool(config.get("reverse_direction", False)),
-                           time.strftime("%Y%m%d%H%M%S"),
+                           time.strftime("%Y%m%d%H%M%S"), state_sensor_of(model),
                            objects_from_json(config.get("objects"), str(run.config)))
 
 
@@ -216,6 +235,6 @@ def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int
     results = run_laps(sb3_predict(setup.model), setup.track, setup.action_space,
                        setup.version, [0.0] * laps, setup.max_steps, reward=setup.reward,
                        observers=[*default_evaluation_observers(setup), *observers],
-                       reversed_direction=setup.reversed_direction, physics=setup.physics,
-                       objects=setup.objects)
+                       reversed_direction=setup.reversed_direction, sensor=setup.sensor,
+                       physics=setup.physics, objects=setup.objects)
     return EvaluationReport(setup.track.name, setup.checkpoint, results)

@@ -11,7 +11,8 @@ file carries; nothing here reads ``data``. The policy is rebuilt from
 
 Evaluation (:func:`load_policy`), export and clone (:func:`read_checkpoint_state`,
 :func:`policy_from_state_dict`) and training's ``--clone`` start
-(:func:`load_checkpoint_into`) all read checkpoints through this module. Every failure raises
+(:func:`load_checkpoint_into`) all read checkpoints through this module. Every member's size is
+checked before it is inflated (:mod:`deepracer_sim.formats.checkpoint_zip`). Every failure raises
 :class:`~deepracer_sim.errors.CheckpointError`.
 """
 
@@ -23,22 +24,45 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.policies import (
+    ActorCriticCnnPolicy,
+    ActorCriticPolicy,
+    MultiInputActorCriticPolicy,
+)
+from stable_baselines3.sac.policies import SACPolicy
 
-from deepracer_sim.errors import CheckpointError
+from deepracer_sim.envs.sensors import (
+    FEATURES,
+    FEATURES_AND_CAMERA,
+    FRONT_FACING_CAMERA,
+    IMAGE_HEIGHT,
+    IMAGE_WIDTH,
+    features_space,
+)
+from deepracer_sim.errors import CheckpointError, missing_file_text
+from deepracer_sim.formats.checkpoint_zip import check_torch_file, check_zip_sizes, read_member
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import STATE_DICT_SUFFIX
-from deepracer_sim.sim.lidar import LIDAR_SENSORS, lidar_bounds
-from deepracer_sim.sim.objects import N_OBJECT_FEATURES, object_observation_bounds
-from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
+from deepracer_sim.formats.tf_variables import DEFAULT_NETWORK
+from deepracer_sim.sim.lidar import LIDAR_SENSORS
+from deepracer_sim.sim.objects import N_OBJECT_FEATURES
+from deepracer_sim.sim.observation import OBS_DIM
+from deepracer_sim.sim.world import ObjectsConfig
+from deepracer_sim.training.networks import camera_policy_from_state_dict, is_camera_state_dict
 
-#: The members of a stable-baselines3 checkpoint zip; any other member is refused.
+#: The members of a stable-baselines3 checkpoint zip (PPO, SAC); any other member is refused.
 SB3_MEMBERS = frozenset(("data", "policy.pth", "policy.optimizer.pth", "pytorch_variables.pth",
-                         "_stable_baselines3_version", "system_info.txt"))
+                         "_stable_baselines3_version", "system_info.txt", "actor.optimizer.pth",
+                         "critic.optimizer.pth", "ent_coef_optimizer.pth"))
+#: A policy rebuilt from weights: PPO's actor-critic or SAC's actor and twin critics.
+Policy = ActorCriticPolicy | SACPolicy
+#: The weight that marks a SAC policy state dict (its actor's mean head).
+SAC_MEAN = "actor.mu.weight"
 #: The members read (``torch.load(weights_only=True)``): the policy and its optimizer.
 POLICY_MEMBER = "policy.pth"
 OPTIMIZER_MEMBER = "policy.optimizer.pth"
@@ -53,9 +77,16 @@ class Architecture:
     net_arch: tuple[int, ...]
     n_outputs: int
     continuous: bool
+    qf_arch: tuple[int, ...] = ()  # SAC: the Q networks' hidden layers; () for PPO
+
+    @property
+    def sac(self) -> bool:
+        """Whether this is a SAC policy (actor and twin critics)."""
+        return bool(self.qf_arch)
 
 
 def _torch_load(data: bytes | Path, source: str) -> object:
+    check_torch_file(data, source)
     try:
         return torch.load(io.BytesIO(data) if isinstance(data, bytes) else data,
                           map_location="cpu", weights_only=True)
@@ -73,14 +104,19 @@ def read_checkpoint_state(path: str | os.PathLike) -> tuple[dict, dict | None]:
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} is missing")
+        raise CheckpointError(f"checkpoint {path} is missing" if not path.exists() else
+                              f"checkpoint {missing_file_text(path)}")
     try:
         with zipfile.ZipFile(path) as zf:
+            check_zip_sizes(zf, str(path))
             names = set(zf.namelist())
-            blobs = {n: zf.read(n) for n in (POLICY_MEMBER, OPTIMIZER_MEMBER)
+            blobs = {n: read_member(zf, n, str(path)) for n in (POLICY_MEMBER, OPTIMIZER_MEMBER)
                      if n in names and not names - SB3_MEMBERS}
+    except CheckpointError:  # a FileNotFoundError too: not to be caught below
+        raise
     except (zipfile.BadZipFile, OSError) as exc:
-        raise CheckpointError(f"{path}: not a stable-baselines3 checkpoint zip ({exc})") from None
+        raise CheckpointError(f"{path}: not a stable-baselines3 checkpoint zip ({exc}): the "
+                              "file is damaged (cut short while it was written?)") from None
     extra = sorted(names - SB3_MEMBERS)
     if extra:
         raise CheckpointError(f"{path}: unexpected members {extra} in a stable-baselines3 "
@@ -103,7 +139,8 @@ def read_state_dict(path: str | os.PathLike) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} is missing")
+        raise CheckpointError(f"checkpoint {path} is missing" if not path.exists() else
+                              f"checkpoint {missing_file_text(path)}")
     state = _torch_load(path, str(path))
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a policy state dict (a mapping of names to tensors)")
@@ -129,6 +166,8 @@ def policy_architecture(state: dict) -> Architecture:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
                                               for v in state.values()):
         raise CheckpointError("not a policy state dict (a mapping of names to tensors)")
+    if SAC_MEAN in state:
+        return _sac_architecture(state)
     pi = _layers(state, r"mlp_extractor\.policy_net")
     vf = _layers(state, r"mlp_extractor\.value_net")
     if "action_net.weight" not in state or not pi:
@@ -142,36 +181,79 @@ def policy_architecture(state: dict) -> Architecture:
                         "log_std" in state)
 
 
-def gym_spaces(space: ActionSpace,
-               objects: str = "") -> tuple[gym.spaces.Box, gym.spaces.Space]:
-    """(observation space, action space) of the env a policy for ``space`` drives (as
-    :mod:`deepracer_sim.envs.setup` builds them; ``objects``: "" without objects, "objects"
-    with the object features, a lidar name with them and that lidar's)."""
-    low, high = observation_bounds()
-    if objects:
-        olow, ohigh = object_observation_bounds()
-        low, high = np.concatenate([low, olow]), np.concatenate([high, ohigh])
-    if objects in LIDAR_SENSORS:
-        llow, lhigh = lidar_bounds(objects)
-        low, high = np.concatenate([low, llow]), np.concatenate([high, lhigh])
-    obs = gym.spaces.Box(low, high, (len(low),), np.float32)
+def _sac_architecture(state: dict) -> Architecture:
+    """The :class:`Architecture` of a stable-baselines3 SAC MlpPolicy state dict."""
+    pi = _layers(state, r"actor\.latent_pi")
+    qf = _layers(state, r"critic\.qf0")
+    if not pi or not qf:
+        raise CheckpointError("not a stable-baselines3 SAC MLP policy (no actor.latent_pi / "
+                              "critic.qf0 weights)")
+    return Architecture(int(pi[0][1]), tuple(int(s[0]) for s in pi),
+                        int(state[SAC_MEAN].shape[0]), True,
+                        tuple(int(s[0]) for s in qf[:-1]))
+
+
+def state_sensor(state: dict) -> str:
+    """The sensor a policy state dict reads (:mod:`deepracer_sim.envs.sensors`): DeepRacer's
+    camera network (:func:`~deepracer_sim.training.networks.is_camera_state_dict`) or a
+    NatureCNN (``features_extractor.cnn``) reads the camera, a dict extractor both, else the
+    features."""
+    if any(k.startswith("features_extractor.extractors.") for k in state):
+        return FEATURES_AND_CAMERA
+    if is_camera_state_dict(state) or any(k.startswith("features_extractor.cnn.")
+                                          for k in state):
+        return FRONT_FACING_CAMERA
+    return FEATURES
+
+
+def state_sensor_of(policy: Policy) -> str:
+    """The sensor a loaded policy reads (:func:`state_sensor` of its weights)."""
+    return state_sensor(policy.state_dict())
+
+
+def gym_spaces(space: ActionSpace, sensor: str = FEATURES,
+               objects: str = "") -> tuple[gym.Space, gym.Space]:
+    """(observation space, action space) of the policy for ``space`` and ``sensor`` (as
+    :mod:`deepracer_sim.envs.setup` builds them; camera frames channel-first, as
+    stable-baselines3's ``VecTransposeImage`` gives them to the policy). ``objects`` (the
+    FEATURES sensor): "" without objects, "objects" with the object features, a lidar name
+    with them and that lidar's."""
+    first = gym.spaces.Box(0, 255, (1, IMAGE_HEIGHT, IMAGE_WIDTH), np.uint8)
+    obs: gym.Space = features_space(
+        ObjectsConfig(lidar=objects if objects in LIDAR_SENSORS else "") if objects else None)
+    if sensor == FRONT_FACING_CAMERA:
+        obs = first
+    elif sensor == FEATURES_AND_CAMERA:
+        obs = gym.spaces.Dict({FEATURES: features_space(), FRONT_FACING_CAMERA: first})
     act: gym.spaces.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                              else gym.spaces.Discrete(len(space)))
     return obs, act
 
 
 def build_policy(space: ActionSpace, net_arch: tuple[int, ...],
-                 objects: str = "") -> ActorCriticPolicy:
-    """A fresh stable-baselines3 ``ActorCriticPolicy`` as ``train.py`` builds it (CPU);
-    ``objects``: the observation's extras (see :func:`gym_spaces`)."""
-    obs, act = gym_spaces(space, objects)
+                 sensor: str = FEATURES, objects: str = "") -> ActorCriticPolicy:
+    """A fresh stable-baselines3 policy as ``train.py`` builds it for ``sensor`` (CPU);
+    ``objects``: the feature vector's extras (see :func:`gym_spaces`)."""
+    obs, act = gym_spaces(space, sensor, objects)
+    kind: Any = {FEATURES: ActorCriticPolicy, FRONT_FACING_CAMERA: ActorCriticCnnPolicy,
+            FEATURES_AND_CAMERA: MultiInputActorCriticPolicy}[sensor]
     # ortho_init=False: the weights are loaded right after, no need for the (slow) QR init
-    return ActorCriticPolicy(obs, act, lambda _: 0.0, ortho_init=False,
-                             net_arch={"pi": list(net_arch), "vf": list(net_arch)})
+    return kind(obs, act, lambda _: 0.0, ortho_init=False,
+                net_arch={"pi": list(net_arch), "vf": list(net_arch)})
+
+
+def build_sac_policy(space: ActionSpace, net_arch: tuple[int, ...],
+                     qf_arch: tuple[int, ...], objects: str = "") -> SACPolicy:
+    """A fresh stable-baselines3 ``SACPolicy`` as ``train.py --algorithm SAC`` builds it
+    (``objects``: see :func:`gym_spaces`)."""
+    obs, act = gym_spaces(space, objects=objects)
+    assert isinstance(act, gym.spaces.Box)  # SAC policies are only built for continuous spaces
+    return SACPolicy(obs, act, lambda _: 0.0,
+                     net_arch={"pi": list(net_arch), "qf": list(qf_arch)})
 
 
 def policy_from_state_dict(state: dict, space: ActionSpace,
-                           source: str = "checkpoint") -> ActorCriticPolicy:
+                           source: str = "checkpoint") -> Policy:
     """A policy with the weights of ``state`` (checked against ``space`` and the observation),
     in evaluation mode.
 
@@ -189,36 +271,57 @@ def policy_from_state_dict(state: dict, space: ActionSpace,
             f"{'continuous' if arch.continuous else 'discrete'} outputs but the action space "
             f"has {want} ({'continuous' if space.continuous else 'discrete'}); the "
             "model_metadata.json does not belong to these weights")
-    extra = {0: "", N_OBJECT_FEATURES: "objects"}
-    extra.update({N_OBJECT_FEATURES + n: name for name, n in LIDAR_SENSORS.items()})
-    if arch.obs_dim - OBS_DIM not in extra:
-        with_objects = OBS_DIM + N_OBJECT_FEATURES
-        raise CheckpointError(f"{source}: the network reads {arch.obs_dim} inputs, this "
-                              f"simulator's observation has {OBS_DIM} ({with_objects} with "
-                              "objects, more with a lidar): it was trained by another version")
-    policy = build_policy(space, arch.net_arch, extra[arch.obs_dim - OBS_DIM])
-    policy.load_state_dict(state, strict=True)
+    sensor = state_sensor(state)
+    objects = _objects_of_features(arch.obs_dim, source) if sensor == FEATURES else ""
+    policy: Policy = (build_sac_policy(space, arch.net_arch, arch.qf_arch, objects) if arch.sac
+                      else build_policy(space, arch.net_arch, sensor, objects))
+    try:
+        policy.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{source}: the weights do not fit a {sensor} policy ({exc})") \
+            from None
     policy.set_training_mode(False)
     return policy
 
 
-def load_policy(path: str | os.PathLike, action_space: ActionSpace) -> ActorCriticPolicy:
+def _objects_of_features(obs_dim: int, source: str) -> str:
+    """The feature vector's extras (see :func:`gym_spaces`) of a network reading ``obs_dim``
+    inputs: 19 none, 27 the object features, 27 + 64 / 27 + 8 with LIDAR / SECTOR_LIDAR.
+
+    Raises:
+        CheckpointError: another size."""
+    extra = {0: "", N_OBJECT_FEATURES: "objects"}
+    extra.update({N_OBJECT_FEATURES + n: name for name, n in LIDAR_SENSORS.items()})
+    if obs_dim - OBS_DIM not in extra:
+        with_objects = OBS_DIM + N_OBJECT_FEATURES
+        raise CheckpointError(f"{source}: the network reads {obs_dim} inputs, this "
+                              f"simulator's observation has {OBS_DIM} ({with_objects} with "
+                              "objects, more with a lidar): it was trained by another version")
+    return extra[obs_dim - OBS_DIM]
+
+
+def load_policy(path: str | os.PathLike, action_space: ActionSpace,
+                neural_network: str = DEFAULT_NETWORK) -> Policy:
     """The policy of a checkpoint (a stable-baselines3 ``.zip`` or a ``.pt`` state dict) for
     ``action_space`` (the run's ``model_metadata.json``), on the CPU, weights only.
 
-    The result is stable-baselines3's ``ActorCriticPolicy``:
+    The result is stable-baselines3's ``ActorCriticPolicy`` (PPO) or ``SACPolicy`` (SAC):
     ``policy.predict(obs, deterministic=True)`` gives the greedy actions, exactly as
-    ``PPO.load(path).predict`` does (the algorithm's ``predict`` calls the policy's).
+    ``PPO.load(path).predict`` does (the algorithm's ``predict`` calls the policy's). A camera
+    policy's weights give a :class:`~deepracer_sim.training.networks.DeepRacerCnnPolicy` of
+    ``neural_network`` (the run's ``model_metadata.json`` names it).
 
     Raises:
         CheckpointError: a missing or damaged checkpoint, or weights that do not fit
-            ``action_space``.
+            ``action_space`` (or ``neural_network``).
     """
     path = Path(path)
     if path.suffix == STATE_DICT_SUFFIX:
         state = read_state_dict(path)
     else:
         state, _ = read_checkpoint_state(path)
+    if is_camera_state_dict(state):
+        return camera_policy_from_state_dict(state, action_space, neural_network, str(path))
     return policy_from_state_dict(state, action_space, str(path))
 
 

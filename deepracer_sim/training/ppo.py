@@ -32,16 +32,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium as gym
 import torch
 from stable_baselines3 import PPO
+from stable_baselines3.common.policies import ActorCriticPolicy
 
+from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
+from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.hyperparameters import (
+    SAC,
     effective_hyperparameters,
+    fit_batch_size,
     ppo_kwargs,
     read_hyperparameters,
 )
-from deepracer_sim.formats.model_metadata import write_model_metadata
+from deepracer_sim.formats.model_metadata import DEFAULT_NEURAL_NETWORK, write_model_metadata
 from deepracer_sim.formats.race import objects_to_json
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import IterationStats, TrainingObserver
@@ -58,7 +64,15 @@ from deepracer_sim.training.callbacks import (
 )
 from deepracer_sim.training.checkpoints import Checkpointer
 from deepracer_sim.training.config import TrainConfig
+from deepracer_sim.training.networks import (
+    DeepRacerCnnPolicy,
+    camera_policy_kwargs,
+    is_camera_observation,
+)
 from deepracer_sim.training.policy import load_checkpoint_into
+from deepracer_sim.training.sac import make_sac_model
+from deepracer_sim.training.tf_weights import load_tf_checkpoint
+from deepracer_sim.training.tracks import tracks_config, training_tracks
 
 
 def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
@@ -66,12 +80,15 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
     run = RunFolder(cfg.out)
     run.model_dir.mkdir(parents=True, exist_ok=True)
     run.hyperparameters.parent.mkdir(parents=True, exist_ok=True)
-    write_model_metadata(run.model_metadata, cfg.action_space, cfg.version,
-                         cfg.objects.lidar if cfg.objects is not None else "")
-    run.hyperparameters.write_text(json.dumps(effective_hyperparameters(hp), indent=2) + "\n")
+    write_model_metadata(run.model_metadata, cfg.action_space, cfg.version, cfg.algorithm,
+                         neural_network=cfg.neural_network or DEFAULT_NEURAL_NETWORK,
+                         lidar=cfg.objects.lidar if cfg.objects is not None else "")
+    run.hyperparameters.write_text(json.dumps(effective_hyperparameters(hp, cfg.algorithm),
+                                              indent=2) + "\n")
     shutil.copyfile(cfg.reward, run.reward_file)
     config = {
         "track": track.name,
+        "algorithm": cfg.algorithm,
         "track_path": str(track.path) if track.path else None,
         "track_sha256": track.sha256,
         "version": cfg.version,
@@ -85,11 +102,15 @@ def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
         "n_envs": cfg.n_envs,
         "n_steps": cfg.n_steps,
         "net_arch": list(cfg.net_arch),
+        "neural_network": cfg.neural_network,
         "seed": cfg.seed,
         "timesteps": cfg.timesteps,
         "reward_source": str(cfg.reward),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    if cfg.sensor != FEATURES:  # FEATURES runs keep their files as before
+        config["sensor"] = cfg.sensor
+    config.update(tracks_config(cfg, track))  # several training tracks: all of them
     run.config.write_text(json.dumps(config, indent=2) + "\n")
     return run
 
@@ -113,31 +134,83 @@ def default_observers(cfg: TrainConfig) -> list[TrainingObserver]:
 
 
 def make_training_env(cfg: TrainConfig, track: Track):
-    """The vectorised training env of ``cfg``."""
-    return DeepRacerVecEnv(cfg.n_envs, track=track, reward_function=cfg.reward,
+    """The vectorised training env of ``cfg`` (several tracks: car ``i`` on track ``i % T``)."""
+    tracks = training_tracks(cfg, track)
+    return DeepRacerVecEnv(cfg.n_envs, track=tracks if len(tracks) > 1 else track,
+                           reward_function=cfg.reward,
                            action_space=cfg.action_space, version=cfg.version,
                            physics=cfg.physics, training=True,
                            round_robin_advance=cfg.round_robin_advance,
                            alternate_direction=cfg.alternate_direction,
                            reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps,
-                           objects=cfg.objects)
+                           sensor=cfg.sensor, camera_seed=cfg.seed, objects=cfg.objects)
 
 
-def make_model(cfg: TrainConfig, env: DeepRacerVecEnv, hp: dict):
+def policy_choice(cfg: TrainConfig, observation_space
+                  ) -> tuple[str | type[ActorCriticPolicy], dict]:
+    """(stable-baselines3 policy, its ``policy_kwargs``) for an environment's observation:
+
+    * a camera frame (:func:`~deepracer_sim.training.networks.is_camera_observation`):
+      :class:`~deepracer_sim.training.networks.DeepRacerCnnPolicy` with ``cfg.neural_network``
+      (default ``DEEP_CONVOLUTIONAL_NETWORK_SHALLOW``), two separate towers;
+    * the feature vector and the camera together (a ``Dict``): stable-baselines3's
+      ``"MultiInputPolicy"`` (NatureCNN and the features, then MLP heads of ``cfg.net_arch``);
+    * the feature vector: ``"MlpPolicy"`` with separate policy and value networks of
+      ``cfg.net_arch``.
+
+    Raises:
+        UsageError: a ``neural_network`` (or a TensorFlow checkpoint to start from) for the
+            feature vector; NetworkError: an unsupported ``neural_network``.
+    """
+    mlp_kwargs = {"net_arch": {"pi": list(cfg.net_arch), "vf": list(cfg.net_arch)}}
+    if is_camera_observation(observation_space):
+        return DeepRacerCnnPolicy, camera_policy_kwargs(cfg.neural_network or
+                                                        DEFAULT_NEURAL_NETWORK)
+    shape = getattr(observation_space, "shape", observation_space)
+    if cfg.init_tf_checkpoint is not None:
+        raise UsageError(f"{cfg.init_tf_checkpoint}: a DeepRacer camera model reads the camera "
+                         f"frame, but this environment's observation is {shape}: train the "
+                         "clone with the camera sensor (FRONT_FACING_CAMERA)")
+    if cfg.neural_network is not None:
+        raise UsageError(f"{cfg.neural_network}: DeepRacer's camera networks read the camera "
+                         f"frame alone, but this environment's observation is {shape}: train "
+                         "with --sensor FRONT_FACING_CAMERA, or drop --network")
+    if isinstance(observation_space, gym.spaces.Dict):
+        return "MultiInputPolicy", mlp_kwargs
+    return "MlpPolicy", mlp_kwargs
+
+
+def make_model(cfg: TrainConfig, env, hp: dict):
     """The stable-baselines3 PPO model of ``cfg`` and the DeepRacer hyperparameters ``hp``
-    (separate policy and value networks of ``cfg.net_arch``; CPU; one torch thread).
+    (the policy of :func:`policy_choice`; CPU; one torch thread), its weights from
+    ``cfg.init_from`` (our checkpoint, with its optimizer) or ``cfg.init_tf_checkpoint`` (a
+    DeepRacer camera checkpoint) when given.
 
-    The minibatch size is capped at the rollout (``n_envs * n_steps``)."""
+    The minibatch size is capped at the rollout (``n_envs * n_steps``). ``cfg.algorithm``
+    ``"sac"``: :func:`~deepracer_sim.training.sac.make_sac_model` instead (the feature
+    vector only).
+
+    Raises:
+        UsageError, NetworkError: see :func:`policy_choice`, or SAC with a camera;
+            CheckpointError, TensorFlowFileError: a checkpoint that does not fit the network.
+    """
+    if cfg.algorithm == SAC:
+        if cfg.sensor != FEATURES:
+            raise UsageError(f"SAC trains here on the feature vector only; --sensor "
+                             f"{cfg.sensor} trains with PPO (drop --algorithm SAC)")
+        return make_sac_model(cfg, env, hp)
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(1)
     kwargs = ppo_kwargs(hp)
     kwargs["batch_size"] = min(kwargs["batch_size"], cfg.n_envs * cfg.n_steps)
-    model = PPO("MlpPolicy", env, n_steps=cfg.n_steps, seed=cfg.seed, device="cpu", verbose=0,
-                policy_kwargs={"net_arch": {"pi": list(cfg.net_arch),
-                                            "vf": list(cfg.net_arch)}},
-                **kwargs)
+    policy, policy_kwargs = policy_choice(cfg, env.observation_space)
+    model = PPO(policy, env, n_steps=cfg.n_steps, seed=cfg.seed, device="cpu", verbose=0,
+                policy_kwargs=policy_kwargs, **kwargs)
     if cfg.init_from is not None:
         load_checkpoint_into(model, cfg.init_from)
+    if cfg.init_tf_checkpoint is not None:
+        assert isinstance(model.policy, DeepRacerCnnPolicy)  # policy_choice refuses otherwise
+        load_tf_checkpoint(model.policy, cfg.init_tf_checkpoint)
     return model
 
 
@@ -155,13 +228,18 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
     """Train a PPO policy (see the module docstring).
 
     Raises:
-        TrackError, ActionSpaceError, HyperparameterError, RewardFunctionError: bad inputs;
+        TrackError, ActionSpaceError, HyperparameterError, RewardFunctionError, UsageError,
+            NetworkError: bad inputs;
             a reward-function error during training is raised after the checkpoint is saved.
     """
     started = cfg.started_at if cfg.started_at is not None else time.time()
-    hp = read_hyperparameters(cfg.hyperparameters)
+    hp = read_hyperparameters(cfg.hyperparameters, cfg.algorithm)
+    if cfg.algorithm != SAC:  # SAC samples its batches from the replay buffer
+        hp = fit_batch_size(hp, cfg.n_envs * cfg.n_steps,
+                            str(cfg.hyperparameters or "the default hyperparameters"))
     track = load_track(cfg.track)
     env = make_training_env(cfg, track)
+    policy_choice(cfg, env.observation_space)  # a network that does not fit: before any file
     run = prepare_run_folder(cfg, track, hp)
     model = make_model(cfg, env, hp)
     checkpointer = Checkpointer(run, cfg, track)

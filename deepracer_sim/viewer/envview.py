@@ -6,7 +6,8 @@ piece in the trail). ``rgb_array`` returns an (H, W, 3) uint8 frame drawn offscr
 no display needed. ``human`` draws into a window at the env's ``render_fps`` (15: real time);
 closing the window makes later ``render()`` calls do nothing.
 
-The frame size is ``env.render_size`` if set, else 960 x 720.
+The frame size is ``env.render_size`` if set, else 960 x 720. An env with a camera sensor shows
+its last camera observation in the top-right corner.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pygame
 
 from deepracer_sim.reward import RewardCaller
 from deepracer_sim.sim import layout
+from deepracer_sim.viewer.camview import draw_camera_panel
 from deepracer_sim.viewer.carview import CarView
 from deepracer_sim.viewer.render import Renderer, action_space_max_speed, surface_to_array
 from deepracer_sim.viewer.window import ViewerUnavailable, Window
@@ -83,6 +85,9 @@ class EnvRenderer:
                            info=[f"{kind} · version {env.version:g} · "
                                  f"{'training' if env.training else 'evaluation'} mode"],
                            objects=env.sim.obj[0] if env.sim.objects is not None else None)
+        sensors = getattr(env, "sensors", None)
+        if sensors is not None and sensors.has_camera:
+            draw_camera_panel(surface, sensors.last_frame(0))
 
     def render(self):
         size = tuple(getattr(self.env, "render_size", DEFAULT_SIZE))

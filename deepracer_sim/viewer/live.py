@@ -29,6 +29,7 @@ from deepracer_sim.constants import STEP_RATE_HZ
 from deepracer_sim.logs.events import EpisodeObserver, TrainingObserver
 from deepracer_sim.sim import layout
 from deepracer_sim.viewer import remote
+from deepracer_sim.viewer.camview import CameraPanel
 from deepracer_sim.viewer.carview import CarView
 from deepracer_sim.viewer.record import VideoRecorder, check_video_path
 from deepracer_sim.viewer.render import Renderer, action_space_max_speed, surface_to_array
@@ -38,6 +39,13 @@ from deepracer_sim.viewer.window import MAX_FPS, ViewerUnavailable, Window
 def _shared_dir() -> str | None:
     """Where the shared file goes: /dev/shm (memory) where it exists, else the temp folder."""
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+#: Whether the window process inherits the shared file's descriptor (POSIX): the file is then
+#: removed from the folder as soon as it is created and mapped, so nothing is left behind even
+#: when training is killed (SIGKILL); elsewhere the window opens it by name and training removes
+#: it when it ends.
+PASS_FD = os.name == "posix"
 
 
 #: The window process: lower its priority first, so that its start-up (imports) also uses only
@@ -84,12 +92,18 @@ class TrainingViewer(TrainingObserver):
         n = env.num_envs
         track = env.track
         npts = track.num_waypoints
-        fd, self._path = tempfile.mkstemp(prefix="deepracer-viewer-", suffix=".buf",
-                                          dir=_shared_dir())
-        os.ftruncate(fd, remote.shared_size(n, self.ring, npts))
-        os.close(fd)
-        self._mm, self._head, self._poses, self._rows, wp = remote.map_shared(
-            self._path, n, self.ring, npts)
+        fd, path = tempfile.mkstemp(prefix=f"deepracer-viewer-{os.getpid()}-", suffix=".buf",
+                                    dir=_shared_dir())
+        try:
+            os.ftruncate(fd, remote.shared_size(n, self.ring, npts))
+            self._mm, self._head, self._poses, self._rows, wp = remote.map_shared(
+                fd, n, self.ring, npts)
+        finally:
+            if PASS_FD:  # the mapping and the descriptor keep the memory; no name is left
+                os.unlink(path)
+            else:
+                os.close(fd)
+                self._path = path
         wp[:] = track.waypoints
         self._head[remote.H_REQUEST] = -1
         self._head[remote.H_ITERATION] = -1
@@ -104,7 +118,8 @@ class TrainingViewer(TrainingObserver):
         self._best_lap = math.inf
         self._next_sync = 0.0
         self._rate_mark = (time.perf_counter(), 0)
-        spec = {"path": self._path, "n": n, "ring": self.ring, "npts": npts,
+        spec = {"path": self._path, "fd": fd if PASS_FD else None, "n": n, "ring": self.ring,
+                "npts": npts,
                 "name": track.name, "size": list(self.size), "parent": os.getpid(),
                 "max_speed": action_space_max_speed(env.deepracer_action_space),
                 "screenshot": self.screenshot, "fps": self.fps}
@@ -117,9 +132,14 @@ class TrainingViewer(TrainingObserver):
         # the window's lower priority counts against training's share of the machine)
         group = {"process_group": 0} if sys.version_info >= (3, 11) else \
             {"preexec_fn": os.setpgrp}
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, json.dumps(spec)],
-            stdin=subprocess.DEVNULL, env=child_env, **group)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, json.dumps(spec)],
+                stdin=subprocess.DEVNULL, env=child_env, pass_fds=(fd,) if PASS_FD else (),
+                **group)
+        finally:
+            if PASS_FD:
+                os.close(fd)
         self.active = True
         env.listeners.append(self._listen)
 
@@ -213,6 +233,7 @@ class EvaluationViewer(EpisodeObserver):
         size: initial window size.
         speed: playback speed of the window (1 = real time).
         hold: seconds the window stays on the final frame (any key closes it earlier).
+        camera: show the focused car's camera image (``FRONT_FACING_CAMERA``) beside the track.
 
     Raises:
         RecordingError: a ``record`` path that cannot be written (checked before any lap).
@@ -220,7 +241,7 @@ class EvaluationViewer(EpisodeObserver):
 
     def __init__(self, window: bool = True, record: str | Path | None = None, *,
                  size: tuple[int, int] = (1280, 800), speed: float = 1.0,
-                 hold: float = 3.0) -> None:
+                 hold: float = 3.0, camera: bool = False) -> None:
 
         self.window_wanted = window
         self.record = Path(record) if record is not None else None
@@ -235,6 +256,8 @@ class EvaluationViewer(EpisodeObserver):
         self.focus = 0
         self.steps = 0
         self.paused = False
+        self.camera = camera
+        self.panel: CameraPanel | None = None
 
     def on_start(self, simulator, track, action_space) -> None:
 
@@ -245,6 +268,7 @@ class EvaluationViewer(EpisodeObserver):
             car.start(pose)
         self.focus = 0
         self.steps = 0
+        self.panel = CameraPanel(track, simulator.n) if self.camera else None
         max_speed = action_space_max_speed(action_space)
         if self.record is not None:
             self.recorder = VideoRecorder(self.record, fps=STEP_RATE_HZ)
@@ -274,6 +298,8 @@ class EvaluationViewer(EpisodeObserver):
         renderer.draw(surface, self.cars[self.focus], others,
                       title=f"evaluation · {self.track.name}",
                       info=[*self._info(running), state], best_lap=self.best_lap)
+        if self.panel is not None:
+            self.panel.draw(surface, self.sim.s, self.focus)
 
     def on_step(self, rec, actions, rewards, active) -> None:
         poses = self.sim.s[:, :5].tolist()
