@@ -58,6 +58,7 @@ from deepracer_sim.constants import (
     MIN_SPEED,
 )
 from deepracer_sim.errors import ActionSpaceError
+from deepracer_sim.formats.files import atomic_write_text
 from deepracer_sim.formats.problems import (
     ERROR,
     UNREADABLE,
@@ -410,8 +411,9 @@ def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
 
 def write_model_metadata(path: str | os.PathLike, space: ActionSpace,
                          version: float = DEFAULT_VERSION) -> None:
-    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files)."""
-    Path(path).write_text(metadata_text(space, version))
+    """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files),
+    atomically."""
+    atomic_write_text(path, metadata_text(space, version))
 
 
 def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION) -> str:
