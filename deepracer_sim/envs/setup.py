@@ -26,7 +26,7 @@ from deepracer_sim.formats.model_metadata import (
     discrete_action_space,
     read_model_metadata,
 )
-from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_caller
+from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_callers
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import dynamics_for_version
 from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
@@ -81,7 +81,7 @@ class EnvSetup:
     """Everything an env is built from (see :func:`build_setup`)."""
 
     track: Track
-    reward_caller: RewardCaller
+    reward_callers: list[RewardCaller]
     action_space: ActionSpace
     version: float
     training: bool
@@ -89,6 +89,11 @@ class EnvSetup:
     sim: Simulator
     single_observation_space: gym.spaces.Box
     single_action_space: gym.Space
+
+    @property
+    def reward_caller(self) -> RewardCaller:
+        """Car 0's reward caller (the single env's only one)."""
+        return self.reward_callers[0]
 
 
 def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
@@ -101,7 +106,9 @@ def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
 
     Car ``i`` starts its first episode ``i / num_envs`` of a lap after ``start_position``, so
     the cars' round-robin start points tile the track (as deepracer-for-cloud's multi-worker
-    setups do); with one car that is ``start_position`` itself.
+    setups do); with one car that is ``start_position`` itself. A reward file is loaded once
+    per car (:func:`~deepracer_sim.reward.make_reward_callers`: each car has its own module
+    globals, as each DeepRacer rollout worker has).
 
     Raises:
         UsageError: ``num_envs < 1`` or ``max_steps < 2``.
@@ -110,7 +117,7 @@ def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
     if num_envs < 1:
         raise UsageError(f"num_envs={num_envs}: need at least one car")
     trk = track if isinstance(track, Track) else load_track(track)
-    caller = make_reward_caller(reward_function)
+    callers = make_reward_callers(reward_function, num_envs)
     space, version = resolve_action_space(action_space, version)
     steps = int(max_steps) if max_steps is not None else default_max_steps(trk)
     if steps < 2:
@@ -124,7 +131,7 @@ def build_setup(num_envs: int, *, track: TrackLike = DEFAULT_TRACK,
     obs_space = gym.spaces.Box(low, high, (OBS_DIM,), np.float32)
     act_space: gym.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                             else gym.spaces.Discrete(len(space)))
-    return EnvSetup(trk, caller, space, version, training, steps, sim, obs_space, act_space)
+    return EnvSetup(trk, callers, space, version, training, steps, sim, obs_space, act_space)
 
 
 def episode_info(row: list[float]) -> dict[str, Any]:

@@ -8,6 +8,8 @@ step with a freshly built params dict.
 
 Car ``i`` starts its first episode ``i / N`` of a lap after ``start_position``, so the cars'
 round-robin start points tile the track (the rule deepracer-for-cloud's multi-worker setups use).
+A reward file is loaded once per car: each car's reward function has its own globals, as on
+DeepRacer, where each car is a rollout worker in its own process.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class DeepRacerVecEnv(VecEnv):
                             reverse_direction=reverse_direction, start_position=start_position,
                             max_steps=max_steps)
         self.track = setup.track
+        self.reward_callers = setup.reward_callers
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
         self.version = setup.version
@@ -91,11 +94,12 @@ class DeepRacerVecEnv(VecEnv):
         self.sim.step(*self.deepracer_action_space.scale(self._actions), True)
         rows = self.sim.rec.tolist()
         rewards = self._rewards
+        callers = self.reward_callers
         dones = np.zeros(self.num_envs, dtype=bool)
         infos: list[dict[str, Any]] = []
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = self.reward_caller(params_from_record(row, self.track))
+                rewards[i] = callers[i](params_from_record(row, self.track))
             else:
                 rewards[i] = 0.0
             self._episode_return[i] += rewards[i]
@@ -117,6 +121,11 @@ class DeepRacerVecEnv(VecEnv):
 
     def close(self) -> None:
         pass
+
+    def set_clock(self, seconds: float) -> None:
+        """Set every car's simulated clock (the sim-trace ``tstamp``), s: a resumed run
+        continues its clock."""
+        self.sim.s[:, layout.S_CLOCK] = float(seconds)
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
         return [getattr(self, attr_name) for _ in self._get_indices(indices)]
