@@ -24,7 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="evaluate on another track, name or .npy path (default: the training "
                         "track)")
     p.add_argument("--laps", type=int, default=3, help="laps, each a fresh episode")
-    p.add_argument("--checkpoint", default="best", help="best, last, or an iteration number")
+    p.add_argument("--checkpoint", default="best",
+                   help="best, last, or a checkpoint number N (model/N_Step-<steps>.zip: the "
+                        "policy after N updates; 0 = untrained)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--render", action="store_true", help="watch the laps live in a window")
     p.add_argument("--record", type=Path, default=None,

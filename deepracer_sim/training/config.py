@@ -41,6 +41,9 @@ class TrainConfig:
             from (the console's "clone"); its network must match ``net_arch``.
         stop_when_complete: stop after the first iteration whose evaluation episodes all
             complete their lap (a quick first model).
+        resume: continue the run in ``out`` (``train --resume``; the other fields are the
+            run's own, see :mod:`deepracer_sim.training.resume`; ``timesteps`` are more steps).
+        replace: move an earlier run in ``out`` aside (``train --force``).
     """
 
     reward: Path
@@ -62,6 +65,8 @@ class TrainConfig:
     started_at: float | None = None
     init_from: Path | None = None
     stop_when_complete: bool = False
+    resume: bool = False
+    replace: bool = False
 
 
 def default_run_dir(reward: Path, track: str) -> Path:
