@@ -3,14 +3,17 @@
 Each subcommand lives in a module of this package with a one-line ``HELP``, an
 ``add_arguments(parser)`` and a ``run(args) -> int``; this module builds the parser and turns
 errors into exit codes: any :class:`~deepracer_sim.errors.DeepRacerSimError` (bad input) is
-printed as one ``error: ...`` line with exit status 2, Ctrl-C exits with 130. ``train.py`` and
-``evaluate.py`` at the repository root and ``python -m deepracer_sim`` are aliases.
+printed as one ``error: ...`` line with exit status 2, Ctrl-C exits with 130; a
+:class:`~deepracer_sim.errors.DeepRacerSimWarning` is printed as one ``warning: ...`` line.
+``train.py`` and ``evaluate.py`` at the repository root and ``python -m deepracer_sim`` are
+aliases.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from types import ModuleType
 
@@ -27,7 +30,7 @@ from deepracer_sim.cli import (
     tracks,
     train,
 )
-from deepracer_sim.errors import DeepRacerSimError
+from deepracer_sim.errors import DeepRacerSimError, DeepRacerSimWarning
 
 #: Subcommand name -> its module, in the order ``--help`` lists them.
 COMMANDS: dict[str, ModuleType] = {
@@ -74,7 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``deepracer-sim`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
-    return guard(args.run, args)
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        return guard(args.run, args)
+    finally:
+        warnings.showwarning = shown
+
+
+#: Python's own way of showing a warning (for the warnings that are not deepracer-sim's).
+_PYTHON_SHOWWARNING = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A :class:`DeepRacerSimWarning` as one ``warning: ...`` line on stderr; any other warning
+    as Python shows it."""
+    if issubclass(category, DeepRacerSimWarning):
+        print(f"warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
 
 
 def guard(run, args: argparse.Namespace) -> int:

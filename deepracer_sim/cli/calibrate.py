@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepracer_sim.cli import values
 from deepracer_sim.errors import FidelityError
 from deepracer_sim.fidelity.calibrate import LOGS, SAMPLES, calibrate
 
@@ -21,8 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"folder holding {SAMPLES[4]}/ and {SAMPLES[6]}/")
     p.add_argument("--version", type=int, choices=(4, 6), action="append",
                    help="fit only this physics version (repeatable); if not given: 4 and 6")
-    p.add_argument("--stride", type=int, help="use every n-th fitted 15-step window; if not "
-                   "given: 3 when there are more than 5000 windows, else 1")
+    p.add_argument("--stride", type=values.integer(1),
+                   help="use every n-th fitted 15-step window; if not given: 3 when there are "
+                        "more than 5000 windows, else 1")
     p.add_argument("--folds", action="store_true",
                    help="refit with each fifth of the episodes held out in turn")
     p.add_argument("--ablation", action="store_true", help="refit reduced / extended models")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
-from deepracer_sim.errors import UsageError
+from deepracer_sim.cli import values
+from deepracer_sim.errors import check_output_file, writing
 from deepracer_sim.training.evaluation import evaluate_run
 from deepracer_sim.viewer.live import EvaluationViewer
 
@@ -23,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--track", default=None,
                    help="evaluate on another track, name or .npy path (default: the training "
                         "track)")
-    p.add_argument("--laps", type=int, default=3, help="laps, each a fresh episode")
+    p.add_argument("--laps", type=values.integer(1, values.MAX_LAPS), default=3,
+                   help="laps, each a fresh episode")
     p.add_argument("--checkpoint", default="best",
                    help="best, last, or a checkpoint number N (model/N_Step-<steps>.zip: the "
                         "policy after N updates; 0 = untrained)")
@@ -35,12 +38,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate; print a table or one JSON object."""
-    if args.laps < 1:
-        raise UsageError("--laps must be >= 1")
     observers = []
+    if args.record is not None:
+        check_output_file(args.record, "--record")
     if args.render or args.record is not None:
         observers.append(EvaluationViewer(window=args.render, record=args.record))
-    report = evaluate_run(args.run_dir, track=args.track, laps=args.laps,
-                          checkpoint=args.checkpoint, observers=observers)
+    with writing(args.record, "--record") if args.record is not None else nullcontext():
+        report = evaluate_run(args.run_dir, track=args.track, laps=args.laps,
+                              checkpoint=args.checkpoint, observers=observers)
     print(json.dumps(report.to_json()) if args.json else report.table())
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepracer_sim.errors import ExportError
+from deepracer_sim.errors import ExportError, check_output_folder, writing
 from deepracer_sim.export import check_path, export_run
 
 HELP = "export a run as a DeepRacer model folder, or --check a folder"
@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         return 1 if errors else 0
     if args.run_dir is None or args.out is None:
         raise ExportError("give RUN_DIR --out DIR (or --check DIR)")
-    result = export_run(args.run_dir, args.out, args.checkpoint, args.force)
+    check_output_folder(args.out, "--out")
+    with writing(args.out, "--out"):
+        result = export_run(args.run_dir, args.out, args.checkpoint, args.force)
     for line in result.summary:
         print(line)
     return 0

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from deepracer_sim.cli import values
 from deepracer_sim.constants import MAX_DISCRETE_ACTIONS, MIN_DISCRETE_ACTIONS
-from deepracer_sim.errors import RacelineError, UsageError
+from deepracer_sim.errors import RacelineError, UsageError, check_output_file, writing
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, write_model_metadata
 from deepracer_sim.raceline import (
     RULES_MARGIN,
@@ -36,10 +37,10 @@ HELP = "racing line and limit lap time of a track; reward and action-space files
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim raceline``."""
     p.add_argument("track", nargs="+", help="track name or .npy path (several: the table only)")
-    p.add_argument("--version", type=float, default=DEFAULT_VERSION,
+    p.add_argument("--version", type=values.version, default=DEFAULT_VERSION,
                    help="model_metadata.json version whose calibrated car drives the line "
                         "(< 5: the version-4 car, >= 5: the version-5 car)")
-    p.add_argument("--margin", type=float, default=SAFETY_MARGIN,
+    p.add_argument("--margin", type=values.number(0.0, 1.0), default=SAFETY_MARGIN,
                    help="clearance kept beyond half the car's width, m")
     p.add_argument("--out", type=Path, metavar="FILE",
                    help="write the line as a (K, 4) .npy of [x m, y m, speed m/s, time s], a "
@@ -50,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write a DeepRacer reward file (Python) that follows the line")
     p.add_argument("--action-space", type=Path, metavar="FILE",
                    help="write a model_metadata.json with a discrete action space for the line")
-    p.add_argument("--actions", type=int, default=15,
+    p.add_argument("--actions", type=values.integer(MIN_DISCRETE_ACTIONS, MAX_DISCRETE_ACTIONS),
+                   default=15,
                    help=f"number of discrete actions in --action-space's file "
                         f"({MIN_DISCRETE_ACTIONS}-{MAX_DISCRETE_ACTIONS})")
     p.add_argument("--drive", action="store_true",
@@ -61,11 +63,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+def _outputs(args: argparse.Namespace) -> dict[str, Path]:
+    """{option: path} of the files asked for."""
+    given = {"--out": args.out, "--plot": args.plot, "--reward-file": args.reward_file,
+             "--action-space": args.action_space}
+    return {option: path for option, path in given.items() if path is not None}
+
+
+def _write(option: str, path: Path, line, args: argparse.Namespace) -> None:
+    """Write the file of one output option."""
+    if option == "--out":
+        np.save(path, np.column_stack([line.xy, line.speed, line.time]))
+    elif option == "--plot":
+        plot_line(line, path)
+    elif option == "--reward-file":
+        path.write_text(reward_source(line))
+    else:
+        write_model_metadata(path, line_action_space(line, args.actions), args.version)
+
+
 def run(args: argparse.Namespace) -> int:
     """Compute the line(s); print a table or JSON; write the requested files."""
-    outputs = [args.out, args.plot, args.reward_file, args.action_space]
-    if len(args.track) > 1 and any(o is not None for o in outputs):
+    outputs = _outputs(args)
+    if len(args.track) > 1 and outputs:
         raise UsageError("--out/--plot/--reward-file/--action-space need a single track")
+    for option, path in outputs.items():
+        check_output_file(path, option)
     rows = []
     if not args.json:
         print(TABLE_HEADER)
@@ -93,15 +116,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(rows if len(rows) > 1 else rows[0], indent=2))
     if len(args.track) > 1:
         return 0
-    if args.out is not None:
-        np.save(args.out, np.column_stack([line.xy, line.speed, line.time]))
-    if args.plot is not None:
-        plot_line(line, args.plot)
-    if args.reward_file is not None:
-        args.reward_file.write_text(reward_source(line))
-    if args.action_space is not None:
-        write_model_metadata(args.action_space, line_action_space(line, args.actions),
-                             args.version)
+    for option, path in outputs.items():
+        with writing(path, option):
+            _write(option, path, line, args)
     if not args.json:
         print(f"\nline {line.length:.2f} m, lap {line.lap_time:.3f} s (driving "
               f"{line.drive_time:.3f} s + PREPARE step), length weight {line.lam:.3g}, "

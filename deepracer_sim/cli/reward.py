@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from deepracer_sim.errors import ReplayError
+from deepracer_sim.cli import values
+from deepracer_sim.constants import MAX_SPEED, MAX_STEERING_ANGLE
+from deepracer_sim.errors import ReplayError, UsageError, check_output_file, writing
 from deepracer_sim.formats.model_metadata import (
     discrete_action_space,
     read_model_metadata,
@@ -65,6 +67,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
+    if args.vmin is not None and args.vmax is not None and args.vmin >= args.vmax:
+        raise UsageError(f"--vmin {args.vmin:g} must be below --vmax {args.vmax:g}")
+    check_output_file(args.out, "--out")
     track = load_track(args.track)
     fn = load_reward_function(args.file)
     rmap = compute_reward_map(fn, track, resolution=args.resolution, margin=args.margin,
@@ -75,8 +80,9 @@ def _cmd_map(args: argparse.Namespace) -> int:
              f"{args.steering:g} deg, heading {args.heading_offset:+g} deg from the track"
              f"{', reversed' if args.reversed else ''}")
     try:
-        image = render_reward_map(rmap, args.out, title=title, vmin=args.vmin, vmax=args.vmax,
-                                  cmap=args.cmap)
+        with writing(args.out, "--out"):
+            image = render_reward_map(rmap, args.out, title=title, vmin=args.vmin,
+                                      vmax=args.vmax, cmap=args.cmap)
     except RuntimeError as exc:
         print(f"reward map: {exc}", file=sys.stderr)
         return 1
@@ -92,6 +98,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    if args.steps_out:
+        check_output_file(args.steps_out, "--steps-out")
     try:
         report = replay(args.file, args.logs, track=args.track, kind=args.kind,
                         sections=args.sections)
@@ -104,14 +112,19 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         _emit(report.format())
     if args.steps_out:
         out = Path(args.steps_out)
-        out.parent.mkdir(parents=True, exist_ok=True)
         rows = np.column_stack([report.episode, report.section, report.logged, report.new])
-        with out.open("w") as fh:
+        with writing(out, "--steps-out"), out.open("w") as fh:
             fh.write("episode,section,logged_reward,new_reward\n")
             for e, s, a, b in rows.tolist():
                 fh.write(f"{int(e)},{int(s)},{a!r},{b!r}\n")
     return 1 if report.errors else 0
 
+
+#: Most ``check --samples`` (each sample is a params dict held in memory; the default is 3,000).
+MAX_SAMPLES = 1_000_000
+#: Finest ``map --resolution``, m: a 1 cm grid over the longest official track is already a
+#: few million reward calls.
+MIN_RESOLUTION = 0.01
 
 HELP = "the reward-function lab: check (validate as DeepRacer does), map, replay"
 
@@ -128,9 +141,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--track", default=DEFAULT_TRACK, help="track name or .npy path")
     p.add_argument("--action-space", metavar="FILE_OR_RUN_DIR", help="model_metadata.json or a "
                    "run folder; if not given: DeepRacer-on-AWS's 10 discrete actions")
-    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+    p.add_argument("--samples", type=values.integer(1, MAX_SAMPLES), default=DEFAULT_SAMPLES,
                    help="number of sampled params dicts")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampled params dicts")
+    p.add_argument("--seed", type=values.seed, default=0, help="seed of the sampled params dicts")
     p.add_argument("--lint", choices=("auto", "flake8", "builtin"), default="auto",
                    help="flake8 (the validator's, if installed) or the built-in subset")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -143,21 +156,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        formatter_class=parser.formatter_class)
     p.add_argument("file", help="reward file (.py)")
     p.add_argument("--track", default=DEFAULT_TRACK, help="track name or .npy path")
-    p.add_argument("--speed", type=float, default=1.0, help="params speed, m/s")
-    p.add_argument("--steering", type=float, default=0.0,
-                   help="params steering_angle, degrees (+ = left)")
-    p.add_argument("--heading-offset", type=float, default=0.0,
+    p.add_argument("--speed", type=values.number(0.0, MAX_SPEED), default=1.0,
+                   help="params speed, m/s")
+    p.add_argument("--steering", type=values.number(-MAX_STEERING_ANGLE, MAX_STEERING_ANGLE),
+                   default=0.0, help="params steering_angle, degrees (+ = left)")
+    p.add_argument("--heading-offset", type=values.number(-180.0, 180.0), default=0.0,
                    help="car heading relative to the track direction, degrees (+ = left)")
     p.add_argument("--reversed", action="store_true", help="drive against the row order")
-    p.add_argument("--steps", type=float, help="params steps everywhere, steps; if not given: "
-                   "the steps a car at --speed needs to get there from the start")
-    p.add_argument("--resolution", type=float, default=0.05, help="grid cell size, m")
-    p.add_argument("--margin", type=float, default=0.1,
+    p.add_argument("--steps", type=values.number(0.0),
+                   help="params steps everywhere, steps; if not given: the steps a car at "
+                        "--speed needs to get there from the start")
+    p.add_argument("--resolution", type=values.number(MIN_RESOLUTION, 1.0), default=0.05,
+                   help="grid cell size, m")
+    p.add_argument("--margin", type=values.number(0.0, 5.0), default=0.1,
                    help="also paint this far beyond the borders, m")
-    p.add_argument("--vmin", type=float, help="colour scale minimum, reward; if not given: "
-                   "the map's minimum")
-    p.add_argument("--vmax", type=float, help="colour scale maximum, reward; if not given: "
-                   "the map's maximum")
+    p.add_argument("--vmin", type=values.number(),
+                   help="colour scale minimum, reward; if not given: the map's minimum")
+    p.add_argument("--vmax", type=values.number(),
+                   help="colour scale maximum, reward; if not given: the map's maximum")
     p.add_argument("--cmap", default="viridis", help="matplotlib colour map")
     p.add_argument("--out", required=True, metavar="PNG", help="PNG file to write")
     p.set_defaults(func=_cmd_map)
@@ -173,7 +189,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    "run_config.json or the logged track_len")
     p.add_argument("--kind", choices=("training", "evaluation"), default="training",
                    help="which sim-traces to re-score")
-    p.add_argument("--sections", type=int, default=10,
+    p.add_argument("--sections", type=values.integer(1, 1000), default=10,
                    help="number of track sections in the report")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--steps-out", metavar="CSV",

@@ -7,7 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-from deepracer_sim.errors import TrackDownloadError, TrackError, TrackOfflineError
+from deepracer_sim.cli import values
+from deepracer_sim.errors import (
+    TrackDownloadError,
+    TrackError,
+    TrackOfflineError,
+    check_output_file,
+    check_output_folder,
+    writing,
+)
 from deepracer_sim.track.catalog import CATALOG, lookup
 from deepracer_sim.track.download import BASE_URL_ENV, download
 from deepracer_sim.track.draw import draw_track
@@ -46,11 +54,13 @@ def _cmd_get(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"tracks get: {exc.args[0]}", file=sys.stderr)
         return 2
-    dest = Path(args.dest) if args.dest else cache_dir()
+    dest = check_output_folder(Path(args.dest) if args.dest else cache_dir(),
+                               "--dest" if args.dest else "the track cache")
     failed = 0
     for entry in entries:
         try:
-            result = download(entry.name, dest=dest, url=args.url, force=args.force)
+            with writing(dest, "--dest" if args.dest else "the track cache"):
+                result = download(entry.name, dest=dest, url=args.url, force=args.force)
         except TrackDownloadError as exc:
             print(f"tracks get: {exc}", file=sys.stderr)
             if isinstance(exc, TrackOfflineError):
@@ -72,8 +82,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
                     f"tracks get {args.name}")
         print(f"tracks show: {exc}{hint}", file=sys.stderr)
         return 2
+    check_output_file(args.out, "--out")
     try:
-        out = draw_track(track, args.out, every=args.every, reversed_direction=args.reversed)
+        with writing(args.out, "--out"):
+            out = draw_track(track, args.out, every=args.every,
+                             reversed_direction=args.reversed)
     except RuntimeError as exc:
         print(f"tracks show: {exc}", file=sys.stderr)
         return 1
@@ -109,7 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        formatter_class=fmt)
     p.add_argument("name", metavar="NAME|PATH", help="track name or .npy path")
     p.add_argument("--out", metavar="PNG", required=True, help="PNG file to write; required")
-    p.add_argument("--every", type=int, default=None,
+    p.add_argument("--every", type=values.integer(1), default=None,
                    help="label every k-th waypoint (k waypoints); chosen from the track's "
                         "size when not given")
     p.add_argument("--reversed", action="store_true",

@@ -16,8 +16,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepracer_sim.cli import values
 from deepracer_sim.envs.setup import resolve_action_space
-from deepracer_sim.errors import ActionSpaceError, ResumeError, UsageError
+from deepracer_sim.errors import (
+    ActionSpaceError,
+    ResumeError,
+    UsageError,
+    check_output_folder,
+    writing,
+)
 from deepracer_sim.export import clone_source
 from deepracer_sim.formats.model_metadata import DEFAULT_VERSION, discrete_action_space
 from deepracer_sim.reward import load_reward_function
@@ -51,21 +58,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model_metadata.json with the action space (and version)")
     for flag, dest, kind, text in ACTION_FLAGS:
         p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
-    p.add_argument("--version", type=float, default=None,
+    p.add_argument("--version", type=values.version, default=None,
                    help="model_metadata version: >= 5 the velocity-controlled car, < 5 the v4 "
                         f"car (default: the metadata's, else {DEFAULT_VERSION:g})")
     p.add_argument("--hyperparameters", type=Path, default=None,
                    help="DeepRacer hyperparameters.json (default: DeepRacer's defaults)")
-    p.add_argument("--timesteps", type=int, default=TrainConfig.timesteps,
+    p.add_argument("--timesteps", type=values.integer(1), default=TrainConfig.timesteps,
                    help="environment steps of all cars together (1 step = 1/15 s); with "
                         "--resume the steps to add")
-    p.add_argument("--n-envs", type=int, default=None,
+    p.add_argument("--n-envs", type=values.integer(1, values.MAX_CARS), default=None,
                    help=f"cars simulated side by side (default {TrainConfig.n_envs})")
-    p.add_argument("--n-steps", type=int, default=None,
+    p.add_argument("--n-steps", type=values.integer(1, values.MAX_ROLLOUT_STEPS), default=None,
                    help="steps per car per iteration (one PPO update) (default "
                         f"{TrainConfig.n_steps})")
-    p.add_argument("--seed", type=int, default=None,
-                   help=f"seed of torch and PPO (default {TrainConfig.seed})")
+    p.add_argument("--seed", type=values.seed, default=None,
+                   help=f"seed of torch and PPO ({values.SEED_RANGE[0]} to "
+                        f"{values.SEED_RANGE[1]}; default {TrainConfig.seed})")
     p.add_argument("--out", type=Path, default=None,
                    help="run folder (default runs/<reward>-<track>-<time>); never overwritten")
     p.add_argument("--resume", action="store_true",
@@ -122,13 +130,6 @@ def _resume_request(args: argparse.Namespace) -> ResumeRequest:
         stop_when_complete=args.stop_when_complete, started_at=process_start_time())
 
 
-def _check_numbers(args: argparse.Namespace) -> None:
-    for name in ("timesteps", "n_envs", "n_steps"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
-
-
 def build_config(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` of the command line.
 
@@ -140,11 +141,12 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     if args.action_space is not None and _action_flags_given(args):
         raise ActionSpaceError("give either --action-space FILE or the --max-steering/"
                                "--steering-levels/--max-speed/--speed-levels flags, not both")
-    _check_numbers(args)
     if args.out is not None:
         check_out_folder(args.out, args.resume, args.force)
     if args.resume:
-        return resume_config(_resume_request(args))
+        request = _resume_request(args)
+        check_output_folder(request.out, "--out")
+        return resume_config(request)
     if args.reward is None:
         raise UsageError("--reward FILE is required (except with --resume)")
     clone = None
@@ -170,8 +172,9 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         version = DEFAULT_VERSION if args.version is None else args.version
     load_reward_function(args.reward)  # fail before anything is written
     track = args.track or TrainConfig.track
+    out = check_output_folder(args.out or default_run_dir(args.reward, track), "--out")
     cfg = TrainConfig(reward=args.reward, track=track, action_space=space,
-                      version=version, out=args.out or default_run_dir(args.reward, track),
+                      version=version, out=out,
                       hyperparameters=args.hyperparameters, timesteps=args.timesteps,
                       n_envs=_or(args.n_envs, TrainConfig.n_envs),
                       n_steps=_or(args.n_steps, TrainConfig.n_steps),
@@ -227,7 +230,8 @@ def run(args: argparse.Namespace) -> int:
     """Train; print the run folder, the checkpoints and how to evaluate or resume it."""
     cfg = build_config(args)
     observers = [TrainingViewer()] if args.render else []
-    result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
+    with writing(cfg.out, "--out"):
+        result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
     for line in report(result):
         print(line)
     return result.exit_code

@@ -23,6 +23,7 @@ from deepracer_sim.formats.model_metadata import (
     DEFAULT_VERSION,
     ActionSpace,
     action_space_from_metadata,
+    check_version,
     discrete_action_space,
     read_model_metadata,
 )
@@ -55,7 +56,8 @@ def resolve_action_space(action_space: ActionSpaceLike,
     metadata's ``version`` (a path) or :data:`DEFAULT_VERSION`.
 
     Raises:
-        ActionSpaceError: an unsupported value or an invalid ``model_metadata.json``.
+        ActionSpaceError: an unsupported value, an invalid ``model_metadata.json``, or a
+            ``version`` outside :data:`~deepracer_sim.formats.model_metadata.VERSION_LIMITS`.
     """
     meta_version: float | None = None
     if action_space is None:
@@ -65,7 +67,7 @@ def resolve_action_space(action_space: ActionSpaceLike,
     elif isinstance(action_space, dict):
         space = action_space_from_metadata(action_space, "action_space argument")
         if "version" in action_space:
-            meta_version = float(action_space["version"])
+            meta_version = check_version(action_space["version"], "action_space argument")
     elif isinstance(action_space, (str, os.PathLike)):
         space, meta_version = read_model_metadata(action_space)
     else:
@@ -73,7 +75,7 @@ def resolve_action_space(action_space: ActionSpaceLike,
                                "ActionSpace, a model_metadata.json dict or path, or None")
     if version is None:
         version = meta_version if meta_version is not None else DEFAULT_VERSION
-    return space, float(version)
+    return space, check_version(version, "version")
 
 
 @dataclass

@@ -4,7 +4,9 @@ Same rules as :class:`~deepracer_sim.env.DeepRacerEnv` (the same kernel; the env
 case), with SB3's vectorised semantics: a car whose episode ends is reset at once; its last
 observation is in ``infos[i]["terminal_observation"]`` and ``infos[i]["TimeLimit.truncated"]``
 says whether the step cap ended it. The user's reward function is called once per car per RUN
-step with a freshly built params dict.
+step with a freshly built params dict; its cost over the first few hundred calls is measured,
+and a reward that slows the steps down (:class:`~deepracer_sim.reward.RewardCost`) gets one
+warning.
 
 Car ``i`` starts its first episode ``i / N`` of a lap after ``start_position``, so the cars'
 round-robin start points tile the track (the rule deepracer-for-cloud's multi-worker setups use).
@@ -14,6 +16,7 @@ DeepRacer, where each car is a rollout worker in its own process.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +31,7 @@ from deepracer_sim.envs.setup import (
     build_setup,
     episode_info,
 )
+from deepracer_sim.reward import RewardCost
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.params import params_from_record
 from deepracer_sim.track import DEFAULT_TRACK
@@ -78,6 +82,9 @@ class DeepRacerVecEnv(VecEnv):
         self._actions: np.ndarray | None = None
         self._rewards = np.zeros(num_envs)
         self._episode_return = np.zeros(num_envs)
+        #: the reward function's cost over the first steps (a warning when it is slow)
+        self.reward_cost = RewardCost(self.reward_caller.where)
+        self._cycle_mark: float | None = None
 
     # --- VecEnv API ------------------------------------------------------------------------
     def reset(self) -> np.ndarray:
@@ -97,9 +104,18 @@ class DeepRacerVecEnv(VecEnv):
         callers = self.reward_callers
         dones = np.zeros(self.num_envs, dtype=bool)
         infos: list[dict[str, Any]] = []
+        measuring = self.reward_cost.active
+        spent, calls = 0.0, 0
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = callers[i](params_from_record(row, self.track))
+                params = params_from_record(row, self.track)
+                if measuring:
+                    t0 = time.perf_counter()
+                    rewards[i] = callers[i](params)
+                    spent += time.perf_counter() - t0
+                    calls += 1
+                else:
+                    rewards[i] = callers[i](params)
             else:
                 rewards[i] = 0.0
             self._episode_return[i] += rewards[i]
@@ -117,7 +133,18 @@ class DeepRacerVecEnv(VecEnv):
                 infos.append({})
         for listener in self.listeners:
             listener(self, self._actions, rewards)
+        if measuring:
+            self._measure_reward(spent, calls)
         return self.sim.obs.copy(), rewards.copy(), dones, infos
+
+    def _measure_reward(self, spent: float, calls: int) -> None:
+        """Report a step's reward time to :attr:`reward_cost` (the cycle is the time since the
+        previous step ended: the policy, the simulation and the rewards; the first step, with
+        its start-up, only starts the clock)."""
+        now = time.perf_counter()
+        if self._cycle_mark is not None:
+            self.reward_cost.add(spent, calls, now - self._cycle_mark)
+        self._cycle_mark = now
 
     def close(self) -> None:
         pass

@@ -5,8 +5,9 @@ hands each file to its one validator in :mod:`deepracer_sim.formats` (the same r
 and export read the files with): ``model_metadata.json`` (root and ``model/``),
 ``reward_function.py``, ``training_params.yaml``, ``ip/hyperparameters.json``,
 ``model/.coach_checkpoint`` and ``model/deepracer_checkpoints.json`` with the checkpoint files
-they name (and whether our weights fit the action space), ``model.tar.gz`` and the metrics; plus
-links and the folder size. Every problem is a :class:`~deepracer_sim.formats.problems.Problem`:
+they name (whether our weights fit the action space, and a warning when a checkpoint zip's
+``data`` member holds pickled entries), ``model.tar.gz`` and the metrics; plus links and the
+folder size. Every problem is a :class:`~deepracer_sim.formats.problems.Problem`:
 errors make an import fail, warnings are worth reading.
 """
 
@@ -17,7 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from deepracer_sim.errors import ExportError
+from deepracer_sim.errors import CheckpointError, ExportError
 from deepracer_sim.export.policy import NOT_FOR_THE_CAR
 from deepracer_sim.export.safe_io import (
     MAX_FOLDER_BYTES,
@@ -27,6 +28,7 @@ from deepracer_sim.export.safe_io import (
     safe_extract,
     scan_folder,
 )
+from deepracer_sim.formats.checkpoint_zip import DATA_MEMBER, pickled_entries
 from deepracer_sim.formats.checkpoints import (
     CHECKPOINT_NAME,
     NAME_EXAMPLE,
@@ -163,6 +165,26 @@ def _check_weights(model: Path, name: str, meta: dict) -> list[Problem]:
     return []
 
 
+def _check_pickles(model: Path, name: str) -> list[Problem]:
+    """A warning when a checkpoint zip's ``data`` member holds pickled entries."""
+    where = model_file(name + SB3_SUFFIX)
+    path = model / (name + SB3_SUFFIX)
+    if not path.is_file() or path.is_symlink():
+        return []
+    try:
+        found = pickled_entries(path)
+    except CheckpointError as exc:
+        return [Problem(where, str(exc).split(": ", 1)[-1], "export the checkpoint again")]
+    if not found:
+        return []
+    return [Problem(
+        where, f"its '{DATA_MEMBER}' member holds pickled entries ({', '.join(found)}): "
+        "stable-baselines3's PPO.load unpickles them, which runs any code a crafted file "
+        "carries (deepracer-sim never reads them: it loads the weights only)",
+        "load this file only with deepracer-sim (weights only) or torch.load(weights_only=True) "
+        "of its policy.pth; call PPO.load only on files you made yourself", WARNING)]
+
+
 def _named_checkpoints(folder: _Folder) -> list[tuple[str, str]]:
     """[(where, name)] of the checkpoints .coach_checkpoint and deepracer_checkpoints.json
     name; their own problems are added."""
@@ -201,6 +223,7 @@ def _check_checkpoints(folder: _Folder, root_meta: object) -> None:
             weighed.add(name)
             if isinstance(root_meta, dict):
                 folder.problems += _check_weights(model, name, root_meta)
+            folder.problems += _check_pickles(model, name)
     if weighed:
         folder.problems.append(Problem(
             f"{MODEL_DIR}/", "holds deepracer-sim (PyTorch) checkpoints, not TensorFlow ones: "
@@ -218,7 +241,11 @@ def _check_checkpoints(folder: _Folder, root_meta: object) -> None:
 
 
 def _archive_metadata(path: Path, root_meta: object, where: str) -> list[Problem]:
-    data = read_member(path, MODEL_METADATA)
+    try:
+        data = read_member(path, MODEL_METADATA)
+    except ExportError as exc:
+        return [Problem(where, str(exc).split(": ", 1)[-1], f"put the folder's {MODEL_METADATA} "
+                        "in the archive")]
     try:
         inner = None if data is None else json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):

@@ -23,6 +23,7 @@ from deepracer_sim.formats.checkpoints import (
     LAST,
     read_checkpoints_json,
     read_coach_checkpoint,
+    run_checkpoint_files,
 )
 from deepracer_sim.formats.model_metadata import ActionSpace, read_model_metadata
 from deepracer_sim.formats.run_folder import (
@@ -78,8 +79,12 @@ def _run_checkpoint(root: Path) -> tuple[Path, Path, tuple[int, ...]]:
     if not isinstance(config, dict):
         raise ExportError(f"{config_path}: expected a JSON object")
     meta = regular_file(root, Path(MODEL_DIR, MODEL_METADATA))
-    info_path = regular_file(root, Path(MODEL_DIR, CHECKPOINTS_JSON),
-                             ": the run saved no checkpoint yet; clone another run")
+    files = run_checkpoint_files(root / MODEL_DIR)
+    info_path = regular_file(root, Path(MODEL_DIR, CHECKPOINTS_JSON), (
+        ": the run saved no checkpoint yet; clone another run" if not files else
+        f": the pointer to the best and last checkpoints is missing, but {MODEL_DIR}/ holds "
+        f"{', '.join(files)}: export one (deepracer-sim export {root} --checkpoint N --out DIR, "
+        "N its checkpoint number) and clone that folder"))
     info = read_checkpoints_json(info_path)
     entry = info.get(BEST) or info.get(LAST)
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):

@@ -28,6 +28,7 @@ from deepracer_sim.formats.checkpoints import (
     best_and_last,
     checkpoint_name,
     checkpoint_stem,
+    missing_pointer,
     read_checkpoints_json,
 )
 from deepracer_sim.formats.hyperparameters import effective_hyperparameters, read_hyperparameters
@@ -160,8 +161,11 @@ def export_entry(run_name: str, info: dict, log: dict[str, dict]) -> dict:
 
 def _pick(run: RunFolder, checkpoint: str) -> tuple[str, list[str], dict, dict]:
     """(chosen, names, best entry, last entry) of ``--checkpoint``."""
-    info = read_checkpoints_json(regular_file(run.root, Path(MODEL_DIR, CHECKPOINTS_JSON),
-                                              ": the run saved no checkpoint yet"))
+    if checkpoint not in ("best", "last") and not run.checkpoints_json.exists():
+        info: dict = {}  # a checkpoint picked by hand needs no pointer
+    else:
+        info = read_checkpoints_json(regular_file(run.root, Path(MODEL_DIR, CHECKPOINTS_JSON),
+                                                  f": {missing_pointer(run.model_dir)}"))
     chosen = checkpoint_name(run, str(checkpoint))
     log = iteration_log(run)
     if checkpoint not in ("best", "last"):

@@ -5,6 +5,12 @@ a regular file inside the folder (:func:`regular_file`), a folder is copied with
 and special files (:func:`copy_tree`), and a ``.tar.gz`` is refused whole if any member is a
 link, a special file, an absolute path or one that climbs out with ``..``
 (:func:`archive_members`, :func:`safe_extract`).
+
+Sizes are checked before anything is inflated: an archive is refused when its members (their
+sizes from the tar headers, read one at a time, so a huge member is refused before its data is
+read) add up to more than :data:`MAX_ARCHIVE_BYTES` or number more than
+:data:`MAX_ARCHIVE_MEMBERS`, so nothing beyond the limit reaches the disk; a member read into
+memory is first held to :data:`MAX_MEMBER_READ_BYTES`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,16 @@ from deepracer_sim.formats.problems import read_json as read_json_strict
 
 #: DeepRacer-on-AWS's import limit for a model folder (``MAX_FOLDER_SIZE``), bytes.
 MAX_FOLDER_BYTES = 1024**3
+#: Largest total a ``.tar.gz`` may unpack to, bytes: the folder it holds must fit DeepRacer's
+#: import limit anyway (a DEEP_CONVOLUTIONAL_NETWORK model with its logs is a few hundred MB),
+#: and a crafted archive is refused before it fills the disk.
+MAX_ARCHIVE_BYTES = MAX_FOLDER_BYTES
+#: Most members a ``.tar.gz`` may have: a model folder holds tens to a few thousand files (one
+#: sim-trace per iteration); millions of empty files would exhaust the file system's inodes.
+MAX_ARCHIVE_MEMBERS = 100_000
+#: Largest archive member read into memory (``model_metadata.json`` of ``model.tar.gz``; ours
+#: are ~1 KB), bytes.
+MAX_MEMBER_READ_BYTES = 16 * 1024**2
 
 
 def inside(root: Path, path: Path) -> bool:
@@ -118,24 +134,50 @@ def _unsafe_member(member: tarfile.TarInfo) -> str | None:
     return None
 
 
-def archive_members(path: str | os.PathLike) -> list[tarfile.TarInfo]:
-    """The members of a ``.tar.gz``, refusing any that could write outside a target folder.
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def _check_member(path: Path, member: tarfile.TarInfo, count: int, total: int,
+                  limit: int) -> None:
+    """Refuse an unsafe member, or one that takes the archive past the limits."""
+    why = _unsafe_member(member)
+    if why is not None:
+        raise ExportError(f"{path}: member {member.name!r} is {why}; refusing the archive "
+                          "(re-create it from plain files)")
+    if count > MAX_ARCHIVE_MEMBERS:
+        raise ExportError(f"{path}: more than {MAX_ARCHIVE_MEMBERS:,} members; refusing the "
+                          "archive before unpacking anything (a model folder holds far fewer "
+                          "files): re-create it from the model folder")
+    if total > limit:
+        raise ExportError(f"{path}: its members unpack to more than {_mib(limit)} (at "
+                          f"{member.name!r}, {_mib(member.size)}); refusing the archive before "
+                          "unpacking anything (DeepRacer-on-AWS imports at most 1 GiB): drop old "
+                          "checkpoints or logs, or check where the archive came from")
+
+
+def archive_members(path: str | os.PathLike, limit: int | None = None) -> list[tarfile.TarInfo]:
+    """The members of a ``.tar.gz``, refusing any that could write outside a target folder,
+    and an archive that unpacks to more than ``limit`` bytes (default
+    :data:`MAX_ARCHIVE_BYTES`) or has more than :data:`MAX_ARCHIVE_MEMBERS` members. The
+    headers are read one at a time: a member is refused before its data is read.
 
     Raises:
-        ExportError: not a tar archive, or a member that is a link, a special file, an absolute
-            path or one with ``..`` (the message names the member).
+        ExportError: not a tar archive, a member that is a link, a special file, an absolute
+            path or one with ``..`` (the message names the member), or too big an archive.
     """
     path = Path(path)
+    limit = MAX_ARCHIVE_BYTES if limit is None else limit
+    members: list[tarfile.TarInfo] = []
+    total = 0
     try:
         with tarfile.open(path, "r:*") as tar:
-            members = tar.getmembers()
+            for member in tar:
+                total += member.size if member.isfile() else 0
+                _check_member(path, member, len(members) + 1, total, limit)
+                members.append(member)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ExportError(f"{path}: not a readable tar archive ({exc})") from None
-    for member in members:
-        why = _unsafe_member(member)
-        if why is not None:
-            raise ExportError(f"{path}: member {member.name!r} is {why}; refusing the archive "
-                              "(re-create it from plain files)")
     return members
 
 
@@ -145,20 +187,29 @@ def member_name(member: tarfile.TarInfo) -> str:
 
 
 def read_member(path: Path, name: str) -> bytes | None:
-    """The bytes of the plain-file member ``name`` of a checked archive (None if absent)."""
+    """The bytes of the plain-file member ``name`` of a checked archive (None if absent).
+
+    Raises:
+        ExportError: the member is larger than :data:`MAX_MEMBER_READ_BYTES`.
+    """
     with tarfile.open(path, "r:*") as tar:
-        for member in tar.getmembers():
+        for member in tar:
             if member.isfile() and member_name(member) == name:
+                if member.size > MAX_MEMBER_READ_BYTES:
+                    raise ExportError(f"{path}: member {name!r} is {_mib(member.size)}, more "
+                                      f"than the {_mib(MAX_MEMBER_READ_BYTES)} read of it")
                 src = tar.extractfile(member)
-                return src.read() if src is not None else None
+                return src.read(MAX_MEMBER_READ_BYTES) if src is not None else None
     return None
 
 
 def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> list[Path]:
     """Extract a ``.tar.gz`` into ``target`` (created), plain files and folders only.
 
-    Every member is checked first (:func:`archive_members`), so a malicious archive writes
-    nothing; each destination is also checked to resolve inside ``target``.
+    Every member is checked first (:func:`archive_members`: safe members, sizes within
+    :data:`MAX_ARCHIVE_BYTES`), so a malicious archive writes nothing; each destination is also
+    checked to resolve inside ``target``, and each file is written no longer than its header's
+    size.
 
     Returns:
         the extracted files.

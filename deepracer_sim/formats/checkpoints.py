@@ -111,21 +111,58 @@ def checkpoint_files(model_dir: Path, name: str) -> tuple[list[str], str | None]
     return files, None
 
 
+def run_checkpoint_files(model_dir: Path) -> list[str]:
+    """The run checkpoint files (``<iteration>_Step-<steps>.zip``) in ``model_dir``, by
+    iteration."""
+    found = []
+    for p in Path(model_dir).glob(f"*{CHECKPOINT_STEP}*{SB3_SUFFIX}"):
+        m = CHECKPOINT_NAME.match(p.name.removesuffix(SB3_SUFFIX) + CHECKPOINT_SUFFIX)
+        if m and p.is_file():
+            found.append((int(m.group(1)), p.name))
+    return [name for _, name in sorted(found)]
+
+
+def pick_hint(model_dir: Path, option: str = "--checkpoint") -> str:
+    """How to pick a checkpoint by hand: the run checkpoint files in ``model_dir`` and the
+    ``option`` that picks one by checkpoint number (or that there are none)."""
+    files = run_checkpoint_files(model_dir)
+    if not files:
+        return f"{model_dir} holds no checkpoint file (<iteration>{CHECKPOINT_STEP}<steps>" \
+               f"{SB3_SUFFIX})"
+    shown = ", ".join(files[-6:]) + (f" and {len(files) - 6} more" if len(files) > 6 else "")
+    iteration = files[-1].split(CHECKPOINT_STEP)[0]
+    return (f"{model_dir} holds {shown}: pick one with {option} N (its checkpoint number, e.g. "
+            f"{option} {iteration})")
+
+
 # --------------------------------------------------------------------------------------------
 # deepracer_checkpoints.json
 
-def read_checkpoints_json(path: Path, missing: str = ": the run saved no checkpoint yet"
-                          ) -> dict:
+def read_checkpoints_json(path: Path, missing: str | None = None) -> dict:
     """The object of a ``deepracer_checkpoints.json`` (strict).
 
     Raises:
-        CheckpointError: a missing file (``missing`` ends the message), invalid JSON or not an
-            object.
+        CheckpointError: a missing file (``missing`` ends the message; by default it says
+            whether the folder holds checkpoint files and how to pick one), invalid JSON or not
+            an object (the message lists the checkpoint files and how to pick one).
     """
-    info = read_json(path, CheckpointError, missing)
+    path = Path(path)
+    if missing is None:
+        missing = f": {missing_pointer(path.parent)}"
+    fix = f"; the file is damaged (cut short while it was written?); fix: {pick_hint(path.parent)}"
+    info = read_json(path, CheckpointError, missing, fix)
     if not isinstance(info, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
+        raise CheckpointError(f"{path}: expected a JSON object; fix: {pick_hint(path.parent)}")
     return info
+
+
+def missing_pointer(model_dir: Path, option: str = "--checkpoint") -> str:
+    """Why a run has no ``deepracer_checkpoints.json``: no checkpoint saved yet, or the pointer
+    is missing beside checkpoint files (which, and how to pick one with ``option``)."""
+    if not run_checkpoint_files(model_dir):
+        return "the run saved no checkpoint yet"
+    return (f"the pointer to the best and last checkpoints is missing (training stopped before "
+            f"writing it?), but {pick_hint(model_dir, option)}")
 
 
 def entry_name(info: dict, key: str) -> str | None:
@@ -166,12 +203,13 @@ def checkpoint_name(run: RunFolder, which: str) -> str:
     """
     if which in ("best", "last"):
         if not run.checkpoints_json.is_file():
-            raise CheckpointError(f"{run.checkpoints_json} is missing: the run saved no "
-                                  "checkpoint yet")
+            raise CheckpointError(f"{run.checkpoints_json} is missing: "
+                                  f"{missing_pointer(run.model_dir)}")
         info = read_checkpoints_json(run.checkpoints_json)
         name = entry_name(info, f"{which}_checkpoint") or entry_name(info, LAST)
         if name is None:
-            raise CheckpointError(f"{run.checkpoints_json}: no {which}_checkpoint name")
+            raise CheckpointError(f"{run.checkpoints_json}: no {which}_checkpoint name; "
+                                  f"fix: {pick_hint(run.model_dir)}")
         return name
     if which.isdigit():
         found = sorted(run.model_dir.glob(f"{which}{CHECKPOINT_STEP}*{SB3_SUFFIX}"))
@@ -179,7 +217,7 @@ def checkpoint_name(run: RunFolder, which: str) -> str:
             return found[0].name
     if (run.model_dir / which).is_file():
         return which
-    raise CheckpointError(f"no checkpoint {which!r} in {run.model_dir}")
+    raise CheckpointError(f"no checkpoint {which!r} in {run.model_dir}; {pick_hint(run.model_dir)}")
 
 
 def _check_entry(info: dict, key: str, where: str) -> tuple[list[Problem], str | None]:

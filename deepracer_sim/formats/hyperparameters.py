@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
-from deepracer_sim.errors import HyperparameterError
+from deepracer_sim.errors import DeepRacerSimWarning, HyperparameterError
 from deepracer_sim.formats.problems import (
     ERROR,
     UNREADABLE,
@@ -209,6 +210,25 @@ def read_hyperparameters(path: str | os.PathLike | None) -> dict:
     path = Path(path)
     data = read_json(path, HyperparameterError, " (expected a DeepRacer hyperparameters.json)")
     return validate_hyperparameters(data, str(path))
+
+
+def fit_batch_size(hp: dict, rollout: int, source: str) -> dict:
+    """The hyperparameters with ``batch_size`` no larger than the rollout (``n_envs * n_steps``
+    steps: stable-baselines3 cannot take a minibatch larger than it), so that the value written
+    to ``ip/hyperparameters.json`` is the one training uses. A larger value is lowered to the
+    rollout with a :class:`~deepracer_sim.errors.DeepRacerSimWarning` (``source`` names where it
+    came from), not rejected: DeepRacer files with a batch of 512 and small local rollouts are
+    common, and DeepRacer's own rollouts (``num_episodes_between_training`` episodes) are far
+    larger.
+    """
+    batch = int(hp["batch_size"])
+    if batch <= rollout:
+        return hp
+    warnings.warn(f"{source}: batch_size {batch} is larger than the rollout of {rollout} steps "
+                  f"(--n-envs x --n-steps): training uses batch_size {rollout} and writes it to "
+                  f"{HYPERPARAMETERS}; raise --n-envs or --n-steps to train with {batch}",
+                  DeepRacerSimWarning, stacklevel=2)
+    return {**hp, "batch_size": rollout}
 
 
 def ppo_kwargs(hp: dict) -> dict:

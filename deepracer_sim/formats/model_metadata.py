@@ -26,7 +26,15 @@ rounding; constants in :mod:`deepracer_sim.constants`):
 * continuous ``speed.low`` and ``speed.high``: [0.5, 4.0] m/s
   (:data:`~deepracer_sim.constants.MIN_CONTINUOUS_SPEED`, ``MAX_SPEED``), ``low <= high``;
 * 2 to 30 discrete actions (:data:`~deepracer_sim.constants.MIN_DISCRETE_ACTIONS`,
-  :data:`~deepracer_sim.constants.MAX_DISCRETE_ACTIONS`).
+  :data:`~deepracer_sim.constants.MAX_DISCRETE_ACTIONS`);
+* ``version``: a finite number from 1 to 20 (:data:`VERSION_LIMITS`), written as a string or a
+  number. DeepRacer has written 1 to 6 so far (1 and 2 before the key existed: a missing
+  ``version`` reads as 2.0 with a ``sensor`` key, else 1.0; 3 and 4 the effort-controlled car;
+  5 and 6 the velocity-controlled one, 6 from DeepRacer-on-AWS), about one a year. Up to 20
+  leaves room for the versions to come, while a value no DeepRacer will write (NaN, -3,
+  1e308, a year such as 2024, a typo such as 60) is an error, in training (``--version`` and
+  the file) and in ``export --check`` alike; a version above :data:`NEWEST_VERSION` is accepted
+  with a warning (it drives the newest car this simulator has).
 
 Source: DeepRacer-on-AWS's API model (aws-solutions/deepracer-on-aws,
 ``source/libs/model/src/main/smithy/types/model.smithy``): ``DiscreteSpeed`` @range(0.1, 4.0),
@@ -74,6 +82,10 @@ from deepracer_sim.formats.run_folder import MODEL_METADATA
 #: ``version`` written to model_metadata.json and used for the dynamics by default
 #: (DeepRacer-on-AWS writes 6).
 DEFAULT_VERSION = 6.0
+#: The newest ``version`` DeepRacer has written (DeepRacer-on-AWS).
+NEWEST_VERSION = 6.0
+#: (low, high) accepted for ``version`` (the module docstring says why).
+VERSION_LIMITS = (1.0, 20.0)
 #: (low, high) accepted for a steering angle, degrees.
 STEERING_LIMITS = (-MAX_STEERING_ANGLE, MAX_STEERING_ANGLE)
 #: (low, high) accepted for a discrete action's speed, m/s.
@@ -296,17 +308,54 @@ def _version_number(raw: object) -> float | None:
         return None
     try:
         return float(raw)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
+
+
+def version_problem(raw: object) -> tuple[str, str, str] | None:
+    """(level, message, fix) of a ``version`` value that breaks the module's rule (None if it
+    is fine): not a number, not finite or outside :data:`VERSION_LIMITS` (errors), above
+    :data:`NEWEST_VERSION` (a warning)."""
+    version = _version_number(raw)
+    lo, hi = VERSION_LIMITS
+    if version is None or not math.isfinite(version):
+        return ERROR, f"version = {raw!r} is not a number", 'write e.g. "5" or 6'
+    if not lo <= version <= hi:
+        return (ERROR, f"version = {raw!r} is outside [{lo:g}, {hi:g}] (DeepRacer has written "
+                f"1 to {NEWEST_VERSION:g})", f'write the version the model was trained with, e.g. '
+                f'"{NEWEST_VERSION:g}" (DeepRacer-on-AWS) or "4" (the older car)')
+    if version > NEWEST_VERSION:
+        return (WARNING, f"version = {raw!r} is newer than the newest DeepRacer version this "
+                f"simulator knows ({NEWEST_VERSION:g}); it drives the version-"
+                f"{NEWEST_VERSION:g} car", f'write "{NEWEST_VERSION:g}" unless a newer '
+                "DeepRacer wrote it")
+    return None
+
+
+def check_version(value: object, source: str = "--version") -> float:
+    """A ``version`` (``--version`` or a metadata value) as a float, by the rule of
+    :func:`version_problem` (the strict mode; warnings pass).
+
+    Raises:
+        ActionSpaceError: not a number, not finite or outside :data:`VERSION_LIMITS`.
+    """
+    problem = version_problem(value)
+    if problem is not None and problem[0] == ERROR:
+        raise ActionSpaceError(f"{source}: {problem[1]}; fix: {problem[2]}")
+    version = _version_number(value)
+    assert version is not None  # not a number is an error above
+    return version
 
 
 def _check_version(meta: dict, out: _Findings) -> None:
     if "version" not in meta:
         out.add("no version (the simapp then runs its legacy 1.0/2.0 behaviour)",
                 'add "version": "5" (or 6, as DeepRacer-on-AWS writes)', WARNING, "version")
-    elif _version_number(meta["version"]) is None:
-        out.add(f"version = {meta['version']!r} is not a number", 'write e.g. "5" or 6',
-                field="version")
+        return
+    problem = version_problem(meta["version"])
+    if problem is not None:
+        level, message, fix = problem
+        out.add(message, fix, level, "version")
 
 
 def check_metadata_dict(meta: object, where: str = MODEL_METADATA) -> list[Problem]:
@@ -389,10 +438,7 @@ def metadata_version(meta: dict) -> float:
     """``version`` of a checked metadata dict as a float; a missing one is the legacy 2.0 with
     a ``sensor`` key, else 1.0 (spec §4.1). Any version < 5 selects the version-4 car."""
     raw = meta.get("version", 2.0 if "sensor" in meta else 1.0)
-    version = _version_number(raw)
-    if version is None:
-        raise ActionSpaceError(f"version = {raw!r} is not a number (use e.g. \"5\")")
-    return version
+    return check_version(raw, "version")
 
 
 def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
@@ -403,7 +449,10 @@ def read_model_metadata(path: str | os.PathLike) -> tuple[ActionSpace, float]:
             :func:`check_metadata_dict` (the message names the file, the field and the fix).
     """
     path = Path(path)
-    meta = read_json(path, ActionSpaceError, " (expected a model_metadata.json)")
+    meta = read_json(path, ActionSpaceError, " (expected a model_metadata.json)", damaged=(
+        "; the file is damaged (cut short while it was written?). Fix: restore it; in a run "
+        "folder it is the action space the policy was trained with (the --action-space file "
+        "given to train, or an export of the run, has a copy)"))
     space = action_space_from_metadata(meta, str(path))
     assert isinstance(meta, dict)  # a non-dict is an error above
     return space, metadata_version(meta)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeGuard
 
-from deepracer_sim.errors import DeepRacerSimError
+from deepracer_sim.errors import DeepRacerSimError, missing_file_text
 
 ERROR = "error"
 WARNING = "warning"
@@ -86,20 +86,24 @@ def load_json(path: Path, where: str) -> tuple[object, list[Problem]]:
         return UNREADABLE, [Problem(where, "not UTF-8 text", "save it as UTF-8 JSON")]
 
 
-def read_json(path: Path, error: type[DeepRacerSimError], expected: str = "") -> object:
+def read_json(path: Path, error: type[DeepRacerSimError], expected: str = "",
+              damaged: str = "") -> object:
     """The strict JSON reader: the data of ``path`` (``expected`` ends the message of a missing
-    file, e.g. " (expected a model_metadata.json)").
+    file, e.g. " (expected a model_metadata.json)"; ``damaged`` the message of a file that is not
+    JSON, e.g. "; fix: ...").
 
     Raises:
-        DeepRacerSimError: the given subclass for a missing file, invalid JSON (with the line)
-            or text that is not UTF-8.
+        DeepRacerSimError: the given subclass for a missing file (or a folder given as one),
+            invalid JSON (with the line) or text that is not UTF-8.
     """
     path = Path(path)
     if not path.is_file():
-        raise error(f"{path}: file not found{expected}")
+        what = "file not found" if not path.exists() else missing_file_text(path).split(
+            f"{path} ", 1)[-1]
+        raise error(f"{path}: {what}{expected}")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise error(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        raise error(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}{damaged}") from None
     except UnicodeDecodeError:
-        raise error(f"{path}: not UTF-8 text") from None
+        raise error(f"{path}: not UTF-8 text{damaged}") from None

@@ -32,10 +32,10 @@ The names below are the only place these file names are written; every reader an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from deepracer_sim.errors import RunFolderError
+from deepracer_sim.formats.problems import read_json
 
 MODEL_DIR = "model"
 MODEL_METADATA = "model_metadata.json"
@@ -150,10 +150,26 @@ class RunFolder:
         return self.metrics_dir / f"{EVALUATION_METRICS_PREFIX}{stamp}.json"
 
     def read_config(self) -> dict:
+        """The run's ``run_config.json``.
+
+        Raises:
+            RunFolderError: not a run folder (none), or a damaged file (the fix says what it
+                holds and what to do).
+        """
+        if not self.root.is_dir():
+            what = "is a file, not a run folder" if self.root.exists() else "does not exist"
+            raise RunFolderError(f"{self.root} {what}; give the --out folder of train")
         if not self.config.is_file():
             raise RunFolderError(f"{self.root} is not a training run folder (no "
                                  f"{RUN_CONFIG}); give the --out folder of train")
-        return json.loads(self.config.read_text())
+        config = read_json(self.config, RunFolderError, damaged=(
+            f"; the file is damaged (cut short while it was written?). Fix: restore it from a "
+            f"copy, or write it again: it holds the track, version and settings train used "
+            f"(see another run's {RUN_CONFIG})"))
+        if not isinstance(config, dict):
+            raise RunFolderError(f"{self.config}: expected a JSON object (the run's track, "
+                                 "version and settings)")
+        return config
 
     def checkpoint_path(self, name: str) -> Path:
         """``model/<name>``: a checkpoint file of the run."""

@@ -2,17 +2,25 @@
 
 Header of the current simapp (19 columns); older files have the first 17 (up to
 ``pause_duration``) or 18 (plus ``obstacle_crash_counter``); all three are read.
+
+A file being written when its run was killed can end in a cut row: a last row with fewer values
+than the header, or a value that does not parse, is skipped with a
+:class:`~deepracer_sim.errors.DeepRacerSimWarning` naming the file and the line; the same in
+any other row is a :class:`~deepracer_sim.errors.SimtraceError` (the file is damaged). Blank
+lines are skipped. :func:`read_simtrace` is the one reader of sim-traces (analysis, the reward
+replay and the fidelity replay read through it).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from deepracer_sim.errors import SimtraceError
+from deepracer_sim.errors import DeepRacerSimWarning, SimtraceError
 
 #: Column names in file order, as the current simapp writes them.
 SIMTRACE_COLUMNS = (
@@ -35,10 +43,14 @@ def read_simtrace(path: str | Path) -> dict[str, np.ndarray]:
         ``action`` and ``episode_status``. Columns absent from the file are absent here.
 
     Raises:
-        SimtraceError: a header that does not start with the 17 standard columns, or a bad value.
+        SimtraceError: a header that does not start with the 17 standard columns, a row (not
+            the last) with fewer values than the header, or a bad value.
+
+    Warns:
+        DeepRacerSimWarning: a cut-off last row was skipped (module docstring).
     """
     path = Path(path)
-    with path.open(newline="") as fh:
+    with path.open(newline="", errors="replace") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)
@@ -47,7 +59,47 @@ def read_simtrace(path: str | Path) -> dict[str, np.ndarray]:
         if tuple(header[:17]) != SIMTRACE_COLUMNS[:17]:
             raise SimtraceError(f"{path}: header {header[:17]} is not a DeepRacer sim-trace "
                                 f"header (expected {','.join(SIMTRACE_COLUMNS[:17])}...)")
-        rows = list(reader)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        for row in reader:
+            if row:
+                rows.append(row)
+                lines.append(reader.line_num)
+    _drop_cut_last_row(path, header, rows, lines)
+    for row, line in zip(rows, lines, strict=True):
+        if len(row) < len(header):
+            raise SimtraceError(f"{path}: line {line}: {len(row)} values, the header has "
+                                f"{len(header)}; the file is damaged (fix: remove that line)")
+    return _columns(path, header, rows)
+
+
+def _parses(header: list[str], row: list[str]) -> bool:
+    """Whether every value of ``row`` parses as its column's type."""
+    try:
+        for name, value in zip(header, row, strict=False):
+            if name in _FLOAT:
+                float(value)
+            elif name in _INT:
+                int(float(value))
+            elif name in _BOOL and value not in ("True", "False"):
+                return False
+    except ValueError:
+        return False
+    return True
+
+
+def _drop_cut_last_row(path: Path, header: list[str], rows: list[list[str]],
+                       lines: list[int]) -> None:
+    """Drop (with a warning) a last row cut short while the file was written."""
+    if rows and (len(rows[-1]) < len(header) or not _parses(header, rows[-1])):
+        warnings.warn(f"{path}: line {lines[-1]}: skipped a cut-off last row ({len(rows[-1])} "
+                      f"of {len(header)} values): the file was being written when its run "
+                      "stopped", DeepRacerSimWarning, stacklevel=3)
+        rows.pop()
+        lines.pop()
+
+
+def _columns(path: Path, header: list[str], rows: list[list[str]]) -> dict[str, np.ndarray]:
     cols: dict[str, np.ndarray] = {}
     for k, name in enumerate(header):
         values = [r[k] for r in rows]

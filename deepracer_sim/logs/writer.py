@@ -87,11 +87,13 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from deepracer_sim.constants import STATUS_CODES, STATUS_LABELS, STEP_DT
+from deepracer_sim.errors import DeepRacerSimWarning
 from deepracer_sim.formats.files import append_text, atomic_write_text
 from deepracer_sim.formats.run_folder import EVALUATION_SIMTRACE_DIR, SIMTRACE_SUFFIX, RunFolder
 from deepracer_sim.formats.simtrace import SIMTRACE_HEADER
@@ -367,11 +369,23 @@ class EvaluationLogger(EpisodeObserver):
                                  np.full(len(idx), time.time()), idx.astype(np.int64)))
 
     def on_end(self, results) -> None:
+        """Write the logs; a folder that cannot be written (read-only, full) is a warning: the
+        laps still reach the caller."""
         rows = StepRows.empty()
         for chunk in self.chunks:
             rows = StepRows.concat(rows, chunk)
         order = np.lexsort((rows.rec[:, layout.R_STEPS], rows.car))
         rows = rows.take(order)
+        try:
+            self._write(rows)
+        except OSError as exc:
+            warnings.warn(f"{self.run_dir}: the evaluation logs were not written "
+                          f"({exc.strerror or exc}: {exc.filename or self.run_dir}); the laps "
+                          "are reported, their sim-trace and metrics are not kept (evaluate a "
+                          "copy of the run in a folder you can write to, to keep them)",
+                          DeepRacerSimWarning, stacklevel=2)
+
+    def _write(self, rows: StepRows) -> None:
         self.simtrace_path.parent.mkdir(parents=True, exist_ok=True)
         text = SIMTRACE_HEADER + "\n" + format_rows(
             rows.rec, rows.car, rows.rewards,

@@ -20,6 +20,7 @@ from deepracer_sim.constants import (
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.raceline.line import RacingLine
+from deepracer_sim.track.draw import save_figure
 
 _REWARD_TEMPLATE = '''"""Racing-line reward for {track} (deepracer-sim raceline, physics version
 {version}).
@@ -166,7 +167,7 @@ def plot_line(line: RacingLine, path: str | Path) -> None:
                  f"(line {line.length:.2f} m, version {_version_text(line)})")
     ax.legend(loc="best")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -4,9 +4,11 @@ As the simapp (``boto/s3/files/reward_function.py`` and ``rollout_agent_ctrl.py`
 the file is imported as a module and its ``reward_function`` attribute is called once per RUN
 step with a params dict; the result is converted with ``float()``; an exception, NaN/inf, or a
 value outside [-1e5, 1e5] stops the job. Here each of those is a :class:`RewardFunctionError`
-that names the file, the line, the step and the params that caused it. Unlike the simapp, a
-value that is not a real number (e.g. a string that ``float()`` would parse) is also an error:
-it is always a bug in the reward file.
+that names the file, the line, the step and the params that caused it; so is a ``sys.exit()``
+in the file (``SystemExit``, which would otherwise end the process quietly) and an integer too
+large for a float (``10**400``). Ctrl-C (``KeyboardInterrupt``) still stops the caller. Unlike
+the simapp, a value that is not a real number (e.g. a string that ``float()`` would parse) is
+also an error: it is always a bug in the reward file.
 
 One module instance per car: on DeepRacer each rollout worker drives its own car in its own
 process and imports the reward file there, so a reward that keeps state in its globals sees
@@ -24,11 +26,12 @@ import numbers
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 from deepracer_sim.constants import REWARD_MAX, REWARD_MIN
-from deepracer_sim.errors import RewardFunctionError
+from deepracer_sim.errors import DeepRacerSimWarning, RewardFunctionError, missing_file_text
 
 RewardFn = Callable[[dict], float]
 
@@ -57,8 +60,9 @@ def _compile_reward_file(path: Path):
         RewardFunctionError: missing file or syntax error (with file:line).
     """
     if not path.is_file():
-        raise RewardFunctionError(f"reward file {path} does not exist (give the path of a .py "
-                                  "file defining reward_function(params), e.g. rewards/center.py)")
+        raise RewardFunctionError(f"reward file {missing_file_text(path)} (give the path of a "
+                                  ".py file defining reward_function(params), e.g. "
+                                  "rewards/center.py)")
     source = path.read_text(encoding="utf-8", errors="replace")
     try:
         return compile(source, str(path), "exec")
@@ -81,10 +85,10 @@ def _module_instance(code, path: Path) -> RewardFn:
     module.__file__ = str(path)
     try:
         exec(code, module.__dict__)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise RewardFunctionError(
             f"{path}:{_user_line(exc, path)}: importing the reward file raised "
-            f"{type(exc).__name__}: {exc}"
+            f"{type(exc).__name__}: {exc}{_EXIT_NOTE if isinstance(exc, SystemExit) else ''}"
         ) from None
     fn = module.__dict__.get("reward_function")
     if fn is None:
@@ -95,6 +99,11 @@ def _module_instance(code, path: Path) -> RewardFn:
                                   "function")
     sys.modules.setdefault(name, module)
     return fn
+
+
+#: What a ``sys.exit()`` in a reward file does (added to its error).
+_EXIT_NOTE = (" (sys.exit() or exit() in a reward file; DeepRacer's job would stop on it: "
+              "return a reward instead)")
 
 
 def load_reward_function(path: str | os.PathLike) -> RewardFn:
@@ -167,11 +176,11 @@ class RewardCaller:
         """
         try:
             value = self.fn(params)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a reward too; Ctrl-C passes
             raise RewardFunctionError(
                 f"{self.where}:{_user_line(exc, self.source)}: reward_function raised "
-                f"{type(exc).__name__}: {exc}\n  at step {params.get('steps')} with params: "
-                f"{_describe_params(params)}"
+                f"{type(exc).__name__}: {exc}{_EXIT_NOTE if isinstance(exc, SystemExit) else ''}"
+                f"\n  at step {params.get('steps')} with params: {_describe_params(params)}"
             ) from exc
         if type(value) is float and REWARD_MIN <= value <= REWARD_MAX:
             return value  # the common case (NaN fails the comparison)
@@ -181,7 +190,14 @@ class RewardCaller:
                 f"must return a number (float)\n  at step {params.get('steps')} with params: "
                 f"{_describe_params(params)}"
             )
-        reward = float(value)
+        try:
+            reward = float(value)
+        except OverflowError:
+            raise RewardFunctionError(
+                f"{self.where}: reward_function returned an integer of {len(str(abs(int(value))))}"
+                f" digits, too large for a float; DeepRacer stops the job unless the reward is "
+                f"within [{REWARD_MIN:g}, {REWARD_MAX:g}]\n  at step {params.get('steps')} with "
+                f"params: {_describe_params(params)}") from None
         if not math.isfinite(reward) or not REWARD_MIN <= reward <= REWARD_MAX:
             raise RewardFunctionError(
                 f"{self.where}: reward_function returned {reward}; DeepRacer stops the job "
@@ -189,6 +205,63 @@ class RewardCaller:
                 f"  at step {params.get('steps')} with params: {_describe_params(params)}"
             )
         return reward
+
+
+#: Reward calls :class:`RewardCost` times before it judges the reward's cost.
+COST_CALLS = 300
+#: :class:`RewardCost` warns when the reward function makes its caller this many times slower
+#: than a reward that costs nothing (it takes half of the time).
+SLOWDOWN_WARNING = 2.0
+
+
+class RewardCost:
+    """Measures what the reward function costs the loop that calls it, over its first
+    :data:`COST_CALLS` calls, and warns once (:class:`~deepracer_sim.errors.DeepRacerSimWarning`)
+    when it slows that loop down :data:`SLOWDOWN_WARNING` times or more: with the time per
+    call, the share of the time and the slowdown, so that a slow reward (e.g. 5 ms per call:
+    training some 45 times slower) does not pass unnoticed.
+
+    The caller reports each cycle of its loop (:meth:`add`): the seconds spent in reward calls,
+    the calls made and the cycle's whole duration (the policy, the simulation and the rewards).
+    """
+
+    def __init__(self, where: str, calls: int = COST_CALLS) -> None:
+        self.where = where
+        self.calls_wanted = calls
+        self.active = True
+        self.calls = 0
+        self.reward_seconds = 0.0
+        self.cycle_seconds = 0.0
+
+    def add(self, reward_seconds: float, calls: int, cycle_seconds: float) -> None:
+        """One cycle: ``calls`` reward calls took ``reward_seconds`` of ``cycle_seconds``."""
+        self.calls += calls
+        self.reward_seconds += reward_seconds
+        self.cycle_seconds += max(cycle_seconds, reward_seconds)
+        if self.calls >= self.calls_wanted:
+            self.active = False
+            self._judge()
+
+    @property
+    def slowdown(self) -> float:
+        """How many times slower the loop runs than with a reward that costs nothing."""
+        rest = self.cycle_seconds - self.reward_seconds
+        return self.cycle_seconds / rest if rest > 0 else math.inf
+
+    def _judge(self) -> None:
+        if not self.calls or self.slowdown < SLOWDOWN_WARNING:
+            return
+        per_call = self.reward_seconds / self.calls
+        share = self.reward_seconds / self.cycle_seconds
+        warnings.warn(
+            f"{self.where}: reward_function takes {per_call * 1e3:.2f} ms per call (measured "
+            f"over its first {self.calls} calls): {share:.0%} of the time stepping the cars "
+            f"goes into it, so they step about {self.slowdown:.0f}x slower than with a reward "
+            f"that costs nothing, and every 100,000 steps take {per_call * 1e5 / 60:.0f} min "
+            "longer. DeepRacer's 15 steps/s leave it 66 ms, but training here calls it for "
+            "every step of every car: move work that does not depend on params out of the "
+            "function (e.g. compute a racing line once, at import)",
+            DeepRacerSimWarning, stacklevel=3)
 
 
 def make_reward_caller(reward: str | os.PathLike | RewardFn | None) -> RewardCaller:

@@ -24,6 +24,7 @@ from deepracer_sim.constants import STEP_DT
 from deepracer_sim.errors import UsageError
 from deepracer_sim.sim.params import reward_params
 from deepracer_sim.track import Track
+from deepracer_sim.track.draw import save_figure
 
 
 @dataclass
@@ -227,7 +228,7 @@ def render_reward_map(rmap: RewardMap, out: str | os.PathLike, *, title: str = "
         out = Path(out)
         if out.parent != Path():
             out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=dpi)
+        save_figure(fig, out, dpi=dpi)
     finally:
         plt.close(fig)
     return MapImage(out, width, height, matrix)

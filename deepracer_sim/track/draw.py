@@ -1,9 +1,26 @@
-"""Drawing a track with its waypoint indices (matplotlib, PNG)."""
+"""Drawing a track with its waypoint indices (matplotlib, PNG), and writing a figure so that
+a full disk is reported (:func:`save_figure`)."""
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
+
+
+def save_figure(fig, path: str | os.PathLike, **kwargs) -> None:
+    """Write a matplotlib figure to ``path`` (its format from the suffix, PNG without one;
+    ``kwargs`` go to ``savefig``). The image is made in memory and written with Python's file
+    I/O: matplotlib's PNG writer does not report a write that fails (a full disk would leave a
+    cut file and no error).
+
+    Raises:
+        OSError: the file cannot be written (a full disk, a read-only folder).
+    """
+    path = Path(path)
+    data = io.BytesIO()
+    fig.savefig(data, format=path.suffix.lstrip(".").lower() or "png", **kwargs)
+    path.write_bytes(data.getvalue())
 
 
 def draw_track(track, out: str | os.PathLike, *, every: int | None = None,
@@ -57,7 +74,7 @@ def draw_track(track, out: str | os.PathLike, *, every: int | None = None,
         out = Path(out)
         if out.parent != Path():
             out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=dpi, bbox_inches="tight")
+        save_figure(fig, out, dpi=dpi, bbox_inches="tight")
     finally:
         plt.close(fig)
     return out

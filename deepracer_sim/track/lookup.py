@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepracer_sim.errors import TrackError
+from deepracer_sim.errors import TrackError, missing_file_text
 from deepracer_sim.track.catalog import CATALOG
 from deepracer_sim.track.model import Track, validate_waypoints
 
@@ -71,7 +71,7 @@ def resolve_track_path(name_or_path: str | os.PathLike) -> Path:
     if _looks_like_path(text):
         path = Path(text).expanduser()
         if not path.is_file():
-            raise TrackError(f"track file {path} does not exist. {OFFICIAL_TRACKS_HINT}")
+            raise TrackError(f"track file {missing_file_text(path)}. {OFFICIAL_TRACKS_HINT}")
         return path
     for folder in search_dirs():
         candidate = folder / f"{text}.npy"

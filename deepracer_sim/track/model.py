@@ -27,6 +27,17 @@ from deepracer_sim.track.geometry import (
     signed_area,
 )
 
+#: Centre-line lengths accepted, m. The official tracks run 5.7 m to 89.2 m (the simapp's
+#: bundle/routes at the catalog's commit); outside 2-500 m a file is not in metres (a track in
+#: centimetres is 100 times too long, and its grids would take minutes and gigabytes to build).
+TRACK_LENGTH_LIMITS = (2.0, 500.0)
+#: Median track widths accepted, m (official tracks: medians 0.61 m to 1.45 m, 0.60 m to 1.98 m
+#: at any waypoint; the car is 0.2 m wide).
+TRACK_WIDTH_LIMITS = (0.2, 5.0)
+#: Units a mis-scaled file is probably in: (name, metres per unit).
+_UNITS = (("centimetres", 0.01), ("millimetres", 0.001), ("micrometres", 1e-6),
+          ("inches", 0.0254), ("feet", 0.3048), ("kilometres", 1000.0))
+
 # int index array (``iarr``) header: offsets of its sections
 H_ROAD_START, H_ROAD_CELLS, H_ROAD_INSIDE, H_PROJ_START, H_PROJ_SEGS, H_END = range(6)
 HEADER_SIZE = 8
@@ -213,7 +224,8 @@ def validate_waypoints(wp: object, source: str) -> np.ndarray:
 
     Raises:
         TrackError: wrong type/shape/dtype, NaN or inf, fewer than 3 distinct centre points,
-            zero or negative width, or a border on the wrong side of (crossing) the centre line.
+            an implausible scale (:func:`check_scale`), zero or negative width, or a border on
+            the wrong side of (crossing) the centre line.
             The message names ``source``, the problem and the fix.
     """
     if not isinstance(wp, np.ndarray):
@@ -239,6 +251,7 @@ def validate_waypoints(wp: object, source: str) -> np.ndarray:
         row = int(np.argmax(width <= 0))
         raise TrackError(f"{source}: track width {width[row]:.4f} m at row {row} (inner border "
                          "equals outer border); the width must be positive at every waypoint.")
+    check_scale(wp, source)
     # A border must not cross (or touch) the centre line, as polylines.
     centre = np.ascontiguousarray(wp[:, 0:2])
     for name, col in (("inner", 2), ("outer", 4)):
@@ -249,6 +262,40 @@ def validate_waypoints(wp: object, source: str) -> np.ndarray:
                              "| inner x,y | outer x,y and that each border stays on its side "
                              "of the centre.")
     return wp
+
+
+def _scale_fix(length: float, width: float) -> str:
+    """The fix of a mis-scaled track: the unit it is probably in and how to convert it."""
+    lo, hi = TRACK_LENGTH_LIMITS
+    for unit, metres in _UNITS:
+        if lo <= length * metres <= hi and \
+                TRACK_WIDTH_LIMITS[0] <= width * metres <= TRACK_WIDTH_LIMITS[1]:
+            per = round(1 / metres)
+            factor = f"/ {per}" if abs(per * metres - 1) < 1e-9 else f"* {metres:g}"
+            return (f"it looks like {unit}: convert it to metres, e.g. "
+                    f"numpy.save(path, numpy.load(path) {factor})")
+    return "save the coordinates in metres"
+
+
+def check_scale(wp: np.ndarray, source: str) -> None:
+    """Refuse a track whose size is not a DeepRacer track's in metres: a centre line outside
+    :data:`TRACK_LENGTH_LIMITS` or a median width outside :data:`TRACK_WIDTH_LIMITS`.
+
+    Raises:
+        TrackError: names ``source``, the length and width, the unit the file is probably in
+            and the conversion.
+    """
+    length = float(np.hypot(*np.diff(wp[:, 0:2], axis=0).T).sum())
+    width = float(np.median(np.hypot(*(wp[:, 4:6] - wp[:, 2:4]).T)))
+    if TRACK_LENGTH_LIMITS[0] <= length <= TRACK_LENGTH_LIMITS[1] and \
+            TRACK_WIDTH_LIMITS[0] <= width <= TRACK_WIDTH_LIMITS[1]:
+        return
+    raise TrackError(
+        f"{source}: the centre line is {length:,.6g} m long and the track {width:,.6g} m wide "
+        f"(median): not a DeepRacer track in metres (accepted: {TRACK_LENGTH_LIMITS[0]:g}-"
+        f"{TRACK_LENGTH_LIMITS[1]:g} m long, {TRACK_WIDTH_LIMITS[0]:g}-"
+        f"{TRACK_WIDTH_LIMITS[1]:g} m wide; the official tracks are 5.7-89.2 m long and "
+        f"0.60-1.98 m wide). Fix: {_scale_fix(length, width)}")
 
 
 def track_from_array(waypoints: np.ndarray, name: str = "custom") -> Track:

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from deepracer_sim.envs.setup import default_max_steps
-from deepracer_sim.formats.checkpoints import checkpoint_name
+from deepracer_sim.errors import CheckpointError
+from deepracer_sim.formats.checkpoints import checkpoint_name, pick_hint, run_checkpoint_files
 from deepracer_sim.formats.model_metadata import ActionSpace, read_model_metadata
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import EpisodeObserver, LapResult
@@ -167,14 +168,20 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     """Read a training run folder for evaluation.
 
     Raises:
-        FileNotFoundError: not a run folder, or the checkpoint is missing (message names it).
-        TrackError, ActionSpaceError, RewardFunctionError: broken run files.
+        RunFolderError: not a run folder, a damaged ``run_config.json``; CheckpointError: the
+            checkpoint is missing or damaged (the message lists the others and how to pick
+            one); TrackError, ActionSpaceError, RewardFunctionError: broken run files.
     """
     run = RunFolder(Path(run_dir))
     config = run.read_config()
     space, version = read_model_metadata(run.model_metadata)
     name = checkpoint_name(run, checkpoint)
-    model = load_policy(run.checkpoint_path(name), space)
+    try:
+        model = load_policy(run.checkpoint_path(name), space)
+    except CheckpointError as exc:
+        others = [n for n in run_checkpoint_files(run.model_dir) if n != name]
+        raise CheckpointError(f"{exc}; fix: " + (pick_hint(run.model_dir) if others else
+                                                  "train the run again")) from None
     if track is None:  # the training track: its file, or its name if the run folder moved
         path = config.get("track_path")
         track = path if path and Path(path).is_file() else config["track"]

@@ -11,7 +11,8 @@ file carries; nothing here reads ``data``. The policy is rebuilt from
 
 Evaluation (:func:`load_policy`), export and clone (:func:`read_checkpoint_state`,
 :func:`policy_from_state_dict`) and training's ``--clone`` start
-(:func:`load_checkpoint_into`) all read checkpoints through this module. Every failure raises
+(:func:`load_checkpoint_into`) all read checkpoints through this module. Every member's size is
+checked before it is inflated (:mod:`deepracer_sim.formats.checkpoint_zip`). Every failure raises
 :class:`~deepracer_sim.errors.CheckpointError`.
 """
 
@@ -29,7 +30,8 @@ import numpy as np
 import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
 
-from deepracer_sim.errors import CheckpointError
+from deepracer_sim.errors import CheckpointError, missing_file_text
+from deepracer_sim.formats.checkpoint_zip import check_torch_file, check_zip_sizes, read_member
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import STATE_DICT_SUFFIX
 from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
@@ -54,6 +56,7 @@ class Architecture:
 
 
 def _torch_load(data: bytes | Path, source: str) -> object:
+    check_torch_file(data, source)
     try:
         return torch.load(io.BytesIO(data) if isinstance(data, bytes) else data,
                           map_location="cpu", weights_only=True)
@@ -71,14 +74,19 @@ def read_checkpoint_state(path: str | os.PathLike) -> tuple[dict, dict | None]:
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} is missing")
+        raise CheckpointError(f"checkpoint {path} is missing" if not path.exists() else
+                              f"checkpoint {missing_file_text(path)}")
     try:
         with zipfile.ZipFile(path) as zf:
+            check_zip_sizes(zf, str(path))
             names = set(zf.namelist())
-            blobs = {n: zf.read(n) for n in (POLICY_MEMBER, OPTIMIZER_MEMBER)
+            blobs = {n: read_member(zf, n, str(path)) for n in (POLICY_MEMBER, OPTIMIZER_MEMBER)
                      if n in names and not names - SB3_MEMBERS}
+    except CheckpointError:  # a FileNotFoundError too: not to be caught below
+        raise
     except (zipfile.BadZipFile, OSError) as exc:
-        raise CheckpointError(f"{path}: not a stable-baselines3 checkpoint zip ({exc})") from None
+        raise CheckpointError(f"{path}: not a stable-baselines3 checkpoint zip ({exc}): the "
+                              "file is damaged (cut short while it was written?)") from None
     extra = sorted(names - SB3_MEMBERS)
     if extra:
         raise CheckpointError(f"{path}: unexpected members {extra} in a stable-baselines3 "
@@ -101,7 +109,8 @@ def read_state_dict(path: str | os.PathLike) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} is missing")
+        raise CheckpointError(f"checkpoint {path} is missing" if not path.exists() else
+                              f"checkpoint {missing_file_text(path)}")
     state = _torch_load(path, str(path))
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a policy state dict (a mapping of names to tensors)")

@@ -39,7 +39,11 @@ import torch
 from stable_baselines3 import PPO
 
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
-from deepracer_sim.formats.hyperparameters import ppo_kwargs, read_hyperparameters
+from deepracer_sim.formats.hyperparameters import (
+    fit_batch_size,
+    ppo_kwargs,
+    read_hyperparameters,
+)
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import IterationStats, TrainingObserver
 from deepracer_sim.logs.writer import TrainingLogger
@@ -207,7 +211,8 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
     """
     started = cfg.started_at if cfg.started_at is not None else time.time()
     point = resume_point(RunFolder(cfg.out)) if cfg.resume else None
-    hp = read_hyperparameters(cfg.hyperparameters)
+    hp = fit_batch_size(read_hyperparameters(cfg.hyperparameters), cfg.n_envs * cfg.n_steps,
+                        str(cfg.hyperparameters or "the default hyperparameters"))
     track = load_track(cfg.track)
     env = make_training_env(cfg, track)
     model = make_model(cfg, env, hp, point)

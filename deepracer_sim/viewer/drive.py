@@ -17,9 +17,11 @@ or the window's close button quit.
 
 from __future__ import annotations
 
+import io
 import os
 from collections import deque
 from collections.abc import Container
+from pathlib import Path
 
 import numpy as np
 
@@ -326,6 +328,9 @@ def run_app(app: DriveApp, window: Window, frames: int | None = None) -> None:
 
 
 def save_screenshot(window: Window, path: str | os.PathLike) -> None:
-    """Save the window's last frame as a PNG (when the display is still open)."""
+    """Save the window's last frame as a PNG (when the display is still open); the file is
+    written by Python, so a full disk or a read-only folder is an ``OSError``."""
     if pygame.display.get_init():
-        pygame.image.save(window.surface, str(path))
+        data = io.BytesIO()
+        pygame.image.save(window.surface, data, "screenshot.png")
+        Path(path).write_bytes(data.getvalue())

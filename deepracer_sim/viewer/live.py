@@ -40,6 +40,13 @@ def _shared_dir() -> str | None:
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
+#: Whether the window process inherits the shared file's descriptor (POSIX): the file is then
+#: removed from the folder as soon as it is created and mapped, so nothing is left behind even
+#: when training is killed (SIGKILL); elsewhere the window opens it by name and training removes
+#: it when it ends.
+PASS_FD = os.name == "posix"
+
+
 #: The window process: lower its priority first, so that its start-up (imports) also uses only
 #: CPU time training leaves over, then run :func:`.remote.main`.
 _CHILD = ("import contextlib, os, sys\n"
@@ -84,12 +91,18 @@ class TrainingViewer(TrainingObserver):
         n = env.num_envs
         track = env.track
         npts = track.num_waypoints
-        fd, self._path = tempfile.mkstemp(prefix="deepracer-viewer-", suffix=".buf",
-                                          dir=_shared_dir())
-        os.ftruncate(fd, remote.shared_size(n, self.ring, npts))
-        os.close(fd)
-        self._mm, self._head, self._poses, self._rows, wp = remote.map_shared(
-            self._path, n, self.ring, npts)
+        fd, path = tempfile.mkstemp(prefix=f"deepracer-viewer-{os.getpid()}-", suffix=".buf",
+                                    dir=_shared_dir())
+        try:
+            os.ftruncate(fd, remote.shared_size(n, self.ring, npts))
+            self._mm, self._head, self._poses, self._rows, wp = remote.map_shared(
+                fd, n, self.ring, npts)
+        finally:
+            if PASS_FD:  # the mapping and the descriptor keep the memory; no name is left
+                os.unlink(path)
+            else:
+                os.close(fd)
+                self._path = path
         wp[:] = track.waypoints
         self._head[remote.H_REQUEST] = -1
         self._head[remote.H_ITERATION] = -1
@@ -104,7 +117,8 @@ class TrainingViewer(TrainingObserver):
         self._best_lap = math.inf
         self._next_sync = 0.0
         self._rate_mark = (time.perf_counter(), 0)
-        spec = {"path": self._path, "n": n, "ring": self.ring, "npts": npts,
+        spec = {"path": self._path, "fd": fd if PASS_FD else None, "n": n, "ring": self.ring,
+                "npts": npts,
                 "name": track.name, "size": list(self.size), "parent": os.getpid(),
                 "max_speed": action_space_max_speed(env.deepracer_action_space),
                 "screenshot": self.screenshot, "fps": self.fps}
@@ -117,9 +131,14 @@ class TrainingViewer(TrainingObserver):
         # the window's lower priority counts against training's share of the machine)
         group = {"process_group": 0} if sys.version_info >= (3, 11) else \
             {"preexec_fn": os.setpgrp}
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, json.dumps(spec)],
-            stdin=subprocess.DEVNULL, env=child_env, **group)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, json.dumps(spec)],
+                stdin=subprocess.DEVNULL, env=child_env, pass_fds=(fd,) if PASS_FD else (),
+                **group)
+        finally:
+            if PASS_FD:
+                os.close(fd)
         self.active = True
         env.listeners.append(self._listen)
 

@@ -4,6 +4,7 @@ disk) or ``.gif`` (Pillow; the frames stay in memory, palette-compressed, until 
 from __future__ import annotations
 
 import atexit
+import io
 import math
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ class VideoRecorder:
         self.size = MP4_SIZE if self.format == ".mp4" else GIF_SIZE
         self.frames = 0
         self._writer: Any = None  # imageio's v2 (mp4) or v3 (gif) writer
+        self._gif: io.BytesIO | None = None
         self._closed = False
         atexit.register(self.close)
 
@@ -79,10 +81,11 @@ class VideoRecorder:
             self._writer = iio2.get_writer(self.path, format="FFMPEG", mode="I", fps=self.fps,
                                           codec="libx264", quality=8, macro_block_size=16,
                                           pixelformat="yuv420p", ffmpeg_log_level="error")
-        else:
+        else:  # made in memory, written by close(): a full disk is then a plain OSError
             import imageio.v3 as iio3
 
-            self._writer = iio3.imopen(self.path, "w", plugin="pillow")
+            self._gif = io.BytesIO()
+            self._writer = iio3.imopen(self._gif, "w", extension=".gif", plugin="pillow")
 
     def append(self, frame: np.ndarray) -> None:
         """Add one frame (H, W, 3) uint8."""
@@ -99,11 +102,18 @@ class VideoRecorder:
         self.frames += 1
 
     def close(self) -> None:
-        """Finish the file (safe to call twice)."""
+        """Finish the file (safe to call twice).
+
+        Raises:
+            OSError: the file cannot be written (a full disk, a read-only folder).
+        """
         if self._closed:
             return
         self._closed = True
         atexit.unregister(self.close)
         if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            writer.close()
+            if self._gif is not None:
+                self.path.write_bytes(self._gif.getvalue())
+                self._gif = None

@@ -6,7 +6,10 @@ cars and the run's counters into a small header. This process draws whatever is 
 to 60 frames per second; it reads every row since its last frame (so the trail and the episode
 reward are complete) and skips rows only if it fell more than a ring behind.
 
-The shared memory is a file mapped by both processes (in /dev/shm where it exists): float64
+The shared memory is a file mapped by both processes (in /dev/shm where it exists). On POSIX
+training removes the file's name as soon as it has created and mapped it, and the window
+process inherits its descriptor (``spec["fd"]``), so no file is left behind however training
+ends (SIGKILL included); elsewhere the window opens it by name (``spec["path"]``). It holds float64
 values, ``HEAD`` header values (``H_*``), then ``n`` x 5 poses (x, y, yaw, speed, steering),
 then ``ring`` x ``ROW`` rows (car index, pose (5), the step record (``layout.NR`` values,
 ``layout.R_*``), reward), then the track's (npts, 6) waypoints.
@@ -56,12 +59,15 @@ def shared_size(n: int, ring: int, npts: int) -> int:
     return 8 * (HEAD + 5 * n + ring * ROW + 6 * npts)
 
 
-def map_shared(path: str | Path, n: int, ring: int, npts: int):
+def map_shared(file: str | Path | int, n: int, ring: int, npts: int):
     """(mmap, header (HEAD,), poses (n, 5), rows (ring, ROW), waypoints (npts, 6)): plain
-    numpy views of the shared file."""
+    numpy views of the shared file, given by its path or an open descriptor (left open)."""
     size = shared_size(n, ring, npts)
-    with open(path, "r+b") as fh:
-        mm = mmap.mmap(fh.fileno(), size)
+    if isinstance(file, int):
+        mm = mmap.mmap(file, size)
+    else:
+        with open(file, "r+b") as fh:
+            mm = mmap.mmap(fh.fileno(), size)
     arr = np.frombuffer(mm, dtype=np.float64)
     a = HEAD
     b = a + 5 * n
@@ -103,7 +109,11 @@ def window_main(spec: dict) -> int:
     n, ring = int(spec["n"]), int(spec["ring"])
     name = spec["name"]
     parent = int(spec["parent"])
-    _mm, head, poses, rows, waypoints = map_shared(spec["path"], n, ring, int(spec["npts"]))
+    fd = spec.get("fd")
+    _mm, head, poses, rows, waypoints = map_shared(spec["path"] if fd is None else int(fd), n,
+                                                   ring, int(spec["npts"]))
+    if fd is not None:
+        os.close(int(fd))  # the mapping stays
     try:
         win = window.Window(f"DeepRacer training · {name}", tuple(spec["size"]))
     except window.ViewerUnavailable as exc:

@@ -77,7 +77,10 @@ from deepracer_sim.logs.report.plots import (
 )
 from deepracer_sim.track.model import Track
 
-__all__ = ["DPI", "PLOT_NAMES", "Report", "build_report", "track_of"]
+__all__ = ["DPI", "PLOT_NAMES", "REPORT_DIR", "Report", "build_report", "track_of"]
+
+#: The report's folder in the run folder when no ``out`` is given.
+REPORT_DIR = "report"
 
 #: Where a training sim-trace is looked for (the error message of a run folder without one).
 _EXPECTED_TRACES = (f"{TRAINING_SIMTRACE_DIR}/<i>{SIMTRACE_SUFFIX}, <w>/{TRAINING_SIMTRACE_DIR}/ "
@@ -114,7 +117,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, track: str 
         raise RunFolderError(f"{run_dir}: no training sim-trace found (expected "
                              f"{_EXPECTED_TRACES})")
     trk = track_of(logs, track, tracks_dir)
-    out_dir = Path(out) if out is not None else logs.root / "report"
+    out_dir = Path(out) if out is not None else logs.root / REPORT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     plots: dict[str, bytes] = {}
     skipped: dict[str, str] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from deepracer_sim.errors import missing_file_text
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.reward import RewardFunctionError, load_reward_function
 from deepracer_sim.reward_lab.check.report import ERROR, WARNING, CheckReport, Finding
@@ -33,7 +34,8 @@ def check_reward(path: str | Path, track: Track, action_space: ActionSpace, *,
     t0 = time.perf_counter()
     path = Path(path)
     if not path.is_file():
-        raise RewardFunctionError(f"reward file {path} does not exist")
+        raise RewardFunctionError(f"reward file {missing_file_text(path)} (give the path of a "
+                                  ".py file defining reward_function(params))")
     source = path.read_text(encoding="utf-8", errors="replace")
     report = CheckReport(path, track.name)
     findings, backend, syntax_ok = static_checks(path, source, lint_backend)

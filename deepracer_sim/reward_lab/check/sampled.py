@@ -27,7 +27,7 @@ import numpy as np
 from deepracer_sim.constants import REWARD_MAX, REWARD_MIN
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.reward_lab.check.report import ERROR, WARNING, Finding, Timing, fmt_seconds
-from deepracer_sim.reward_lab.check.validator import VALIDATOR_TIMEOUT, exc_line
+from deepracer_sim.reward_lab.check.validator import VALIDATOR_TIMEOUT, exc_line, short_repr
 from deepracer_sim.sim.params import PARAM_KEYS, reward_params
 from deepracer_sim.track import Track
 
@@ -35,6 +35,10 @@ from deepracer_sim.track import Track
 SLOW_CALL = 0.010
 #: Default number of sampled params dicts.
 DEFAULT_SAMPLES = 3000
+#: At most one sample in this many is a first call on the centre line (the rest spread over the
+#: track, across and off it, so that a reward's dependence on the position shows whatever the
+#: number of actions).
+FIRST_SHARE = 4
 #: Sampled findings that are warnings (the others are errors: the training job stops).
 _WARNING_CODES = ("non-float", "zero-reward", "negative-reward")
 
@@ -89,13 +93,15 @@ def sample_params(track: Track, action_space: ActionSpace, n: int = DEFAULT_SAMP
     """``n`` params dicts over the whole track, from the simulator's geometry.
 
     Sample ``i`` drives direction ``i % 2`` (both directions) with action ``(i // 2) % K``
-    (every action; continuous spaces: uniform over the ranges); the first ``2 K`` samples sit
+    (every action; continuous spaces: uniform over the ranges); the first ``2 K`` samples (20
+    for a continuous space) sit
     on the centre line, aligned with the track at the start of the episode (the most common
     state); the others at a uniform point along the track, a sideways offset uniform across the
     track (80 %) or 1 to 1.6 half-widths off to either side (20 %), a heading within ~20
     degrees of the track direction (a quarter anywhere), a progress uniform in [0, 100) (2 %
     exactly 100: lap complete) with the matching episode start point, and steps uniform in
-    2..1000.
+    2..1000. At most a quarter of the samples (:data:`FIRST_SHARE`) are those first samples,
+    however many actions there are.
     """
     rng = np.random.default_rng(seed)
     length = track.length
@@ -107,11 +113,11 @@ def sample_params(track: Track, action_space: ActionSpace, n: int = DEFAULT_SAMP
         (steer_lo, steer_hi), (speed_lo, speed_hi) = action_space.actions.tolist()
         steer = rng.uniform(steer_lo, steer_hi, n)
         speed = rng.uniform(speed_lo, speed_hi, n)
-        n_first = min(n, 20)
+        n_first = min(n // FIRST_SHARE, 20)
     else:
         steer = action_space.actions[(idx // 2) % k, 0]
         speed = action_space.actions[(idx // 2) % k, 1]
-        n_first = min(n, 2 * k)
+        n_first = min(n // FIRST_SHARE, 2 * k)
     # position, heading offset, progress, steps
     s = rng.uniform(0.0, length, n)
     side = np.where(rng.random(n) < 0.5, 1.0, -1.0)
@@ -198,13 +204,18 @@ def _reward_of(value, base: dict, groups: _Groups) -> float | None:
     not a number the training job accepts."""
     if not isinstance(value, numbers.Real):
         groups.note("non-numeric", type(value).__name__,
-                    f"reward_function returned {value!r} ({type(value).__name__}), not a "
+                    f"reward_function returned {short_repr(value)} ({type(value).__name__}), not a "
                     "number (the training job stops)", base)
         return None
-    reward = float(value)
+    try:
+        reward = float(value)
+    except OverflowError:
+        groups.note("out-of-range", None, f"reward_function returned {short_repr(value)}, too "
+                    "large for a float (the training job stops)", base)
+        return None
     if not isinstance(value, float):
         groups.note("non-float", type(value).__name__,
-                    f"reward_function returned {value!r} ({type(value).__name__}), not a "
+                    f"reward_function returned {short_repr(value)} ({type(value).__name__}), not a "
                     "float: training converts it, but DeepRacer's validator rejects a "
                     "non-float on its own params; return float(reward)", base)
     if not math.isfinite(reward):
@@ -276,7 +287,7 @@ def _call_all(fn, path: Path, samples: list[dict], groups: _Groups, time_budget:
             except _Budget:
                 calls.stopped = f"a call was still running after {time_budget:g} s"
                 break
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() in a reward too
                 calls.times[i] = time.perf_counter() - t0
                 line = exc_line(exc, path)
                 groups.note("exception", (type(exc).__name__, line),
@@ -310,9 +321,12 @@ def _dependence(finite: np.ndarray, calls: _Calls, samples: list[dict],
                 record_keys: int) -> list[Finding]:
     """A warning when the reward is the same for every sampled dict or reads no key."""
     if len(finite) >= 2 and np.all(finite == finite[0]):
+        read = sorted(calls.keys_read)
+        why = (f"though it reads {', '.join(read)}, its value never changed" if read else
+               "it does not depend on any params key")
         return [Finding(WARNING, "no-dependence", f"the reward is {finite[0]:g} for every "
-                        f"sampled params dict: it does not depend on any params key, so it "
-                        "teaches the car nothing", example=samples[0])]
+                        f"sampled params dict: {why}, so it teaches the car nothing",
+                        example=samples[0])]
     if calls.n_done and not calls.keys_read and record_keys:
         return [Finding(WARNING, "no-dependence", "reward_function reads no params key")]
     return []
@@ -323,7 +337,7 @@ def _determinism(fn, samples: list[dict]) -> list[Finding]:
     for base in samples:
         try:
             a, b = fn(dict(base)), fn(dict(base))
-        except Exception:
+        except (Exception, SystemExit):
             continue
         if isinstance(a, numbers.Real) and isinstance(b, numbers.Real) and not (
                 a == b or (a != a and b != b)):

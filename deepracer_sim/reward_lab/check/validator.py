@@ -104,6 +104,12 @@ def _call_with_timeout(fn, params: dict, timeout: float):
     return True, box.get("value"), box.get("exc"), box.get("t", 0.0)
 
 
+def short_repr(value: object, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters (``10**400`` has 401 digits)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def exc_line(exc: BaseException, path: Path) -> int | None:
     """The line of ``path`` (the reward file) where ``exc`` was raised, if it was raised there."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
@@ -144,8 +150,8 @@ def validator_run(fn, path: Path, waypoints: np.ndarray,
                  "to 10000, speed up to 5.0)", exc_line(exc, path))
         elif not isinstance(value, float):
             note("validator-return-type", type(value).__name__, name, shown,
-                 f"reward_function returned {value!r} ({type(value).__name__}); the validator "
-                 "requires a float ('Method returned non-floating type value'): return "
+                 f"reward_function returned {short_repr(value)} ({type(value).__name__}); the "
+                 "validator requires a float ('Method returned non-floating type value'): return "
                  "float(reward)")
         elif not REWARD_MIN <= value <= REWARD_MAX:
             note("validator-range", None, name, shown,
