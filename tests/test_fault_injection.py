@@ -26,13 +26,15 @@ def test_random_kills_leave_usable_runs(tmp_path: Path) -> None:
     tool = _tool()
     rng = random.Random(13)
     run, scratch = tmp_path / "run", tmp_path / "scratch"
+    # SIGKILL once the new run exists; SIGTERM anywhere from the start of the resume (before
+    # its handlers are installed the process just ends); SIGINT twice once it trains again
     first = tool.run_trial(1, "SIGKILL", run, scratch, rng, window=3.0, wait_for_run=True)
-    trials = [first]
-    for index, kind in ((2, "SIGTERM"), (3, "SIGINT-twice")):
-        trials.append(tool.run_trial(index, kind, run, scratch, rng,
-                                     window=first.startup + 4.0))
+    trials = [first,
+              tool.run_trial(2, "SIGTERM", run, scratch, rng, window=first.startup + 4.0),
+              tool.run_trial(3, "SIGINT-twice", run, scratch, rng, window=3.0,
+                             wait_for_run=True)]
     report = "\n".join(t.line() for t in trials)
-    assert all(t.usable for t in trials), report
+    assert all(t.usable and not t.process for t in trials), report
     # the run existed after every kill (the first waited for it), so every check ran
     assert all(t.last is not None for t in trials), report
     assert [t.resumed for t in trials] == [False, True, True]

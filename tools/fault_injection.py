@@ -1,10 +1,12 @@
 """Kill training at random moments and check that every kill leaves a usable run.
 
-    python tools/fault_injection.py [--kills 100] [--seed 0] [--workdir DIR]
+    python tools/fault_injection.py [--kills 100] [--seed 0] [--window 10] [--startup S]
+        [--in-training] [--workdir DIR]
 
 Each trial starts ``deepracer-sim train`` in a subprocess on one run folder, a new run the
 first time (and whenever no run exists yet), ``--resume`` afterwards, and after a random delay
-(start-up, run creation, rollouts, updates, evaluations and saves alike) stops it with one of:
+(start-up, run creation, rollouts, updates, evaluations and saves alike; with ``--in-training``
+counted from the moment training runs, so that no kill lands in the start-up) stops it with:
 
 * ``SIGKILL`` (nothing can be saved: the files written so far must be usable);
 * ``SIGTERM`` (``docker stop``, a job scheduler): a checkpoint is saved, exit 143;
@@ -15,8 +17,10 @@ After every trial, if the run folder exists, :func:`check_run` checks that it is
 pointer names existing checkpoints, every checkpoint loads with the weights-only loader, the
 logs parse (``read_run``) and are consistent with the pointer, and ``evaluate``, ``analyze``,
 ``export`` (and ``export --check``) and ``train --clone`` work on it; the next trial's
-``--resume`` checks that it continues. It prints one line per trial and a summary; exit
-status 1 if any run was not usable. ``tests/test_fault_injection.py`` runs a few trials of it.
+``--resume`` checks that it continues. The process itself is expected to end with the
+signal's exit status (130, 143; or -2, -15 before training's handlers are installed; -9).
+It prints one line per trial and a summary; exit status 1 if a run was not usable or a
+process ended otherwise. ``tests/test_fault_injection.py`` runs a few trials of it.
 """
 
 from __future__ import annotations
@@ -71,15 +75,19 @@ class Trial:
     exit_code: int | None = None
     last: str | None = None
     problems: list[str] = field(default_factory=list)
+    process: list[str] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
+        """Whether the run folder (if any) passed every check."""
         return not self.problems
 
     def line(self) -> str:
         state = "usable" if self.usable else "NOT USABLE: " + "; ".join(self.problems)
         if self.usable and self.last is None:
             state = "no run folder yet (stopped before it was created)"
+        if self.process:
+            state += " | the process: " + "; ".join(self.process)
         return (f"{self.index:4d} {self.kind:13s} {'resume' if self.resumed else 'new   '} at "
                 f"{self.delay:5.1f} s  exit {self.exit_code}  last {self.last or '-':18s} "
                 f"{state}")
@@ -181,7 +189,7 @@ def _clone(run: RunFolder, out: Path) -> None:
     source = clone_source(run.root)
     cfg = TrainConfig(reward=run.reward_file, action_space=source.action_space,
                       version=source.version, out=out, hyperparameters=source.hyperparameters,
-                      timesteps=64, n_envs=1, n_steps=64, eval_episodes=0,
+                      timesteps=128, n_envs=2, n_steps=64, eval_episodes=0,
                       net_arch=source.net_arch, init_from=source.checkpoint)
     train(cfg, progress_bar=False)
 
@@ -205,11 +213,24 @@ def _default_signals() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
 def _wait_for_run(proc: subprocess.Popen, run: Path, limit: float = 600.0) -> float:
-    """Wait until the run's pointer exists (or the process ends); returns the seconds."""
+    """Wait until training runs (the new run's pointer exists, or the resumed run's
+    ``run_config.json`` was rewritten: both happen once the stop handlers are installed) or the
+    process ends; returns the seconds."""
     t0 = time.time()
-    pointer = RunFolder(run).checkpoints_json
-    while proc.poll() is None and not pointer.exists() and time.time() - t0 < limit:
+    folder = RunFolder(run)
+    config = _mtime(folder.config)
+    while proc.poll() is None and time.time() - t0 < limit:
+        if (config < 0 and folder.checkpoints_json.exists()) or \
+                (config >= 0 and _mtime(folder.config) != config):
+            break
         time.sleep(0.05)
     return time.time() - t0
 
@@ -217,8 +238,8 @@ def _wait_for_run(proc: subprocess.Popen, run: Path, limit: float = 600.0) -> fl
 def run_trial(index: int, kind: str, run: Path, scratch: Path, rng: random.Random,
               window: float, wait_for_run: bool = False, timeout: float = 180.0) -> Trial:
     """Start (or resume) training on ``run``, stop it with ``kind`` after a random delay of
-    up to ``window`` s (counted from the start, or from the moment the run folder exists
-    with ``wait_for_run``), and check the run."""
+    up to ``window`` s (counted from the start, or with ``wait_for_run`` from the moment
+    training runs), and check the run."""
     resumed = (run / "run_config.json").is_file()
     proc = subprocess.Popen(train_command(run, resumed), cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals)
@@ -226,16 +247,16 @@ def run_trial(index: int, kind: str, run: Path, scratch: Path, rng: random.Rando
     trial = Trial(index, kind, started + rng.uniform(0.0, window), resumed, started)
     try:
         proc.wait(trial.delay - started)
-        trial.problems.append(f"training ended by itself before the kill: {proc.stderr.read()}")
+        trial.process.append(f"ended by itself before the kill: {proc.stderr.read()}")
     except subprocess.TimeoutExpired:
         trial.exit_code = stop(proc, kind, rng, timeout)
     err = proc.stderr.read() if proc.stderr else ""
-    if trial.exit_code is None and not trial.problems:
-        trial.problems.append(f"did not stop within {timeout:.0f} s")
-    elif trial.exit_code not in EXPECTED_EXIT[kind] and not trial.problems:
-        trial.problems.append(f"exit {trial.exit_code}: {err.strip().splitlines()[-3:]}")
+    if trial.exit_code is None and not trial.process:
+        trial.process.append(f"did not stop within {timeout:.0f} s")
+    elif trial.exit_code not in EXPECTED_EXIT[kind] and not trial.process:
+        trial.process.append(f"exit {trial.exit_code}: {err.strip().splitlines()[-3:]}")
     if "Traceback" in err and kind != "SIGINT-twice":
-        trial.problems.append("a traceback: " + err.strip().splitlines()[-1])
+        trial.process.append("a traceback: " + err.strip().splitlines()[-1])
     if run.exists():
         problems, trial.last = check_run(run, scratch)
         trial.problems += problems
@@ -249,6 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=float, default=10.0,
                         help="the kill comes up to WINDOW s after the run folder appears "
                              "(first trial) or after the start-up plus WINDOW, s")
+    parser.add_argument("--startup", type=float, default=None,
+                        help="the start-up time, s, that widens the window of the kills after "
+                             "the first (default: how long the first trial took to start "
+                             "training; on a loaded machine that can be minutes)")
+    parser.add_argument("--in-training", action="store_true",
+                        help="every kill comes 0..WINDOW s after training runs (its stop "
+                             "handlers installed), none during the start-up")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where the run goes (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -259,19 +287,25 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     startup = 0.0
     for index in range(1, args.kills + 1):
-        first = index == 1
+        wait = index == 1 or args.in_training
         trial = run_trial(index, rng.choice(KINDS), work / "run", work / "scratch", rng,
-                          args.window if first else startup + args.window, wait_for_run=first)
+                          args.window if wait else startup + args.window, wait_for_run=wait)
+        first = index == 1
         if first:  # the kills that follow land anywhere from the start-up on
-            startup = trial.startup
+            startup = trial.startup if args.startup is None else args.startup
         trials.append(trial)
         print(trial.line(), flush=True)
     usable = sum(t.usable for t in trials)
+    odd = sum(bool(t.process) for t in trials)
     by_kind = {k: sum(t.kind == k for t in trials) for k in KINDS}
+    handled = sum(t.exit_code in (130, 143) for t in trials)
+    early = sum(t.exit_code in (-2, -15) for t in trials)
     print(f"{len(trials)} kills ({', '.join(f'{n} {k}' for k, n in by_kind.items())}) in "
           f"{time.time() - started:.0f} s: {usable} left a usable run, "
-          f"{len(trials) - usable} did not; run folder {work / 'run'}")
-    return 0 if usable == len(trials) else 1
+          f"{len(trials) - usable} did not; {handled} signals were handled by training (exit "
+          f"130/143), {early} came before its handlers (exit -2/-15); {odd} trials with an "
+          f"unexpected process exit; run folder {work / 'run'}")
+    return 0 if usable == len(trials) and not odd else 1
 
 
 if __name__ == "__main__":
