@@ -100,13 +100,17 @@ def test_resume_keeps_the_runs_own_settings(first: Path, tmp_path: Path, capsys)
     assert f"--resume continues {first} with its own settings, but these differ" in err
     assert f"--reward {other_reward} is not the run's reward_function.py" in err
     assert "lr = 0.001 (the run's: 0.0003)" in err
+    assert "batch_size" not in err  # 256 lowered to the rollout of 128, as the run trained
     assert "--n-envs 4 (the run's: 2)" in err
     # 10 actions as the run's, but up to 2 m/s instead of 1
     assert "the action space given (10 actions, other values) is not the run's" in err
     assert "--track dr_sim_twister is not the run's track dr_sim_default" in err
-    # the same values are fine (the run's own reward file, its n_envs)
+    # the same values are fine (the run's own reward file, its n_envs, DeepRacer's default
+    # hyperparameters, whose batch_size of 256 the run lowered to its rollout of 128)
+    default_hp = tmp_path / "default.json"
+    default_hp.write_text("{}")
     assert train_cli(first, "--resume", "--reward", str(CENTER), "--n-envs", "2",
-                     timesteps=128) == 0
+                     "--hyperparameters", str(default_hp), timesteps=128) == 0
     assert pointer(first)["last_checkpoint"]["name"] == "3_Step-384.zip"
     # --resume needs a run
     assert train_cli(tmp_path / "nothing", "--resume") == 2

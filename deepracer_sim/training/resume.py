@@ -98,8 +98,11 @@ def _space_differs(a: ActionSpace, b: ActionSpace) -> bool:
                 and bool(np.allclose(a.actions, b.actions, rtol=0.0, atol=1e-9)))
 
 
-def _hp_differences(given: Path, run: RunFolder) -> list[str]:
+def _hp_differences(given: Path, run: RunFolder, rollout: int) -> list[str]:
+    """The given file's differences from the run's ``ip/hyperparameters.json`` (which holds the
+    ``batch_size`` training used: at most the rollout of ``rollout`` steps)."""
     mine = effective_hyperparameters(read_hyperparameters(given))
+    mine["batch_size"] = min(int(mine["batch_size"]), rollout)
     theirs = effective_hyperparameters(read_hyperparameters(run.hyperparameters))
     return [f"{key} = {mine.get(key)!r} (the run's: {theirs.get(key)!r})"
             for key in sorted(set(mine) | set(theirs)) if mine.get(key) != theirs.get(key)]
@@ -124,7 +127,8 @@ def _differences(req: ResumeRequest, run: RunFolder, config: dict, space: Action
     if req.version is not None and float(req.version) != version:
         out.append(f"--version {req.version:g} (the run's: {version:g})")
     if req.hyperparameters is not None:
-        diff = _hp_differences(req.hyperparameters, run)
+        diff = _hp_differences(req.hyperparameters, run,
+                               int(config["n_envs"]) * int(config["n_steps"]))
         if diff:
             out.append(f"--hyperparameters {req.hyperparameters}: " + ", ".join(diff))
     if req.track is not None and load_track(req.track).sha256 != config.get("track_sha256"):
