@@ -25,9 +25,11 @@ from training_helpers import (
 )
 
 from deepracer_sim.cli import main as cli_main
+from deepracer_sim.cli import train as train_command
 from deepracer_sim.formats.model_metadata import discrete_action_space
 from deepracer_sim.logs.reader import read_run
 from deepracer_sim.training import checkpoints as checkpoints_module
+from deepracer_sim.training import ppo as training
 from deepracer_sim.training.evaluation import evaluate_run
 from deepracer_sim.training.policy import load_policy
 from deepracer_sim.training.ppo import TrainingObserver, train
@@ -151,3 +153,30 @@ def test_a_signal_the_process_ignores_stays_ignored(tmp_path: Path) -> None:
         signal.signal(signal.SIGHUP, previous)
     assert not result.interrupted and result.exit_code == 0 and result.timesteps == 512
     assert pointer(tmp_path / "run")["last_checkpoint"]["name"] == "4_Step-512.zip"
+
+
+def test_a_late_second_signal_waits_for_the_report(tmp_path: Path, monkeypatch,
+                                                   capfd) -> None:
+    """The command holds the handlers until it has printed where the run is: a second Ctrl-C
+    after the save (0.5 s after the first, say) does not end it with a KeyboardInterrupt."""
+    original_observers, original_report = training.default_observers, train_command.report
+    monkeypatch.setattr(training, "default_observers",
+                        lambda cfg: [*original_observers(cfg), SignalAtStep(signal.SIGTERM, 100)])
+
+    def report_after_a_signal(result):
+        os.kill(os.getpid(), signal.SIGINT)
+        return original_report(result)
+
+    monkeypatch.setattr(train_command, "report", report_after_a_signal)
+    reached = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: reached.append(signum))
+    try:
+        code = cli_main(["train", "--reward", str(CENTER), "--out", str(tmp_path / "run"),
+                         "--timesteps", "2560", *SMALL])
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert reached == [] and code == 143
+    out = capfd.readouterr()
+    assert "SIGINT: still saving the checkpoint; waiting for it" in out.err
+    assert f"resume it: python train.py --out {tmp_path / 'run'} --resume" in out.out

@@ -33,6 +33,7 @@ from deepracer_sim.training.config import TrainConfig, default_run_dir, process_
 from deepracer_sim.training.ppo import TrainResult, train
 from deepracer_sim.training.resume import ResumeRequest, resume_config
 from deepracer_sim.training.runs import check_out_folder
+from deepracer_sim.training.signals import StopSignals
 from deepracer_sim.viewer.live import TrainingViewer
 
 HELP = "train a PPO policy on a reward function (writes a run folder)"
@@ -230,8 +231,13 @@ def run(args: argparse.Namespace) -> int:
     """Train; print the run folder, the checkpoints and how to evaluate or resume it."""
     cfg = build_config(args)
     observers = [TrainingViewer()] if args.render else []
-    with writing(cfg.out, "--out"):
-        result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
-    for line in report(result):
-        print(line)
+    stopper = StopSignals(hold=True)  # a late second signal waits for the report too
+    try:
+        with writing(cfg.out, "--out"):
+            result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers,
+                           stopper=stopper)
+        for line in report(result):
+            print(line)
+    finally:
+        stopper.release()
     return result.exit_code

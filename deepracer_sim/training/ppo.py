@@ -200,8 +200,10 @@ def _learn(cfg: TrainConfig, model, callback: IterationCallback, checkpointer: C
 
 
 def train(cfg: TrainConfig, progress_bar: bool = True,
-          observers: Sequence[TrainingObserver] | None = None) -> TrainResult:
-    """Train a PPO policy (see the module docstring).
+          observers: Sequence[TrainingObserver] | None = None,
+          stopper: StopSignals | None = None) -> TrainResult:
+    """Train a PPO policy (see the module docstring); ``stopper``: the stop signals' handlers
+    (default: installed while training runs, see :mod:`deepracer_sim.training.signals`).
 
     Raises:
         RunExistsError: ``cfg.out`` holds a run and neither ``resume`` nor ``replace`` is set.
@@ -222,7 +224,7 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
     if logger is None:
         logger = TrainingLogger()
         defaults.insert(0, logger)
-    stopper = StopSignals()
+    stopper = stopper or StopSignals()
     replaced = None
     with stopper.installed():
         if point is None:

@@ -9,8 +9,9 @@ policy as the next checkpoint, points ``deepracer_checkpoints.json`` at it, flus
 returns; the command exits with ``128 + signal number`` (130, 143, 129), as a shell reports a
 process ended by that signal. A second signal while the checkpoint is being saved is recorded
 and waits for the save (it does not interrupt the zip being written). The previous handlers
-are restored when training returns, so the caller's own handlers (or Python's default
-KeyboardInterrupt) are in force again. A signal the process was started with ignored stays
+are restored when training returns (``train`` on the command line: once it has printed where
+the run is), so the caller's own handlers (or Python's default KeyboardInterrupt) are in force
+again. A signal the process was started with ignored stays
 ignored (``nohup`` ignores SIGHUP so that training survives the closed session; a background
 job of a non-interactive shell ignores SIGINT).
 """
@@ -40,14 +41,20 @@ def signal_name(signum: int) -> str:
 class StopSignals:
     """Records the stop signals received while installed (see the module docstring).
 
+    Args:
+        hold: keep the handlers installed after the ``with`` block of :meth:`installed` until
+            :meth:`release` (the command line holds them while it prints where the run is, so
+            that a late second Ctrl-C does not end it with a traceback).
+
     Attributes:
         signum: the first signal received (None: none yet).
         count: signals received.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, hold: bool = False) -> None:
         self.signum: int | None = None
         self.count = 0
+        self.hold = hold
         self._previous: dict[int, object] = {}
 
     @property
@@ -82,8 +89,8 @@ class StopSignals:
         """Install the handlers for the ``with`` block (main thread only: elsewhere Python
         cannot install handlers, and the defaults stay; an ignored signal stays ignored), then
         restore the previous ones."""
-        if threading.current_thread() is not threading.main_thread():
-            yield self
+        if threading.current_thread() is not threading.main_thread() or self._previous:
+            yield self  # elsewhere, or installed already
             return
         for sig in STOP_SIGNALS:
             if signal.getsignal(sig) is not signal.SIG_IGN:
@@ -91,8 +98,13 @@ class StopSignals:
         try:
             yield self
         finally:
-            for number, handler in self._previous.items():
-                # None: a handler not set from Python; the default is the closest
-                signal.signal(number, signal.SIG_DFL if handler is None  # type: ignore[arg-type]
-                              else handler)
-            self._previous.clear()
+            if not self.hold:
+                self.release()
+
+    def release(self) -> None:
+        """Restore the handlers that were in force before :meth:`installed`."""
+        for number, handler in self._previous.items():
+            # None: a handler not set from Python; the default is the closest
+            signal.signal(number, signal.SIG_DFL if handler is None  # type: ignore[arg-type]
+                          else handler)
+        self._previous.clear()
