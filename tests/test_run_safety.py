@@ -21,6 +21,7 @@ from deepracer_sim.errors import CheckpointError
 from deepracer_sim.export import export_run
 from deepracer_sim.formats.files import is_temporary
 from deepracer_sim.formats.model_metadata import discrete_action_space
+from deepracer_sim.logs.report import build_report
 from deepracer_sim.training import checkpoints as checkpoints_module
 from deepracer_sim.training.evaluation import evaluate_run
 from deepracer_sim.training.policy import load_policy, read_checkpoint_state
@@ -142,6 +143,7 @@ def test_every_file_of_a_run_and_an_export_is_written_atomically(tmp_path: Path,
     assert cli_main(["train", "--out", str(out), "--resume", "--timesteps", "128", *SMALL]) == 0
     export_run(out, tmp_path / "export")
     evaluate_run(out, laps=1)  # its logs go into the run folder
+    build_report(out)  # as its report (report/ in the run folder)
     written = {p.name for p, _ in audit.writes}
     # the audit sees the writes: checkpoints, pointer, state, logs, the export's files
     assert any(n.startswith(".3_Step-384.zip.") for n in written)
@@ -149,6 +151,7 @@ def test_every_file_of_a_run_and_an_export_is_written_atomically(tmp_path: Path,
     assert any(n.startswith(".model.tar.gz.") for n in written)
     assert "training.log" in written
     assert any(n.startswith(".EvaluationMetrics-") for n in written)
+    assert any(n.startswith(".index.html.") for n in written)
     assert audit.in_place() == []
 
 
