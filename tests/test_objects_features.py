@@ -8,11 +8,15 @@ CCW, so the inner lane is at radius 2.75 and the outer at 3.25.
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from deepracer_sim.cli import main as cli_main
+from deepracer_sim.constants import DROA_DEFAULT_OBJECT_POSITIONS
 from deepracer_sim.envs.sensors import FEATURES, FRONT_FACING_CAMERA
 from deepracer_sim.envs.setup import build_setup
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
@@ -24,6 +28,9 @@ from deepracer_sim.track import track_from_array
 from deepracer_sim.training import race
 from deepracer_sim.training.policy import build_policy, policy_from_state_dict
 from deepracer_sim.training.race_scoring import RaceRules
+from deepracer_sim.training.resume import ResumeRequest, resume_config
+
+CENTER = Path(__file__).resolve().parents[1] / "rewards" / "center.py"
 
 SEGMENTS = 120
 #: straight ahead (index 1) at 1 m/s
@@ -104,3 +111,31 @@ def test_a_feature_vector_of_another_size_is_refused():
              for k, v in state.items()}
     with pytest.raises(CheckpointError, match="reads 30 inputs"):
         policy_from_state_dict(state, SPACE)
+
+
+def test_an_object_run_resumes_and_races_with_its_objects(tmp_path, capsys):
+    """A tiny object-avoidance run with SECTOR_LIDAR: ``--resume`` keeps its objects (race
+    options given again are refused), and ``evaluate --race`` loads its 35-input policy and
+    races with the run's boxes."""
+    out = tmp_path / "run"
+    train = ["train", "--out", str(out), "--reward", str(CENTER), "--n-envs", "2",
+             "--n-steps", "64", "--no-progress-bar", "--race-type", "OBJECT_AVOIDANCE",
+             "--lidar", "SECTOR_LIDAR", "--timesteps", "128"]
+    assert cli_main(train) == 0
+    config = json.loads((out / "run_config.json").read_text())
+    assert config["race_type"] == "OBJECT_AVOIDANCE"
+    assert config["objects"]["lidar"] == "SECTOR_LIDAR"
+    capsys.readouterr()
+    resume = ["train", "--out", str(out), "--resume", "--no-progress-bar", "--timesteps", "128"]
+    assert cli_main([*resume, "--boxes", "2"]) == 2
+    assert "its own race type and objects (run_config.json); drop --boxes" in \
+        capsys.readouterr().err
+    cfg = resume_config(ResumeRequest(out=out, timesteps=128))
+    assert cfg.race_type == "OBJECT_AVOIDANCE"
+    assert cfg.objects is not None and cfg.objects.lidar == "SECTOR_LIDAR"
+    assert cfg.objects.box_positions == DROA_DEFAULT_OBJECT_POSITIONS
+    assert cli_main(resume) == 0
+    capsys.readouterr()
+    assert cli_main(["evaluate", str(out), "--race", "--laps", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "CollisionCount" in json.dumps(report)

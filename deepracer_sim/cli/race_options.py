@@ -48,6 +48,19 @@ def add_race_arguments(p: argparse.ArgumentParser) -> None:
                    help="seed of the random object places and lane changes (default 0)")
 
 
+#: The race options' argparse destinations (their defaults mean "not given").
+RACE_OPTION_DESTS = ("race_type", "race_config", "boxes", "box_positions", "randomize_boxes",
+                     "bots", "bot_speed", "lane_change", "lane_change_time", "lidar")
+
+
+def race_options_given(args: argparse.Namespace) -> list[str]:
+    """The race options given on the command line (``--objects-seed`` counts when not 0), as
+    ``--name`` strings."""
+    given = [f"--{d.replace('_', '-')}" for d in RACE_OPTION_DESTS
+             if getattr(args, d) not in (None, False)]
+    return given + (["--objects-seed"] if args.objects_seed else [])
+
+
 def race_from_args(args: argparse.Namespace) -> tuple[str, ObjectsConfig | None]:
     """(race type, objects) of the options. Raises UsageError."""
     race_type, objects = (read_race_files(args.race_config) if args.race_config

@@ -7,6 +7,11 @@
         [--out runs/NAME] [--algorithm PPO|SAC]
         [--network DEEP_CONVOLUTIONAL_NETWORK_SHALLOW|DEEP_CONVOLUTIONAL_NETWORK]
         [--clone RUN_OR_MODEL_FOLDER]
+    deepracer-sim train --out runs/NAME --resume [--timesteps N]   (continue a run)
+    deepracer-sim train --reward ... --out runs/NAME --force        (move a run aside, start anew)
+
+A run folder is never overwritten. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop training at the
+next step and save the policy as the next checkpoint (exit status 130, 143, 129).
 """
 
 from __future__ import annotations
@@ -16,10 +21,16 @@ from pathlib import Path
 
 from deepracer_sim.cli import values
 from deepracer_sim.cli.options import add_physics_argument
-from deepracer_sim.cli.race_options import add_race_arguments, race_from_args
+from deepracer_sim.cli.race_options import add_race_arguments, race_from_args, race_options_given
 from deepracer_sim.envs.sensors import SENSORS
 from deepracer_sim.envs.setup import resolve_action_space
-from deepracer_sim.errors import ActionSpaceError, UsageError, check_output_folder, writing
+from deepracer_sim.errors import (
+    ActionSpaceError,
+    ResumeError,
+    UsageError,
+    check_output_folder,
+    writing,
+)
 from deepracer_sim.export import CloneSource, clone_source
 from deepracer_sim.formats.hyperparameters import PPO, SAC
 from deepracer_sim.formats.model_metadata import (
@@ -29,9 +40,12 @@ from deepracer_sim.formats.model_metadata import (
 )
 from deepracer_sim.formats.tf_variables import NETWORKS
 from deepracer_sim.reward import load_reward_function
-from deepracer_sim.track.lookup import split_track_list
+from deepracer_sim.track.lookup import DEFAULT_TRACK, split_track_list
 from deepracer_sim.training.config import TrainConfig, default_run_dir, process_start_time
-from deepracer_sim.training.ppo import train
+from deepracer_sim.training.ppo import TrainResult, train
+from deepracer_sim.training.resume import ResumeRequest, resume_config
+from deepracer_sim.training.runs import check_out_folder
+from deepracer_sim.training.signals import StopSignals
 from deepracer_sim.viewer.live import TrainingViewer
 
 HELP = "train a PPO or SAC policy on a reward function (writes a run folder)"
@@ -49,12 +63,14 @@ ACTION_FLAGS = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim train`` (defaults from :class:`TrainConfig`)."""
-    p.add_argument("--reward", required=True, type=Path,
-                   help="reward file defining reward_function(params)")
-    p.add_argument("--track", default=TrainConfig.track,
+    p.add_argument("--reward", type=Path, default=None,
+                   help="reward file defining reward_function(params) (required, except with "
+                        "--resume: the run's own)")
+    p.add_argument("--track", default=None,
                    help="track name (tracks/, DEEPRACER_TRACKS_PATH, the download cache) or "
-                        ".npy path; several, comma-separated (A,B), train on all of them: "
-                        "car i drives track i mod their number, the first is evaluated")
+                        f".npy path (default {DEFAULT_TRACK}; with --resume the run's); "
+                        "several, comma-separated (A,B), train on all of them: car i drives "
+                        "track i mod their number, the first is evaluated")
     p.add_argument("--action-space", type=Path, default=None,
                    help="model_metadata.json with the action space (and version)")
     for flag, dest, kind, text in ACTION_FLAGS:
@@ -75,17 +91,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hyperparameters", type=Path, default=None,
                    help="DeepRacer hyperparameters.json (default: DeepRacer's defaults)")
     p.add_argument("--timesteps", type=values.integer(1), default=TrainConfig.timesteps,
-                   help="environment steps of all cars together (1 step = 1/15 s)")
-    p.add_argument("--n-envs", type=values.integer(1, values.MAX_CARS),
-                   default=TrainConfig.n_envs, help="cars simulated side by side")
-    p.add_argument("--n-steps", type=values.integer(1, values.MAX_ROLLOUT_STEPS),
-                   default=TrainConfig.n_steps,
-                   help="steps per car per iteration (one PPO update)")
-    p.add_argument("--seed", type=values.seed, default=TrainConfig.seed,
+                   help="environment steps of all cars together (1 step = 1/15 s); with "
+                        "--resume the steps to add")
+    p.add_argument("--n-envs", type=values.integer(1, values.MAX_CARS), default=None,
+                   help=f"cars simulated side by side (default {TrainConfig.n_envs})")
+    p.add_argument("--n-steps", type=values.integer(1, values.MAX_ROLLOUT_STEPS), default=None,
+                   help="steps per car per iteration (one PPO update) (default "
+                        f"{TrainConfig.n_steps})")
+    p.add_argument("--seed", type=values.seed, default=None,
                    help=f"seed of torch and PPO ({values.SEED_RANGE[0]} to "
-                        f"{values.SEED_RANGE[1]})")
+                        f"{values.SEED_RANGE[1]}; default {TrainConfig.seed})")
     p.add_argument("--out", type=Path, default=None,
-                   help="run folder (default runs/<reward>-<track>-<time>)")
+                   help="run folder (default runs/<reward>-<track>-<time>); never overwritten")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out: its last checkpoint, next checkpoint "
+                        "number, logs appended, its own reward, action space, "
+                        "hyperparameters and track")
+    p.add_argument("--force", action="store_true",
+                   help="--out holds a run: move it aside to <out>.replaced-<time> (never "
+                        "deleted) and start a new run")
     p.add_argument("--alternate-direction", action="store_true",
                    help="flip the driving direction after every episode")
     p.add_argument("--reverse-direction", action="store_true",
@@ -134,6 +158,31 @@ def _algorithm(args: argparse.Namespace, continuous: bool) -> str:
                                'a model_metadata.json whose action_space_type is "continuous" '
                                "(speed from 0.5 m/s), or train with PPO")
     return algorithm
+def _resume_request(args: argparse.Namespace) -> ResumeRequest:
+    """The ``--resume`` options: every run setting given again is checked against the run's."""
+    if args.out is None:
+        raise ResumeError("--resume needs --out RUN_DIR (the run to continue)")
+    if args.clone is not None:
+        raise ResumeError("--resume continues the run from its own last checkpoint; drop "
+                          "--clone")
+    race = race_options_given(args)
+    if race:
+        raise ResumeError(f"--resume continues the run with its own race type and objects "
+                          f"(run_config.json); drop {', '.join(race)}")
+    space = None
+    version = args.version
+    if args.action_space is not None:
+        space, meta_version = resolve_action_space(args.action_space, None)
+        version = meta_version if version is None else version
+    elif _action_flags_given(args):
+        space = _console_space(args)
+    return ResumeRequest(
+        out=args.out, timesteps=args.timesteps, reward=args.reward, action_space=space,
+        version=version, hyperparameters=args.hyperparameters, track=args.track,
+        n_envs=args.n_envs, n_steps=args.n_steps, seed=args.seed,
+        alternate_direction=args.alternate_direction,
+        reverse_direction=args.reverse_direction,
+        stop_when_complete=args.stop_when_complete, started_at=process_start_time())
 
 
 def build_config(args: argparse.Namespace) -> TrainConfig:
@@ -141,10 +190,20 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
 
     Raises:
         ActionSpaceError, UsageError, RewardFunctionError, ExportError: bad options or files.
+        RunExistsError: ``--out`` holds a run and neither ``--resume`` nor ``--force`` is given.
+        ResumeError: ``--resume`` on something that is not a run, or with differing settings.
     """
     if args.action_space is not None and _action_flags_given(args):
         raise ActionSpaceError("give either --action-space FILE or the --max-steering/"
                                "--steering-levels/--max-speed/--speed-levels flags, not both")
+    if args.out is not None:
+        check_out_folder(args.out, args.resume, args.force)
+    if args.resume:
+        request = _resume_request(args)
+        check_output_folder(request.out, "--out")
+        return resume_config(request)
+    if args.reward is None:
+        raise UsageError("--reward FILE is required (except with --resume)")
     clone = None
     if args.clone is not None:
         clone = clone_source(args.clone)
@@ -169,20 +228,23 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     algorithm = _algorithm(args, space.continuous)
     load_reward_function(args.reward)  # fail before anything is written
     race_type, objects = race_from_args(args)
-    tracks = split_track_list(args.track)
+    tracks = split_track_list(args.track or TrainConfig.track)
     name = "+".join(Path(t).stem for t in tracks)
     out = check_output_folder(args.out or default_run_dir(args.reward, name), "--out")
     cfg = TrainConfig(reward=args.reward, track=tracks[0],
                       tracks=tuple(tracks) if len(tracks) > 1 else (), action_space=space,
                       version=version, out=out,
                       hyperparameters=args.hyperparameters, timesteps=args.timesteps,
-                      n_envs=args.n_envs, n_steps=args.n_steps, seed=args.seed,
+                      n_envs=_or(args.n_envs, TrainConfig.n_envs),
+                      n_steps=_or(args.n_steps, TrainConfig.n_steps),
+                      seed=_or(args.seed, TrainConfig.seed),
                       alternate_direction=args.alternate_direction,
                       reverse_direction=args.reverse_direction,
                       started_at=process_start_time(),
                       stop_when_complete=args.stop_when_complete, algorithm=algorithm,
                       neural_network=args.network, sensor=args.sensor or TrainConfig.sensor,
-                      physics=args.physics, race_type=race_type, objects=objects)
+                      physics=args.physics, replace=args.force, race_type=race_type,
+                      objects=objects)
     if clone is not None:
         _clone_into(cfg, clone, args)
     return cfg
@@ -214,24 +276,56 @@ def _clone_into(cfg: TrainConfig, clone: CloneSource, args: argparse.Namespace) 
         cfg.hyperparameters = clone.hyperparameters
 
 
+def _or(value, default):
+    return default if value is None else value
+
+
+def report(result: TrainResult) -> list[str]:
+    """What ``train`` prints when it ends: where the run is, why it stopped, the checkpoints,
+    and how to evaluate or resume it."""
+    lines = [f"run folder: {result.run_dir}"]
+    if result.replaced is not None:
+        lines.append(f"the earlier run in that folder was moved to {result.replaced}")
+    if result.resumed_from is not None:
+        lines.append(f"resumed from checkpoint {result.resumed_from}")
+    lines.append(f"{result.timesteps} steps, {result.wall_time:.1f} s"
+                 + (f"; {result.stop_reason}" if result.stop_reason else ""))
+    last, best = result.last, result.best
+    if last is not None:
+        lines.append(f"last checkpoint: {last['name']}"
+                     + (" (saved at the stop, not evaluated)"
+                        if last["name"] == result.saved_at_stop else ""))
+    if best is not None:
+        metric = best.get("avg_eval_metric")
+        lap = best.get("avg_lap_time")
+        if metric is not None and metric == metric:
+            lines.append(f"best checkpoint: {best['name']} (mean evaluation progress "
+                         f"{metric:.1f}%" + (f", mean lap time {lap:.2f} s"
+                                             if lap is not None and lap == lap else "") + ")")
+        else:
+            lines.append(f"best checkpoint: {best['name']} (not evaluated)")
+    lines.append(f"evaluate it: python evaluate.py {result.run_dir}")
+    if result.stop_reason:
+        lines.append(f"resume it: python train.py --out {result.run_dir} --resume "
+                     "[--timesteps N]")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
-    """Train; print the run folder, the best checkpoint and the evaluate command."""
+    """Train; print the run folder, the checkpoints and how to evaluate or resume it."""
     cfg = build_config(args)
     if args.render and cfg.tracks:
         raise UsageError(f"--render shows one track; --track {args.track} names "
                          f"{len(cfg.tracks)}: drop --render, or watch the run afterwards with "
                          "deepracer-sim evaluate RUN --render [--track NAME]")
     observers = [TrainingViewer()] if args.render else []
-    with writing(cfg.out, "--out"):
-        result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
-    best = result.best
-    print(f"run folder: {result.run_dir}")
-    print(f"{result.timesteps} steps in {result.wall_time:.1f} s"
-          + (" (interrupted; the last checkpoint was saved)" if result.interrupted else ""))
-    if best is not None:
-        lap = best.get("avg_lap_time")
-        print(f"best checkpoint: {best['name']} (mean evaluation progress "
-              f"{best['avg_eval_metric']:.1f}%"
-              + (f", mean lap time {lap:.2f} s" if lap == lap else "") + ")")
-    print(f"evaluate it: python evaluate.py {result.run_dir}")
-    return 130 if result.interrupted else 0
+    stopper = StopSignals(hold=True)  # a late second signal waits for the report too
+    try:
+        with writing(cfg.out, "--out"):
+            result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers,
+                           stopper=stopper)
+        for line in report(result):
+            print(line)
+    finally:
+        stopper.release()
+    return result.exit_code

@@ -33,6 +33,7 @@ from deepracer_sim.formats.files import atomic_write_text
 from deepracer_sim.formats.hyperparameters import KNOWN_KEYS, read_hyperparameters
 from deepracer_sim.formats.run_folder import HYPERPARAMETERS, SWEEP_TRIAL_MARKER, RunFolder
 from deepracer_sim.logs.events import IterationStats, LapResult, TrainingObserver
+from deepracer_sim.reward import make_reward_callers
 from deepracer_sim.sweep.spec import HOLDOUT_KEY, TrainOptions
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.evaluation import (
@@ -73,7 +74,7 @@ def read_marker(run_dir: Path) -> dict[str, Any]:
 def write_marker(run_dir: Path, info: dict[str, Any]) -> None:
     """Write the completion marker atomically and durably (the last file a trial writes)."""
     atomic_write_text(Path(run_dir) / SWEEP_TRIAL_MARKER,
-                      json.dumps(jsonable(info), indent=2) + "\n", durable=True)
+                      json.dumps(jsonable(info), indent=2) + "\n")
 
 
 def jsonable(obj: Any) -> Any:
@@ -213,9 +214,11 @@ def final_evaluation(run_dir: Path, laps: int = EVAL_LAPS,
         time.sleep(0.25)
         setup.started = time.strftime("%Y%m%d%H%M%S")
     return run_laps(sb3_predict(setup.model), setup.track, setup.action_space, setup.version,
-                    [k / laps for k in range(laps)], setup.max_steps, reward=setup.reward,
+                    [k / laps for k in range(laps)], setup.max_steps,
+                    reward=make_reward_callers(setup.reward_file, laps),
                     observers=default_evaluation_observers(setup),
-                    reversed_direction=setup.reversed_direction)
+                    reversed_direction=setup.reversed_direction, sensor=setup.sensor,
+                    physics=setup.physics)
 
 
 #: Trains and evaluates a trial's config: (config, report, holdout tracks) -> outcome

@@ -64,6 +64,9 @@ class TrainConfig:
             (``FRONT_FACING_CAMERA``) trains DeepRacer's camera network ``neural_network``,
             FEATURES with the camera stable-baselines3's MultiInputPolicy; camera training
             uses domain randomisation, seeded by ``seed``.
+        resume: continue the run in ``out`` (``train --resume``; the other fields are the
+            run's own, see :mod:`deepracer_sim.training.resume`; ``timesteps`` are more steps).
+        replace: move an earlier run in ``out`` aside (``train --force``).
     """
 
     reward: Path
@@ -91,6 +94,8 @@ class TrainConfig:
     init_tf_checkpoint: Path | None = None
     sensor: str = FEATURES
     physics: str | None = None
+    resume: bool = False
+    replace: bool = False
     race_type: str = "TIME_TRIAL"
     objects: ObjectsConfig | None = None
 
