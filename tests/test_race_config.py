@@ -115,6 +115,15 @@ def test_train_options_defaults_per_race_type():
         race_from_args(_args("--boxes", "2"))
 
 
+@pytest.mark.parametrize("argv", [("--boxes", "-1"), ("--bots", "13"), ("--bot-speed", "0"),
+                                  ("--bot-speed", "nan"), ("--lane-change-time", "1", "-2"),
+                                  ("--objects-seed", "-1")])
+def test_object_numbers_are_checked_on_the_command_line(argv, capsys):
+    with pytest.raises(SystemExit):
+        _args(*argv)
+    assert "out of range" in capsys.readouterr().err
+
+
 def test_export_keys_round_trip():
     objects = ObjectsConfig(box_positions=DROA_DEFAULT_OBJECT_POSITIONS)
     params = world_params("OBJECT_AVOIDANCE", objects)

@@ -8,7 +8,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from deepracer_sim.constants import DROA_DEFAULT_OBJECT_POSITIONS
+from deepracer_sim.cli import values
+from deepracer_sim.constants import DROA_DEFAULT_OBJECT_POSITIONS, MAX_OBJECTS
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.race import parse_positions, read_race_files
 from deepracer_sim.sim.lidar import LIDAR_SENSORS
@@ -28,23 +29,25 @@ def add_race_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--race-config", type=Path, action="append", default=None, metavar="FILE",
                    help="deepracer-for-cloud run.env / system.env (DR_RACE_TYPE, DR_OA_*, "
                         "DR_H2B_*; repeat to merge) or a DeepRacer-on-AWS-shaped JSON")
-    p.add_argument("--boxes", type=int, default=None,
+    p.add_argument("--boxes", type=values.integer(0, MAX_OBJECTS), default=None,
                    help="boxes spread along the lap (count; default none)")
     p.add_argument("--box-positions", default=None, metavar="F,LANE;...",
                    help="fixed boxes: fraction of the lap and lane (1 inside, -1 outside), "
                         "e.g. '0.15,1;0.30,-1;0.45,1'")
     p.add_argument("--randomize-boxes", action="store_true",
                    help="re-draw the boxes' places every episode")
-    p.add_argument("--bots", type=int, default=None, help="bot cars (count; default none)")
-    p.add_argument("--bot-speed", type=float, default=None,
+    p.add_argument("--bots", type=values.integer(0, MAX_OBJECTS), default=None,
+                   help="bot cars (count; default none)")
+    p.add_argument("--bot-speed", type=values.number(0.0, above=True), default=None,
                    help="bot car speed along the centre line, m/s (default 0.2)")
     p.add_argument("--lane-change", action="store_true",
                    help="bot cars change lanes every 3-5 s (see --lane-change-time)")
-    p.add_argument("--lane-change-time", type=float, nargs=2, default=None,
+    p.add_argument("--lane-change-time", type=values.number(0.0, above=True), nargs=2,
+                   default=None,
                    metavar=("LOW", "HIGH"), help="bounds of the time between lane changes, s")
     p.add_argument("--lidar", choices=tuple(LIDAR_SENSORS), default=None,
                    help="the model's lidar (with objects): its observation joins the features")
-    p.add_argument("--objects-seed", type=int, default=0,
+    p.add_argument("--objects-seed", type=values.seed, default=0,
                    help="seed of the random object places and lane changes (default 0)")
 
 
