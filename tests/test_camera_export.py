@@ -27,6 +27,7 @@ from deepracer_sim.formats.checkpoints import write_checkpoints_json
 from deepracer_sim.formats.hyperparameters import read_hyperparameters
 from deepracer_sim.formats.model_metadata import discrete_action_space
 from deepracer_sim.formats.problems import errors
+from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.formats.tf_checkpoint import read_checkpoint
 from deepracer_sim.formats.tf_graph import read_graph_def
 from deepracer_sim.formats.tf_variables import SCOPE, model_spec
@@ -35,6 +36,7 @@ from deepracer_sim.training import ppo as training
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.networks import DeepRacerCnnPolicy, camera_policy_from_state_dict
 from deepracer_sim.training.policy import load_policy, read_checkpoint_state
+from deepracer_sim.training.runs import write_run_files
 from deepracer_sim.training.tf_weights import tf_variables_to_sb3, write_tf_model
 
 #: 3 steering angles x 1 speed: 3 actions.
@@ -81,7 +83,8 @@ def camera_run(tmp_path_factory) -> tuple[Path, dict[str, DeepRacerCnnPolicy]]:
     out = tmp_path_factory.mktemp("camera") / "run"
     cfg = _cfg(out, neural_network=SHALLOW)
     hp = read_hyperparameters(None)
-    training.prepare_run_folder(cfg, load_track(cfg.track), hp)
+    out.mkdir(parents=True)
+    write_run_files(RunFolder(out), cfg, load_track(cfg.track), hp)
     model = training.make_model(cfg, _camera_env(), hp)
     model.learn(8)
     model.save(out / "model" / "1_Step-8.zip")
@@ -174,7 +177,9 @@ def test_check_finds_a_checkpoint_and_a_graph_that_do_not_fit(camera_export, tmp
 def test_feature_vector_exports_are_unchanged(tmp_path):
     """A feature-vector run's metadata is written as before (the simapp's defaults)."""
     cfg = _cfg(tmp_path / "run")
-    training.prepare_run_folder(cfg, load_track(cfg.track), read_hyperparameters(None))
+    (tmp_path / "run").mkdir()
+    write_run_files(RunFolder(tmp_path / "run"), cfg, load_track(cfg.track),
+                    read_hyperparameters(None))
     meta = json.loads((tmp_path / "run" / "model" / "model_metadata.json").read_text())
     assert meta["neural_network"] == SHALLOW and meta["sensor"] == ["FRONT_FACING_CAMERA"]
     assert json.loads((tmp_path / "run" / "run_config.json").read_text())[

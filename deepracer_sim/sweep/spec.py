@@ -76,6 +76,7 @@ from deepracer_sim.formats.hyperparameters import (
 )
 from deepracer_sim.formats.problems import errors
 from deepracer_sim.track.lookup import load_track, looks_like_path, split_track_list
+from deepracer_sim.training.config import TrainConfig
 
 #: Train options a sweep sets itself: dest -> why (with the fix).
 SWEEP_OWNED = {
@@ -142,6 +143,13 @@ def _checked_kind(parse: Any) -> str | None:
     return {int: "int", "int": "int", float: "float", "float": "float"}.get(returns)
 
 
+#: Options whose parser default is None (so that ``train --resume`` sees what was given) and
+#: whose value a new run takes from :class:`TrainConfig`.
+DEFAULTS_FROM_CONFIG = ("n_envs", "n_steps", "seed")
+#: Options a trial needs although ``train`` does not require them (``--resume`` runs without).
+REQUIRED = ("reward",)
+
+
 @dataclass
 class TrainOptions:
     """The train command's options, read from its argparse parser (the one list of them).
@@ -167,7 +175,10 @@ class TrainOptions:
         for action in parser._actions:
             if not action.option_strings or action.dest == "help":
                 continue
-            defaults[action.dest] = action.default
+            default = action.default
+            if default is None and action.dest in DEFAULTS_FROM_CONFIG:
+                default = getattr(TrainConfig, action.dest)  # shown as None for --resume
+            defaults[action.dest] = default
             if action.dest in SWEEP_OWNED:
                 continue
             check = None
@@ -182,7 +193,8 @@ class TrainOptions:
                 raise TypeError(f"train option {action.option_strings[0]}: type "
                                 f"{action.type!r} is not one a sweep spec can set")
             options[action.dest] = Option(action.dest, action.option_strings[0], kind,
-                                          action.default, bool(action.required),
+                                          default,
+                                          bool(action.required) or action.dest in REQUIRED,
                                           action.help or "", check)
         return cls(options, defaults)
 

@@ -145,7 +145,10 @@ def run_config(cfg: TrainConfig, track: Track) -> dict:
     return config
 
 
-def _write_files(run: RunFolder, cfg: TrainConfig, track: Track, hp: dict) -> None:
+def write_run_files(run: RunFolder, cfg: TrainConfig, track: Track, hp: dict) -> None:
+    """Write the files a new run starts with into ``run`` (its folders, DeepRacer's
+    ``model_metadata.json`` and ``hyperparameters.json``, the reward file, ``run_config.json``
+    and empty logs), each atomically; :func:`create_run` calls it on the hidden folder."""
     for folder in (run.model_dir, run.hyperparameters.parent, run.metrics_dir,
                    run.training_simtrace_dir, run.training_log.parent):
         folder.mkdir(parents=True, exist_ok=True)
@@ -176,7 +179,7 @@ def create_run(cfg: TrainConfig, track: Track, hp: dict, model, checkpointer: Ch
     tmp = RunFolder(final.creating(secrets.token_hex(4)))
     tmp.root.mkdir()
     try:
-        _write_files(tmp, cfg, track, hp)
+        write_run_files(tmp, cfg, track, hp)
         checkpointer.run = tmp
         entry, _ = checkpointer.save(model, 0, evaluate=False)
         checkpointer.commit(entry, [], logs)
