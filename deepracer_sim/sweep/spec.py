@@ -41,9 +41,9 @@ paths) are tracks no trial trains on: after training, each trial evaluates its b
 on each of them (before the final evaluation on its training track), and ``compare`` shows the
 results beside the training track's.
 
-Not yet: ``seconds`` (a wall-clock budget per trial) and ``search.early_stopping`` (ASHA) need a
-budget and a stop hook in training that arrive with the next part of the sweep work; the parser
-names them and says what to use meanwhile.
+``seconds`` (``train --seconds``, a fixed key or an axis) is each trial's training budget in
+wall-clock seconds (with ``timesteps``: whichever ends first). Not yet:
+``search.early_stopping`` (ASHA); the parser names it and says what to do meanwhile.
 
 Errors are :class:`~deepracer_sim.errors.SweepSpecError` naming the spec file, the key and the
 fix.
@@ -87,10 +87,7 @@ SWEEP_OWNED = {
     "no_progress_bar": "trials never draw a progress bar; the sweep shows a table of trials",
 }
 #: Keys that arrive with the next part of the sweep work: key -> what to do meanwhile.
-NOT_YET = {
-    "seconds": "a wall-clock budget per trial needs a time budget in training that is not "
-               "there yet; give timesteps (environment steps of all cars) instead",
-}
+NOT_YET: dict[str, str] = {}
 #: The spec key of the tracks every trial is evaluated on after training and never trains on.
 HOLDOUT_KEY = "holdout_tracks"
 #: What a trial reports after every iteration, and the direction that is better. ``score`` is
