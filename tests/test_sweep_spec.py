@@ -18,6 +18,7 @@ from deepracer_sim.errors import SweepSpecError
 from deepracer_sim.sweep.spec import (
     SWEEP_OWNED,
     Distribution,
+    EarlyStopping,
     SpecParser,
     TrainOptions,
     grid_trials,
@@ -117,6 +118,18 @@ def test_seconds_is_a_fixed_key_or_an_axis_mapped_to_train_seconds(workdir: Path
                           workdir / "run", workdir).seconds is None
 
 
+def test_early_stopping_is_asha(workdir: Path) -> None:
+    search = "search:\n  samples: 4\n  space: {lr: {loguniform: [1.0e-5, 1.0e-3]}}\n"
+    spec = spec_of(f"reward: rewards/center.py\n{search}  early_stopping: asha\n", workdir)
+    assert spec.search is not None and spec.search.early_stopping == EarlyStopping("asha", 4, 3)
+    other = spec_of(f"reward: rewards/center.py\n{search}  early_stopping: {{method: asha, "
+                    "grace_period: 2, reduction_factor: 2}\n", workdir)
+    assert other.search is not None
+    assert other.search.early_stopping == EarlyStopping("asha", 2, 2)
+    assert other.fingerprint() != spec.fingerprint()
+    assert spec_of(f"reward: rewards/center.py\n{search}", workdir).search.early_stopping is None
+
+
 def test_a_trial_config_is_the_train_commands(workdir: Path) -> None:
     """The same options through the sweep and through `deepracer-sim train` give the same
     TrainConfig; inline hyperparameters are merged over the defaults."""
@@ -183,7 +196,10 @@ def test_a_trial_config_is_the_train_commands(workdir: Path) -> None:
     ("reward: rewards/center.py\nsearch: {samples: 2, metric: lap, space: "
      "{lr: {uniform: [0.1, 0.2]}}}\n", ["search.metric", "best_score"]),
     ("reward: rewards/center.py\nsearch: {samples: 2, space: {lr: {uniform: [0.1, 0.2]}}, "
-     "early_stopping: {grace_steps: 8000}}\n", ["early_stopping", "not available yet"]),
+     "early_stopping: {grace_steps: 8000}}\n", ["search.early_stopping", "grace_steps",
+                                                  "{method: asha, grace_period: 4"]),
+    ("reward: rewards/center.py\nsearch: {samples: 2, space: {lr: {uniform: [0.1, 0.2]}}, "
+     "early_stopping: {grace_period: 0}}\n", ["search.early_stopping.grace_period", ">= 1"]),
     ("reward: [unclosed\n", ["sweep.yaml:2", "invalid YAML"]),
     ("- reward\n", ["expected a mapping", "grid:"]),
 ])

@@ -276,9 +276,12 @@ def _learn(cfg: TrainConfig, model, callback: IterationCallback, checkpointer: C
 
 def train(cfg: TrainConfig, progress_bar: bool = True,
           observers: Sequence[TrainingObserver] | None = None,
-          stopper: StopSignals | None = None) -> TrainResult:
+          stopper: StopSignals | None = None, rules: Sequence[StopRule] = ()) -> TrainResult:
     """Train a PPO policy (see the module docstring); ``stopper``: the stop signals' handlers
-    (default: installed while training runs, see :mod:`deepracer_sim.training.signals`).
+    (default: installed while training runs, see :mod:`deepracer_sim.training.signals`);
+    ``rules``: the caller's stop rules (a sweep's scheduler), checked after each iteration
+    after the run's own (:func:`stop_rules`); one that fires ends training like them, with its
+    ``reason`` as :attr:`TrainResult.stop_reason`.
 
     Raises:
         RunExistsError: ``cfg.out`` holds a run and neither ``resume`` nor ``replace`` is set.
@@ -312,7 +315,7 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
             _continue_run(point, cfg, checkpointer, logger, env)
         bar = ProgressBar(cfg.timesteps, enabled=progress_bar)
         everyone = [IterationsLog(run), *defaults, *(observers or []), bar]
-        callback = IterationCallback(checkpointer, everyone, stop_rules(cfg, hp),
+        callback = IterationCallback(checkpointer, everyone, [*stop_rules(cfg, hp), *rules],
                                      int(hp["term_cond_max_episodes"]), started, bar, stopper,
                                      logger.snapshot, checkpointer.last_number, cfg.seconds)
         for observer in everyone:
