@@ -127,7 +127,7 @@ def stop_board():
         def stopped(self, name: str) -> bool:
             return name in self.names
 
-    return StopBoard.remote()  # type: ignore[attr-defined]
+    return StopBoard.remote()
 
 
 def clean_stop_asha(spec: SweepSpec, board: Any):
