@@ -9,9 +9,8 @@ A spec is a YAML mapping::
       reward: [rewards/center.py, rewards/speed.py]
       seed: [0, 1]
 
-or, instead of ``grid``, a ``search`` (``method`` random | optuna, ``samples``, ``seed``,
-``metric`` of :data:`METRICS`, ``mode``, ``space`` of :data:`DISTRIBUTIONS`,
-``early_stopping``; docs/sweep.md shows one).
+or, instead of ``grid``, a ``search`` (``method`` random | optuna, ``samples``, ``seed``, ``metric``
+of :data:`METRICS`, ``mode``, ``space`` of :data:`DISTRIBUTIONS`, ``early_stopping``; see docs).
 
 The keys are the ``dest`` names of the train command's options (dashes or underscores), read
 from its own argparse parser (:class:`TrainOptions`), so a new train option is a spec key with
@@ -251,9 +250,10 @@ class SweepSpec:
             s = self.search
             search = {"method": s.method, "samples": s.samples, "seed": s.seed,
                       "metric": s.metric, "mode": s.mode,
-                      "space": {k: [d.kind, list(d.args)] for k, d in s.space.items()},
-                      "early_stopping": None if s.early_stopping is None
-                      else [s.early_stopping.grace_period, s.early_stopping.reduction_factor]}
+                      "space": {k: [d.kind, list(d.args)] for k, d in s.space.items()}}
+            if s.early_stopping is not None:  # absent otherwise: older sweep folders resume
+                e = s.early_stopping
+                search["early_stopping"] = [e.grace_period, e.reduction_factor]
         text = json.dumps({"fixed": self.fixed, "grid": self.grid, "search": search},
                           sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -452,7 +452,7 @@ class SpecParser:
         for k in value:
             if k not in SEARCH_KEYS:
                 raise self.fail(f"search.{k}", f"unknown key; search takes "
-                                f"{', '.join(SEARCH_KEYS[:-1])}")
+                                f"{', '.join(SEARCH_KEYS)}")
         method = value.get("method", "random")
         if method not in SEARCH_METHODS:
             raise self.fail("search.method", f"{method!r}: expected one of "
