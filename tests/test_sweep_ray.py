@@ -74,7 +74,7 @@ def test_tiny_sweep_resume_and_compare(tmp_path: Path, monkeypatch, local_ray) -
         assert marker["params"]["seed"] == seed and marker["evaluation"]["laps"] == 5
         # the train command's run folder: 2 iterations of 8 x 128 steps
         ckpt = json.loads((out / name / "model" / "deepracer_checkpoints.json").read_text())
-        assert ckpt["last_checkpoint"]["name"] == "1_Step-2048.zip"
+        assert ckpt["last_checkpoint"]["name"] == "2_Step-2048.zip"  # after the 2nd update
         assert json.loads((out / name / "run_config.json").read_text())["seed"] == seed
     assert (out / SWEEP_RESULTS).read_text().count("\n") == 3  # header + 2 trials
     assert "000-seed=0: finished" in log.getvalue()
