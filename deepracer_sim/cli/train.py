@@ -3,7 +3,7 @@
     deepracer-sim train --reward rewards/center.py [--track NAME|PATH[,NAME|PATH...]]
         [--action-space model_metadata.json | --max-steering 30 --steering-levels 5
          --max-speed 1 --speed-levels 2] [--hyperparameters hyperparameters.json]
-        [--version V] [--physics v4|v5|v6] [--timesteps N] [--n-envs K] [--seed S]
+        [--version V] [--physics v4|v5|v6] [--timesteps N] [--seconds S] [--n-envs K] [--seed S]
         [--out runs/NAME] [--algorithm PPO|SAC]
         [--network DEEP_CONVOLUTIONAL_NETWORK_SHALLOW|DEEP_CONVOLUTIONAL_NETWORK]
         [--clone RUN_OR_MODEL_FOLDER]
@@ -93,6 +93,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timesteps", type=values.integer(1), default=TrainConfig.timesteps,
                    help="environment steps of all cars together (1 step = 1/15 s); with "
                         "--resume the steps to add")
+    p.add_argument("--seconds", type=values.number(0, above=True), default=None,
+                   help="training budget, wall-clock seconds of training (from the first "
+                        "rollout; the start-up before it is not counted): training stops at "
+                        "the step where it is used up, or at --timesteps if that comes first, "
+                        "and saves the policy as the next checkpoint (exit status 0; with "
+                        "--resume a budget for this command) (default: no budget)")
     p.add_argument("--n-envs", type=values.integer(1, values.MAX_CARS), default=None,
                    help=f"cars simulated side by side (default {TrainConfig.n_envs})")
     p.add_argument("--n-steps", type=values.integer(1, values.MAX_ROLLOUT_STEPS), default=None,
@@ -201,7 +207,9 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     if args.resume:
         request = _resume_request(args)
         check_output_folder(request.out, "--out")
-        return resume_config(request)
+        cfg = resume_config(request)
+        cfg.seconds = args.seconds
+        return cfg
     if args.reward is None:
         raise UsageError("--reward FILE is required (except with --resume)")
     clone = None
@@ -235,6 +243,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       tracks=tuple(tracks) if len(tracks) > 1 else (), action_space=space,
                       version=version, out=out,
                       hyperparameters=args.hyperparameters, timesteps=args.timesteps,
+                      seconds=args.seconds,
                       n_envs=_or(args.n_envs, TrainConfig.n_envs),
                       n_steps=_or(args.n_steps, TrainConfig.n_steps),
                       seed=_or(args.seed, TrainConfig.seed),

@@ -50,8 +50,9 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
 #: Laps of the final evaluation (DeepRacer's MIN_EVAL_TRIALS, the in-training evaluation's).
 EVAL_LAPS = 5
 
-#: Receives a trial's metrics after every iteration (Ray Tune's ``tune.report`` in a sweep).
-Report = Callable[[dict[str, Any]], None]
+#: Receives a trial's metrics after every iteration (Ray Tune's ``tune.report`` in a sweep);
+#: returns why the trial is to stop after this iteration (a scheduler's decision), or None.
+Report = Callable[[dict[str, Any]], str | None]
 #: The train command's ``build_config``: its arguments -> :class:`TrainConfig`.
 BuildConfig = Callable[[argparse.Namespace], TrainConfig]
 
@@ -139,17 +140,23 @@ def lap_summary(laps: list[LapResult]) -> dict[str, Any]:
 
 
 class _Reporter(TrainingObserver):
-    """Hands each iteration's metrics to ``report`` and keeps the last ones."""
+    """Hands each iteration's metrics to ``report`` and keeps the last ones; a stop rule
+    (:data:`deepracer_sim.training.callbacks.StopRule`) that fires once ``report`` returned a
+    reason (a scheduler stopped the trial), ``reason`` then being that reason."""
 
     def __init__(self, report: Report | None) -> None:
         self.report = report
         self.best: dict[str, float] = {}
         self.last: dict[str, Any] = {}
+        self.reason: str | None = None
 
     def on_iteration(self, stats: IterationStats) -> None:
         self.last = iteration_metrics(stats, self.best)
         if self.report is not None:
-            self.report(self.last)
+            self.reason = self.report(self.last) or self.reason
+
+    def __call__(self, stats: IterationStats) -> bool:
+        return self.reason is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,7 +200,9 @@ class TrialFactory:
 class TrialOutcome:
     """What :func:`run_trial` did: ``status`` (``completed``, or ``interrupted`` when training
     was stopped by Ctrl-C: no marker then), steps, seconds of ``train()`` (wall and this
-    process's CPU), the last iteration's metrics and the final evaluation."""
+    process's CPU), the last iteration's metrics, the final evaluation and why training
+    ended before its steps (``train()``'s stop reason: ``--seconds``, a stop rule, a
+    scheduler's early stop; None: it ran them all)."""
 
     status: str
     steps: int
@@ -201,6 +210,7 @@ class TrialOutcome:
     cpu_time: float
     last: dict[str, Any] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)
+    stop_reason: str | None = None
 
 
 def final_evaluation(run_dir: Path, laps: int = EVAL_LAPS,
@@ -235,7 +245,7 @@ def train_and_evaluate(cfg: TrainConfig, report: Report | None = None,
     outcome's ``evaluation["holdout"]`` (track -> :func:`lap_summary`)."""
     reporter = _Reporter(report)
     cpu = time.process_time()
-    result = train(cfg, progress_bar=False, observers=[reporter])
+    result = train(cfg, progress_bar=False, observers=[reporter], rules=[reporter])
     if result.interrupted:
         return TrialOutcome("interrupted", result.timesteps, result.wall_time,
                             time.process_time() - cpu, reporter.last)
@@ -244,7 +254,7 @@ def train_and_evaluate(cfg: TrainConfig, report: Report | None = None,
     if held:
         evaluation["holdout"] = held
     return TrialOutcome("completed", result.timesteps, result.wall_time,
-                        time.process_time() - cpu, reporter.last, evaluation)
+                        time.process_time() - cpu, reporter.last, evaluation, result.stop_reason)
 
 
 def run_trial(factory: TrialFactory, params: dict[str, Any], run_dir: Path,
@@ -275,6 +285,7 @@ def run_trial(factory: TrialFactory, params: dict[str, Any], run_dir: Path,
         "status": outcome.status, "steps": outcome.steps,
         "wall_time": round(outcome.wall_time, 3), "cpu_time": round(outcome.cpu_time, 3),
         "params": params, "final": outcome.last, "evaluation": outcome.evaluation,
+        "stop_reason": outcome.stop_reason,
         "host": socket.gethostname(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         **(marker_extra or {})})
     return outcome

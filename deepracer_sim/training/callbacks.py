@@ -5,11 +5,11 @@ SB3 calls ``_on_rollout_start`` before each rollout, ``_on_step`` after each vec
 ``_on_rollout_end`` after the rollout; the PPO update follows. So an iteration (one rollout and
 its update) is finished at the next ``_on_rollout_start``, or when ``learn()`` returns.
 
-Stopping: a stop signal (:mod:`deepracer_sim.training.signals`) or ``term_cond_max_episodes``
-ends the running rollout at the next step (``_on_step`` returns False; the caller saves the
-policy as the next checkpoint); a stop rule that fires after an iteration, or a signal that
-arrived during the update, ends training before the next rollout takes a step
-(:class:`TrainingStopped`).
+Stopping: a stop signal (:mod:`deepracer_sim.training.signals`), ``term_cond_max_episodes`` or
+the training budget in seconds (``train --seconds``) ends the running rollout at the next step
+(``_on_step`` returns False; the caller saves the policy as the next checkpoint); a stop rule
+that fires after an iteration, or a signal or the end of the budget during the update or its
+evaluation, ends training before the next rollout takes a step (:class:`TrainingStopped`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from deepracer_sim.training.signals import StopSignals
 
 #: Decides after an iteration whether training stops.
 StopRule = Callable[[IterationStats], bool]
+#: The clock the training budget is measured with (s; tests replace it).
+clock: Callable[[], float] = time.monotonic
 
 
 class StopOnAverageReward:
@@ -124,12 +126,17 @@ class IterationCallback(BaseCallback):
         stopper: the stop signals received (default: none installed).
         logs: returns the logs' snapshot recorded with each checkpoint.
         first_iteration: the number of the first iteration (a resumed run's next).
+        seconds: the training budget (``train --seconds``): wall-clock seconds from the start
+            of ``learn()`` (rollouts, updates and in-training evaluations of this command;
+            not the start-up before it), checked after every step and before every rollout
+            (None: no budget).
     """
 
     def __init__(self, checkpointer: Checkpointer, observers: Sequence[TrainingObserver],
                  stop_rules: Sequence[StopRule], max_episodes: int, started: float,
                  bar: ProgressBar | None = None, stopper: StopSignals | None = None,
-                 logs: Callable[[], dict] | None = None, first_iteration: int = 0) -> None:
+                 logs: Callable[[], dict] | None = None, first_iteration: int = 0,
+                 seconds: float | None = None) -> None:
         super().__init__()
         self.checkpointer = checkpointer
         self.observers = list(observers)
@@ -140,12 +147,14 @@ class IterationCallback(BaseCallback):
         self.stopper = stopper if stopper is not None else StopSignals()
         self.logs = logs if logs is not None else _no_logs
         self.first_iteration = first_iteration
+        self.seconds = seconds
         self.stats = IterationStats()
         self.iterations: list[IterationStats] = []
         self.episodes = 0
         self.updates = 0
         self.stop_reason: str | None = None
         self._last_steps = 0
+        self._budget_start = 0.0
 
     @property
     def pending(self) -> bool:
@@ -179,12 +188,20 @@ class IterationCallback(BaseCallback):
                 self.stop_reason = getattr(rule, "reason", type(rule).__name__)
         self.stats = IterationStats()
 
+    def _check_budget(self) -> None:
+        """Record the end of the training budget as the stop reason once it is used up."""
+        if self.seconds is not None and self.stop_reason is None \
+                and clock() - self._budget_start >= self.seconds:
+            self.stop_reason = f"--seconds: the training budget of {self.seconds:g} s was used up"
+
     def _on_training_start(self) -> None:
         self._last_steps = self.model.num_timesteps
+        self._budget_start = clock()
 
     def _on_rollout_start(self) -> None:
         if self.pending:
             self.finish_iteration()
+        self._check_budget()
         if self.stopping:
             raise TrainingStopped
 
@@ -197,6 +214,7 @@ class IterationCallback(BaseCallback):
             self.stop_reason = (f"term_cond_max_episodes: {self.episodes} training episodes "
                                 f"reached the limit of {self.max_episodes} "
                                 "(ip/hyperparameters.json)")
+        self._check_budget()
         return not self.stopping
 
     def _on_rollout_end(self) -> None:

@@ -38,6 +38,10 @@ class TrainConfig:
             None follows ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
         hyperparameters: path of a DeepRacer ``hyperparameters.json`` or None for the defaults.
         timesteps: total environment steps (all cars).
+        seconds: the training budget, wall-clock seconds of this command's training
+            (:class:`~deepracer_sim.training.callbacks.IterationCallback`); training ends at
+            ``timesteps`` or when the budget is used up, whichever comes first (None: no
+            budget; a resumed run: a budget for the steps added).
         n_envs: cars simulated side by side; n_steps: steps per car per iteration.
         net_arch: hidden layer sizes of the policy and of the value network (separate).
         seed: seed for torch and the policy sampling.
@@ -77,6 +81,7 @@ class TrainConfig:
     tracks: tuple[str, ...] = ()
     hyperparameters: Path | None = None
     timesteps: int = 200_000
+    seconds: float | None = None
     n_envs: int = 16
     n_steps: int = 256
     net_arch: tuple[int, ...] = (64, 64)

@@ -27,10 +27,12 @@ once and is never overwritten (:mod:`deepracer_sim.training.runs`); ``cfg.resume
 it (:mod:`deepracer_sim.training.resume`).
 
 Stopping: SIGINT, SIGTERM and SIGHUP (:mod:`deepracer_sim.training.signals`), a KeyboardInterrupt
-raised by the reward function, ``term_cond_max_episodes`` and an error (e.g. a reward-function
-error) all stop at the current step: the logs are flushed (the cut-off episodes included) and
-the current policy is saved as the next checkpoint, so no training is lost; then an error is
-raised again, and a signal gives :attr:`TrainResult.exit_code` ``128 + signal``.
+raised by the reward function, ``term_cond_max_episodes``, the end of the training budget
+``cfg.seconds`` and an error (e.g. a reward-function error) all stop at the current step: the
+logs are flushed (the cut-off episodes included) and the current policy is saved as the next
+checkpoint, so no training is lost; then an error is raised again, and a signal gives
+:attr:`TrainResult.exit_code` ``128 + signal``. A budget used up during an update or its
+evaluation ends training after that iteration (its checkpoint evaluated).
 """
 
 from __future__ import annotations
@@ -274,9 +276,12 @@ def _learn(cfg: TrainConfig, model, callback: IterationCallback, checkpointer: C
 
 def train(cfg: TrainConfig, progress_bar: bool = True,
           observers: Sequence[TrainingObserver] | None = None,
-          stopper: StopSignals | None = None) -> TrainResult:
+          stopper: StopSignals | None = None, rules: Sequence[StopRule] = ()) -> TrainResult:
     """Train a PPO policy (see the module docstring); ``stopper``: the stop signals' handlers
-    (default: installed while training runs, see :mod:`deepracer_sim.training.signals`).
+    (default: installed while training runs, see :mod:`deepracer_sim.training.signals`);
+    ``rules``: the caller's stop rules (a sweep's scheduler), checked after each iteration
+    after the run's own (:func:`stop_rules`); one that fires ends training like them, with its
+    ``reason`` as :attr:`TrainResult.stop_reason`.
 
     Raises:
         RunExistsError: ``cfg.out`` holds a run and neither ``resume`` nor ``replace`` is set.
@@ -310,9 +315,9 @@ def train(cfg: TrainConfig, progress_bar: bool = True,
             _continue_run(point, cfg, checkpointer, logger, env)
         bar = ProgressBar(cfg.timesteps, enabled=progress_bar)
         everyone = [IterationsLog(run), *defaults, *(observers or []), bar]
-        callback = IterationCallback(checkpointer, everyone, stop_rules(cfg, hp),
+        callback = IterationCallback(checkpointer, everyone, [*stop_rules(cfg, hp), *rules],
                                      int(hp["term_cond_max_episodes"]), started, bar, stopper,
-                                     logger.snapshot, checkpointer.last_number)
+                                     logger.snapshot, checkpointer.last_number, cfg.seconds)
         for observer in everyone:
             observer.on_start(run, env, model)
         saved = _learn(cfg, model, callback, checkpointer, logger, everyone, stopper)
