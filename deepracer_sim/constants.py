@@ -162,6 +162,53 @@ STATUS_LABELS = {
     "park": "Park",
 }
 
+# --- objects: boxes and bot cars (spec §1.3; aws-deepracer-community/deepracer-simapp @ 01f5f015,
+# paths under bundle/markov/) ----------------------------------------------------------------
+#: A box's crash rectangle, m: ``BOX_OBSTACLE_DIMENSION = (0.4, 0.5)`` (track_geom/constants.py:60)
+#: read by ``get_object_bounding_rect`` as [0] width (across the lane), [1] length (along it).
+BOX_CRASH_LENGTH = 0.5
+BOX_CRASH_WIDTH = 0.4
+#: The box model's footprint, m (bundle/models/box_obstacle/model.sdf: 0.4 x 0.3 x 0.25): what a
+#: lidar sees.
+BOX_LENGTH = 0.4
+BOX_WIDTH = 0.3
+#: Pose height of a box (``OBSTACLE_Z``) and of a bot car (``BOT_CAR_Z``), m
+#: (agent_ctrl/constants.py): the camera frustum test uses it.
+BOX_Z = 0.1
+BOT_Z = 0.0
+#: Most objects per car: DeepRacer-on-AWS allows 1-6 boxes (``validation.ts``); deepracer-for-cloud
+#: head-to-bot runs use up to 6 bot cars (console races had 3-6).
+MAX_OBJECTS = 12
+#: ``CLOSEST_OBJ_GAP``: an object closer than this along the centre line to a training start
+#: point moves the car to the other lane, m (agent_ctrl/constants.py).
+CLOSEST_OBJ_GAP = 1.0
+#: ``RESET_BEHIND_DIST``: a race reset near a box puts the car this far behind it along the
+#: centre line, on the other lane, m (agent_ctrl/constants.py; rollout_agent_ctrl.py:440-470).
+RESET_BEHIND_DIST = 1.0
+#: World-parameter defaults of the simapp's controllers (obstacles_agent_ctrl.py:43-60,
+#: bot_cars_agent_ctrl.py:65-78).
+DEFAULT_BOT_CAR_SPEED = 0.2  # BOT_CAR_SPEED, m/s
+DEFAULT_LOWER_LANE_CHANGE_TIME = 3.0  # LOWER_LANE_CHANGE_TIME, s
+DEFAULT_UPPER_LANE_CHANGE_TIME = 5.0  # UPPER_LANE_CHANGE_TIME, s
+DEFAULT_LANE_CHANGE_DISTANCE = 1.0  # LANE_CHANGE_DISTANCE, m along the centre line
+DEFAULT_BOT_PENALTY_SECONDS = 2.0  # PENALTY_SECONDS: bots wait this long after hitting the car
+DEFAULT_MIN_DISTANCE_BETWEEN = 2.0  # MIN_DISTANCE_BETWEEN_OBSTACLES / _BOT_CARS
+#: DeepRacer-on-AWS's default object-avoidance training layout: 3 boxes at 15 / 30 / 45 % of the
+#: lap, inside / outside / inside (aws-solutions/deepracer-on-aws @ 61af778
+#: apps/website/src/constants/tracks.ts:22-25; lane 1 inside, -1 outside).
+DROA_DEFAULT_OBJECT_POSITIONS = ((0.15, 1), (0.30, -1), (0.45, 1))
+#: The camera the simapp's ``object_in_camera`` frustum models (cameras/frustum.py:41-63):
+#: offset from the car origin (physics version >= 3; before: 0.2, 0.164), pitch down (rad), near
+#: and far planes (m), horizontal field of view (rad), image height / width.
+CAMERA_OFFSET_X = 0.14529379
+CAMERA_OFFSET_Z = 0.13032555
+CAMERA_OFFSET_X_V2 = 0.2
+CAMERA_OFFSET_Z_V2 = 0.164
+CAMERA_PITCH = 0.2618
+CAMERA_NEAR = 0.2
+CAMERA_FAR = 300.0
+CAMERA_HFOV = 1.13
+CAMERA_VIEW_RATIO = 480.0 / 640.0
 # --- the camera network's input (spec §8, cloud-model-format.md §2.1) ----------------------
 #: One camera frame as the policy network sees it, (height, width, channels): the simapp
 #: downscales Gazebo's 640x480 image to ``TRAINING_IMAGE_SIZE`` (160, 120)

@@ -50,6 +50,7 @@ from deepracer_sim.formats.hyperparameters import ppo_kwargs, read_hyperparamete
 from deepracer_sim.formats.model_metadata import discrete_action_space
 from deepracer_sim.sim.car import PHYSICS, car_params
 from deepracer_sim.sim.simulator import Simulator, make_config
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import DEFAULT_TRACK as DEFAULT_TRACK_NAME
 from deepracer_sim.track import load_track, resolve_track_path
 from deepracer_sim.training.config import TrainConfig
@@ -163,14 +164,26 @@ def vector_env_rates(sizes=(16, 64, 256), steps: int = 200_000) -> dict:
     return out
 
 
-def kernel_rate(n: int = 256, calls: int = 4000, physics: str = "v6", repeats: int = 5) -> float:
+#: Item 3b: the object layouts the kernel is timed with (6 objects per car).
+OBJECT_LAYOUTS = {
+    "6 boxes": ObjectsConfig(boxes=6, box_min_distance=1.0),
+    "6 boxes + SECTOR_LIDAR": ObjectsConfig(boxes=6, box_min_distance=1.0, lidar="SECTOR_LIDAR"),
+    "3 boxes + 3 bots (lane changes)": ObjectsConfig(boxes=3, box_min_distance=1.0, bots=3,
+                                                     bot_speed=1.0, lane_change=True),
+}
+
+
+def kernel_rate(n: int = 256, calls: int = 4000, physics: str = "v6", repeats: int = 5,
+                objects: ObjectsConfig | None = None) -> float:
     """Item 3: the batched kernel alone, car-steps/s, the best of ``repeats`` runs of ``calls``
     calls (auto-reset on, fixed random commands: steering uniform in +-30 degrees, speed in
-    [0.5, 2] m/s) with the car of ``physics``. Timed in this process's CPU time: the kernel is
-    single-threaded, so other jobs on a shared machine barely change the figure."""
+    [0.5, 2] m/s) with the car of ``physics`` (and, item 3b, each car's ``objects``). Timed in
+    this process's CPU time: the kernel is single-threaded, so other jobs on a shared machine
+    barely change the figure."""
     track = load_track()
     cfg = make_config(0.05, True, False, 10_000, 0.0)
-    simulator = Simulator(track, n, car_params(physics).as_array(), cfg, np.arange(n) / n)
+    simulator = Simulator(track, n, car_params(physics).as_array(), cfg, np.arange(n) / n,
+                          objects=objects)
     rng = np.random.default_rng(0)
     simulator.steer[:] = rng.uniform(-30, 30, n)
     simulator.speed[:] = rng.uniform(0.5, 2.0, n)
@@ -245,7 +258,8 @@ def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False,
     ``startup_s`` ({"cold", "warm"} s; None when ``sizes.startup`` is off), ``single_env``
     (item 1, steps/s and their ratio), ``vec_env_steps_per_s`` and ``vector_env_steps_per_s``
     ({str(N): steps/s}), ``kernel_car_steps_per_s`` (the v6 car),
-    ``kernel_car_steps_per_s_by_physics`` ({physics: car-steps/s}), ``camera`` (item 6:
+    ``kernel_car_steps_per_s_by_physics`` ({physics: car-steps/s}),
+    ``kernel_car_steps_per_s_by_objects`` ({layout: car-steps/s}, v6), ``camera`` (item 6:
     :func:`~.camera.camera_rates`); unless ``skip_train``:
     ``ppo_learn_steps_per_s`` and ``time_to_3_of_3_laps`` (item 5's dict, or why it was
     skipped). Sets torch to one thread."""
@@ -260,6 +274,9 @@ def run_benchmark(track: str | Path = DEFAULT_TRACK, skip_train: bool = False,
     result["kernel_car_steps_per_s"] = kernel_rate(sizes.kernel_cars, sizes.kernel_calls)
     result["kernel_car_steps_per_s_by_physics"] = {
         g: kernel_rate(sizes.kernel_cars, sizes.kernel_calls, g) for g in PHYSICS}
+    result["kernel_car_steps_per_s_by_objects"] = {
+        name: kernel_rate(sizes.kernel_cars, sizes.kernel_calls, objects=layout)
+        for name, layout in OBJECT_LAYOUTS.items()}
     try:
         camera_track = load_track(track)
     except TrackError:  # no shared data: the project's own track

@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
           " of CPU time (v6 car; by physics: " + ", ".join(
               f"{g} {r:,.0f}" for g, r in result["kernel_car_steps_per_s_by_physics"].items())
           + ")")
+    for name, r in result["kernel_car_steps_per_s_by_objects"].items():
+        print(f"3b. batched kernel with {name} per car (N=256): {r:,.0f} car-steps/s")
     if not args.skip_train:
         print(f"4. PPO learn(): {result['ppo_learn_steps_per_s']:,.0f} env steps/s")
         t = result["time_to_3_of_3_laps"]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from deepracer_sim.cli import values
 from deepracer_sim.cli.options import add_physics_argument
+from deepracer_sim.cli.race_options import add_race_arguments, race_from_args, race_options_given
 from deepracer_sim.envs.sensors import SENSORS
 from deepracer_sim.envs.setup import resolve_action_space
 from deepracer_sim.errors import (
@@ -133,6 +134,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop-when-complete", action="store_true",
                    help="stop once every evaluation episode completes its lap")
     p.add_argument("--no-progress-bar", action="store_true", help="no progress bar")
+    add_race_arguments(p)
 
 
 def _console_space(args: argparse.Namespace):
@@ -169,6 +171,10 @@ def _resume_request(args: argparse.Namespace) -> ResumeRequest:
     if args.clone is not None:
         raise ResumeError("--resume continues the run from its own last checkpoint; drop "
                           "--clone")
+    race = race_options_given(args)
+    if race:
+        raise ResumeError(f"--resume continues the run with its own race type and objects "
+                          f"(run_config.json); drop {', '.join(race)}")
     space = None
     version = args.version
     if args.action_space is not None:
@@ -229,6 +235,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         version = DEFAULT_VERSION if args.version is None else args.version
     algorithm = _algorithm(args, space.continuous)
     load_reward_function(args.reward)  # fail before anything is written
+    race_type, objects = race_from_args(args)
     tracks = split_track_list(args.track or TrainConfig.track)
     name = "+".join(Path(t).stem for t in tracks)
     out = check_output_folder(args.out or default_run_dir(args.reward, name), "--out")
@@ -245,7 +252,8 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       started_at=process_start_time(),
                       stop_when_complete=args.stop_when_complete, algorithm=algorithm,
                       neural_network=args.network, sensor=args.sensor or TrainConfig.sensor,
-                      physics=args.physics, replace=args.force)
+                      physics=args.physics, replace=args.force, race_type=race_type,
+                      objects=objects)
     if clone is not None:
         _clone_into(cfg, clone, args)
     return cfg

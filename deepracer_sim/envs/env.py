@@ -38,6 +38,7 @@ from deepracer_sim.envs.setup import (
 )
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.params import copy_params, params_from_record
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import DEFAULT_TRACK
 
 
@@ -95,7 +96,7 @@ class DeepRacerEnv(gym.Env[Any, "int | np.ndarray"]):
                  start_position: float = 0.0, max_steps: int | None = None,
                  render_mode: str | None = None, sensor: str = FEATURES,
                  domain_randomization: DomainRandomizationLike = None,
-                 camera_seed: int = 0) -> None:
+                 camera_seed: int = 0, objects: ObjectsConfig | None = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode={render_mode!r}: use None, 'human' or 'rgb_array'")
         setup = build_setup(1, track=track, reward_function=reward_function,
@@ -105,7 +106,8 @@ class DeepRacerEnv(gym.Env[Any, "int | np.ndarray"]):
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
                             max_steps=max_steps, sensor=sensor,
-                            domain_randomization=domain_randomization, camera_seed=camera_seed)
+                            domain_randomization=domain_randomization, camera_seed=camera_seed,
+                            objects=objects)
         self.render_mode = render_mode
         self._viewer: Any = None  # the EnvRenderer, made by the first render()
         self.track = setup.track
@@ -121,6 +123,7 @@ class DeepRacerEnv(gym.Env[Any, "int | np.ndarray"]):
         self.training = training
         self.max_steps = setup.max_steps
         self.sim = setup.sim
+        self.objects = setup.sim.objects
         self.sensors = setup.sensors
         self.sensor = sensor
         self.observation_space = setup.single_observation_space
@@ -174,7 +177,8 @@ class DeepRacerEnv(gym.Env[Any, "int | np.ndarray"]):
             sm.speed[0] = self._action_speed[a]
         sm.step(None, None, False)
         row = sm.rec[0].tolist()
-        params = params_from_record(row, self.track)
+        params = params_from_record(row, self.track,
+                                    sm.oparams[0].tolist() if self.objects else None)
         if row[layout.R_CALL_REWARD] > 0.5:
             # the reward function gets its own copy, as the simapp's deepcopy: it may change it
             reward = self.reward_caller(copy_params(params))

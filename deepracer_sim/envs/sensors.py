@@ -37,8 +37,11 @@ from deepracer_sim.sim.camera import (
     CameraRenderer,
     DomainRandomization,
 )
-from deepracer_sim.sim.observation import OBS_DIM, observation_bounds
+from deepracer_sim.sim.lidar import lidar_bounds
+from deepracer_sim.sim.objects import object_observation_bounds
+from deepracer_sim.sim.observation import observation_bounds
 from deepracer_sim.sim.simulator import Simulator
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import Track
 
 #: Our own sensor: the 19-value feature vector (not a DeepRacer name).
@@ -73,10 +76,18 @@ def camera_space() -> gym.spaces.Box:
     return gym.spaces.Box(0, 255, CAMERA_SHAPE, np.uint8)
 
 
-def features_space() -> gym.spaces.Box:
-    """``Box(OBS_DIM,)`` float32: the feature vector."""
+def features_space(objects: ObjectsConfig | None = None) -> gym.spaces.Box:
+    """``Box(OBS_DIM,)`` float32: the feature vector; with ``objects`` followed by the object
+    features and the lidar's (:mod:`deepracer_sim.sim.objects`, :mod:`deepracer_sim.sim.lidar`):
+    ``Box(27,)``, ``Box(27 + 64,)`` (LIDAR) or ``Box(27 + 8,)`` (SECTOR_LIDAR)."""
     low, high = observation_bounds()
-    return gym.spaces.Box(low, high, (OBS_DIM,), np.float32)
+    if objects is not None:
+        olow, ohigh = object_observation_bounds()
+        low, high = np.concatenate([low, olow]), np.concatenate([high, ohigh])
+        if objects.lidar:
+            llow, lhigh = lidar_bounds(objects.lidar)
+            low, high = np.concatenate([low, llow]), np.concatenate([high, lhigh])
+    return gym.spaces.Box(low, high, low.shape, np.float32)
 
 
 def observation_space(sensor: str) -> gym.Space:
@@ -115,7 +126,9 @@ class Sensors:
                  dr: DomainRandomizationLike = None, seed: int = 0) -> None:
         self.sensor = check_sensor(sensor)
         self.sim = sim
-        self.observation_space = observation_space(sensor)
+        self.observation_space = (features_space(sim.objects)
+                                  if sensor == FEATURES and isinstance(sim, Simulator)
+                                  else observation_space(sensor))
         self.camera: CameraRenderer | None = None
         n = sim.n
         if sensor != FEATURES:

@@ -35,6 +35,7 @@ from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_callers
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import car_params, resolve_physics
 from deepracer_sim.sim.simulator import Simulator, make_config
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import DEFAULT_TRACK, Track, load_track
 
 #: What an env's ``track`` argument accepts: a name, a ``.npy`` path or a :class:`Track`.
@@ -138,8 +139,11 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
                 alternate_direction: bool = False, reverse_direction: bool = False,
                 start_position: float = 0.0, max_steps: int | None = None,
                 sensor: str = FEATURES, domain_randomization: DomainRandomizationLike = None,
-                camera_seed: int = 0) -> EnvSetup:
+                camera_seed: int = 0, objects: ObjectsConfig | None = None) -> EnvSetup:
     """Build ``num_envs`` cars with DeepRacer's rules (the envs' shared constructor).
+
+    ``objects``: the race's boxes and bot cars (:class:`~deepracer_sim.sim.world.ObjectsConfig`;
+    each car has its own); with objects the observation gains the object features.
 
     The car is the simulator generation ``physics`` (``"v4"``, ``"v5"``, ``"v6"``), or, when
     None, the one the model's ``version`` runs on
@@ -176,6 +180,8 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
     cfgs = [make_config(round_robin_advance, training, training and alternate_direction, cap,
                         0.0) for cap in caps]
     starts = start_position + np.arange(num_envs) / num_envs
+    if objects is not None:
+        check_objects(objects, len(trks), sensor)
     dyn = car_params(physics).as_array()
     if len(trks) > 1 and sensor != FEATURES:
         raise UsageError(f"sensor {sensor} on {len(trks)} tracks: the camera trains on one "
@@ -183,7 +189,8 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
     groups = (TrackGroups(trks, num_envs, dyn, cfgs, starts, reverse_direction)
               if len(trks) > 1 else None)
     sim = (groups.sims[0] if groups is not None
-           else Simulator(trks[0], num_envs, dyn, cfgs[0], starts, reverse_direction))
+           else Simulator(trks[0], num_envs, dyn, cfgs[0], starts, reverse_direction, objects,
+                          version))
     # FEATURES on several tracks reads only ``obs``, which the groups gather in car order
     sensors = Sensors(sensor, cast(Simulator, groups) if groups is not None else sim, trks[0],
                       training, domain_randomization, camera_seed)
@@ -192,6 +199,24 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
     car_tracks = [trks[k] for k in car_track_indices(num_envs, len(trks)).tolist()]
     return EnvSetup(trks[0], callers, space, version, physics, training, caps[0], sim, sensors,
                     sensors.observation_space, act_space, car_tracks, groups)
+
+
+def check_objects(objects: ObjectsConfig, num_tracks: int, sensor: str) -> None:
+    """Check that a race's ``objects`` fit the env: one track, the FEATURES sensor
+    (docs/objects.md, "With the other features").
+
+    Raises:
+        UsageError: objects on several tracks, or with a camera sensor,
+            or an impossible layout (:meth:`~deepracer_sim.sim.world.ObjectsConfig.check`).
+    """
+    objects.check()
+    if num_tracks > 1:
+        raise UsageError(f"objects (boxes or bot cars) on {num_tracks} tracks: a race with "
+                         "objects trains on one track; give one --track, or drop the objects")
+    if sensor != FEATURES:
+        raise UsageError(f"objects (boxes or bot cars) with sensor {sensor}: the camera does "
+                         "not draw the kernel's objects yet; use the FEATURES sensor (with "
+                         "--lidar for a lidar view of the objects), or drop the objects")
 
 
 def episode_info(row: list[float]) -> dict[str, Any]:

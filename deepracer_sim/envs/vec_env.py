@@ -37,6 +37,7 @@ from deepracer_sim.envs.setup import (
 from deepracer_sim.reward import RewardCost
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.params import params_from_record
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import DEFAULT_TRACK
 
 #: Called after every step with (vec env, actions as given to ``step``, rewards (N,) float64);
@@ -69,7 +70,7 @@ class DeepRacerVecEnv(VecEnv):
                  start_position: float = 0.0, max_steps: int | None = None,
                  render_mode: str | None = None, sensor: str = FEATURES,
                  domain_randomization: DomainRandomizationLike = None,
-                 camera_seed: int = 0) -> None:
+                 camera_seed: int = 0, objects: ObjectsConfig | None = None) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r} is not available yet; use None")
         setup = build_setup(num_envs, track=track, reward_function=reward_function,
@@ -79,7 +80,8 @@ class DeepRacerVecEnv(VecEnv):
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
                             max_steps=max_steps, sensor=sensor,
-                            domain_randomization=domain_randomization, camera_seed=camera_seed)
+                            domain_randomization=domain_randomization, camera_seed=camera_seed,
+                            objects=objects)
         self.track = setup.track
         #: the track of each car (``track`` for all of them unless several were given)
         self.car_tracks = setup.car_tracks
@@ -93,6 +95,9 @@ class DeepRacerVecEnv(VecEnv):
         self.sim = setup.all_cars
         self.sensors = setup.sensors
         self.sensor = sensor
+        self.objects = setup.sim.objects  # None on several tracks (build_setup refuses both)
+        #: (N, ...) object params rows (a view), with objects
+        self._oparams = setup.sim.oparams if self.objects is not None else None
         self.render_mode = None
         super().__init__(num_envs, setup.single_observation_space, setup.single_action_space)
         self.listeners: list[StepListener] = []
@@ -139,9 +144,11 @@ class DeepRacerVecEnv(VecEnv):
         measuring = self.reward_cost.active
         car_tracks = self.car_tracks
         spent, calls = 0.0, 0
+        orows = self._oparams.tolist() if self._oparams is not None else None
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                params = params_from_record(row, car_tracks[i])
+                params = params_from_record(row, car_tracks[i],
+                                            orows[i] if orows is not None else None)
                 if measuring:
                     t0 = time.perf_counter()
                     rewards[i] = callers[i](params)

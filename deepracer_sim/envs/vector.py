@@ -31,6 +31,7 @@ from deepracer_sim.envs.setup import (
 )
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.params import params_from_record
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import DEFAULT_TRACK
 
 
@@ -65,7 +66,7 @@ class DeepRacerVectorEnv(VectorEnv):
                  start_position: float = 0.0, max_steps: int | None = None,
                  render_mode: str | None = None, sensor: str = FEATURES,
                  domain_randomization: DomainRandomizationLike = None,
-                 camera_seed: int = 0) -> None:
+                 camera_seed: int = 0, objects: ObjectsConfig | None = None) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
                              "use DeepRacerEnv(render_mode=...) to watch a car")
@@ -76,7 +77,8 @@ class DeepRacerVectorEnv(VectorEnv):
                             alternate_direction=alternate_direction,
                             reverse_direction=reverse_direction, start_position=start_position,
                             max_steps=max_steps, sensor=sensor,
-                            domain_randomization=domain_randomization, camera_seed=camera_seed)
+                            domain_randomization=domain_randomization, camera_seed=camera_seed,
+                            objects=objects)
         self.num_envs = num_envs
         self.render_mode = None
         self.track = setup.track
@@ -92,6 +94,9 @@ class DeepRacerVectorEnv(VectorEnv):
         self.sim = setup.all_cars
         self.sensors = setup.sensors
         self.sensor = sensor
+        self.objects = setup.sim.objects  # None on several tracks (build_setup refuses both)
+        #: (N, ...) object params rows (a view), with objects
+        self._oparams = setup.sim.oparams if self.objects is not None else None
         self.single_observation_space = setup.single_observation_space
         self.single_action_space = setup.single_action_space
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -126,9 +131,11 @@ class DeepRacerVectorEnv(VectorEnv):
         rewards = self._rewards
         callers = self.reward_callers
         car_tracks = self.car_tracks
+        orows = self._oparams.tolist() if self._oparams is not None else None
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = callers[i](params_from_record(row, car_tracks[i]))
+                rewards[i] = callers[i](params_from_record(
+                    row, car_tracks[i], orows[i] if orows is not None else None))
             else:
                 rewards[i] = 0.0
         terminated = sim.rec[:, layout.R_DONE] > 0.5

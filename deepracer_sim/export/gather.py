@@ -102,11 +102,14 @@ class ExportPlan:
 
     @property
     def metadata_text(self) -> str:
-        """model_metadata.json as written (indent 4; a camera model's network and sensor)."""
+        """model_metadata.json as written (indent 4; a camera model's network and sensor; the
+        run's lidar next to the camera)."""
+        lidar = str((self.config.get("objects") or {}).get("lidar", ""))
         if self.camera is None:
-            return metadata_text(self.space, self.version, self.algorithm)
+            return metadata_text(self.space, self.version, self.algorithm, lidar=lidar)
         return metadata_text(self.space, self.version, self.algorithm,
-                             neural_network=self.camera.network.name, sensor=self.camera.sensor)
+                             neural_network=self.camera.network.name, sensor=self.camera.sensor,
+                             lidar=lidar)
 
     @property
     def hyperparameters_text(self) -> str:

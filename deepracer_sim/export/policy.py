@@ -81,7 +81,8 @@ def export_onnx(policy: Policy, space: ActionSpace, path: Path) -> None:
     """
     module = PolicyNetwork(policy, space.continuous).eval()
     outputs = [ONNX_MEAN, ONNX_LOG_STD] if space.continuous else [ONNX_PROBABILITIES]
-    dummy = torch.zeros(1, OBS_DIM, dtype=torch.float32)
+    shape = policy.observation_space.shape or (OBS_DIM,)
+    dummy = torch.zeros(1, shape[0], dtype=torch.float32)
     axes = {name: {0: "batch"} for name in [ONNX_INPUT, *outputs]}
     with warnings.catch_warnings(), torch.no_grad(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")

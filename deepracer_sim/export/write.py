@@ -84,6 +84,7 @@ from deepracer_sim.formats.checkpoints import (
     write_coach_checkpoint,
 )
 from deepracer_sim.formats.files import atomic_copy, atomic_write_bytes, atomic_write_text
+from deepracer_sim.formats.race import drfc_env_lines, objects_from_json, world_params
 from deepracer_sim.formats.run_folder import (
     CAR_ARCHIVE,
     CAR_ONNX_MODEL,
@@ -186,12 +187,18 @@ def _tar_add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -
 # --------------------------------------------------------------------------------------------
 # write
 
-def training_params(plan: ExportPlan) -> tuple[dict[str, str], list[str]]:
+def _race(plan: ExportPlan):
+    """(race type, objects) of the run (``run_config.json``)."""
+    return (str(plan.config.get("race_type", "TIME_TRIAL")),
+            objects_from_json(plan.config.get("objects"), str(plan.run_dir)))
+
+
+def training_params(plan: ExportPlan) -> tuple[dict[str, str | list[str]], list[str]]:
     """(training_params.yaml's values, its comment lines) for the plan (spec §6.2)."""
     prefix = _s3_prefix(plan.out)
     rr = plan.round_robin
     naming = plan.naming
-    params = {
+    params: dict[str, str | list[str]] = {
         "AWS_REGION": "us-east-1",
         "JOB_TYPE": "TRAINING",
         "METRICS_S3_BUCKET": "bucket",
@@ -203,7 +210,6 @@ def training_params(plan: ExportPlan) -> tuple[dict[str, str], list[str]]:
         "BODY_SHELL_TYPE": "deepracer",
         "CAR_COLOR": "Red",
         "CAR_NAME": "MyCar",
-        "RACE_TYPE": "TIME_TRIAL",
         "WORLD_NAME": naming.world_name,
         "DISPLAY_NAME": "racer1",
         "RACER_NAME": "racer1",
@@ -215,6 +221,8 @@ def training_params(plan: ExportPlan) -> tuple[dict[str, str], list[str]]:
         "MIN_EVAL_TRIALS": "5",
         "BEST_MODEL_METRIC": "progress",
     }
+    race_type, objects = _race(plan)
+    params.update(world_params(race_type, objects))
     if naming.two_direction:
         params["TRACK_DIRECTION_CLOCKWISE"] = "true" if naming.clockwise else "false"
     elif naming.reverse:
@@ -360,7 +368,7 @@ def _write_drfc(plan: ExportPlan, tmp: Path) -> None:
             "DR_TRAIN_START_POSITION_OFFSET=0.0",
             "DR_TRAIN_MIN_EVAL_TRIALS=5",
             "DR_TRAIN_BEST_MODEL_METRIC=progress",
-            "DR_RACE_TYPE=TIME_TRIAL"]
+            *drfc_env_lines(*_race(plan))]
     atomic_write_text(drfc / DRFC_RUN_ENV, "\n".join(env) + "\n")
 
 

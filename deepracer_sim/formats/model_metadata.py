@@ -491,21 +491,25 @@ def read_training_algorithm(path: str | os.PathLike) -> str:
 def write_model_metadata(path: str | os.PathLike, space: ActionSpace,
                          version: float = DEFAULT_VERSION, algorithm: str = "clipped_ppo",
                          neural_network: str = DEFAULT_NEURAL_NETWORK,
-                         sensor: str = DEFAULT_SENSOR) -> None:
+                         sensor: str = DEFAULT_SENSOR, lidar: str = "") -> None:
     """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files) naming
-    ``training_algorithm``, ``neural_network`` and ``sensor``, atomically."""
+    ``training_algorithm``, ``neural_network`` and ``sensor``, atomically; ``lidar`` (LIDAR or
+    SECTOR_LIDAR) joins the camera in ``sensor``."""
     atomic_write_text(path, metadata_text(space, version, algorithm,
-                                          neural_network=neural_network, sensor=sensor))
+                                          neural_network=neural_network, sensor=sensor,
+                                          lidar=lidar))
 
 
 def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION,
                   algorithm: str = "clipped_ppo",
                   neural_network: str = DEFAULT_NEURAL_NETWORK,
-                  sensor: str = DEFAULT_SENSOR) -> str:
+                  sensor: str = DEFAULT_SENSOR, lidar: str = "") -> str:
     """The text :func:`write_model_metadata` writes (a camera model's export: its network and
-    camera)."""
-    return json.dumps(space.to_metadata(version, algorithm, neural_network=neural_network,
-                                        sensor=sensor), indent=4) + "\n"
+    camera; ``lidar`` joins the camera in ``sensor``)."""
+    meta = space.to_metadata(version, algorithm, neural_network=neural_network, sensor=sensor)
+    if lidar:
+        meta["sensor"] = [*meta["sensor"], lidar]
+    return json.dumps(meta, indent=4) + "\n"
 
 
 # --------------------------------------------------------------------------------------------

@@ -59,11 +59,18 @@ def _yaml_quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def dump_training_params(params: dict[str, str], comments: Sequence[str] = ()) -> str:
+def dump_training_params(params: dict[str, str | list[str]],
+                         comments: Sequence[str] = ()) -> str:
     """The YAML text as DRfC writes it (``yaml.dump(default_style="'", explicit_start=True)``:
-    ``---`` header, sorted keys, keys and values single-quoted), comments after the header."""
+    ``---`` header, sorted keys, keys and values single-quoted, a list (OBJECT_POSITIONS) as
+    ``- 'item'`` lines), comments after the header."""
     lines = ["---", *(f"# {c}" for c in comments)]
-    lines += [f"{_yaml_quote(k)}: {_yaml_quote(params[k])}" for k in sorted(params)]
+    for k in sorted(params):
+        value = params[k]
+        if isinstance(value, list):
+            lines += [f"{_yaml_quote(k)}:", *(f"- {_yaml_quote(v)}" for v in value)]
+        else:
+            lines.append(f"{_yaml_quote(k)}: {_yaml_quote(value)}")
     return "\n".join(lines) + "\n"
 
 

@@ -401,7 +401,8 @@ class EvaluationLogger(EpisodeObserver):
             entries.append({
                 "completion_percentage": int(r[-1, layout.R_PROGRESS]), "metric_time": end,
                 "start_time": start, "elapsed_time_in_milliseconds": end - start,
-                "episode_status": STATUS_LABELS.get(status, status), "crash_count": 0,
+                "episode_status": STATUS_LABELS.get(status, status),
+                "crash_count": int(status == "crashed"),
                 "immobilized_count": int(status == "immobilized"),
                 "off_track_count": int(status == "off_track"),
                 "reversed_count": int(status == "reversed"), "reset_count": 0,

@@ -43,6 +43,13 @@ from deepracer_sim.constants import (
     STEP_DT,
     WHEEL_POSITIONS,
 )
+from deepracer_sim.sim.bots import (
+    CRASH_COUNTS,
+    CRASH_IGNORED,
+    reset_objects,
+    resolve_crash,
+    update_bots,
+)
 from deepracer_sim.sim.car import N_PARAMS, advance_car, clip_command
 from deepracer_sim.sim.layout import (
     C_ADVANCE,
@@ -93,6 +100,7 @@ from deepracer_sim.sim.layout import (
     R_DONE,
     R_EPISODE,
     R_HEADING,
+    R_IS_CRASHED,
     R_IS_LEFT,
     R_IS_OFFTRACK,
     R_NEXT_WP,
@@ -134,6 +142,7 @@ from deepracer_sim.sim.layout import (
     S_Y,
     S_YAW,
     S_YAW_RATE,
+    ST_CRASHED,
     ST_IMMOBILIZED,
     ST_IN_PROGRESS,
     ST_LAP_COMPLETE,
@@ -141,8 +150,21 @@ from deepracer_sim.sim.layout import (
     ST_PREPARE,
     ST_REVERSED,
     ST_TIME_UP,
+    W_LIDAR,
+    W_LIDAR_NOISE,
+    W_VERSION,
 )
-from deepracer_sim.sim.observation import point_along, write_observation
+from deepracer_sim.sim.lidar import LIDAR_NONE, write_lidar_observation
+from deepracer_sim.sim.objects import (
+    N_OBJECT_FEATURES,
+    crashed_object,
+    object_params,
+    set_crashed,
+    start_pose,
+    write_object_observation,
+)
+from deepracer_sim.sim.observation import OBS_DIM, point_along, write_observation
+from deepracer_sim.sim.world import unpack_objects
 from deepracer_sim.track.geometry import find_prev_next, point_on_road, project_point
 from deepracer_sim.track.model import GRID_META, projection_rows
 
@@ -168,7 +190,7 @@ def compute_current_prog(current_progress: float, prev_progress: float) -> float
 @njit(cache=True)
 def write_record(fmeta: np.ndarray, s: np.ndarray, si: np.ndarray, i: int, r: np.ndarray,
                  progress: float, steer_cmd: float, speed_cmd: float, status: int, done: bool,
-                 truncated: bool, call_reward: bool) -> None:
+                 truncated: bool, call_reward: bool, crashed: bool = False) -> None:
     """Fill record row ``r`` (NR,) from car ``i``'s current geometry and this step's values."""
     d = si[i, I_DIRECTION]
     wheels = s[i, S_WHEELS_ON]
@@ -195,6 +217,7 @@ def write_record(fmeta: np.ndarray, s: np.ndarray, si: np.ndarray, i: int, r: np
     r[R_TSTAMP] = s[i, S_CLOCK]
     r[R_CALL_REWARD] = 1.0 if call_reward else 0.0
     r[R_EPISODE] = si[i, I_EPISODE]
+    r[R_IS_CRASHED] = 1.0 if crashed else 0.0
 
 
 @njit(cache=True)
@@ -222,9 +245,11 @@ def _project(lines, fmeta, iarr, d: int, k: int, px: float, py: float):
 
 @njit(cache=True)
 def update_geometry(lines, lens, fmeta, road_edges, iarr, s: np.ndarray, si: np.ndarray,
-                    i: int, obs: np.ndarray) -> None:
+                    i: int, obs: np.ndarray, objs) -> None:
     """Compute the params geometry and the observation of car ``i``'s current pose
-    (``track_data.get_nearest_points`` and ``set_reward_and_metrics``, spec §1.2-1.3)."""
+    (``track_data.get_nearest_points`` and ``set_reward_and_metrics``, spec §1.2-1.3); with
+    objects (``objs``, see :func:`~deepracer_sim.sim.world.no_objects`) the observation's
+    object features too."""
     d = si[i, I_DIRECTION]
     is_loop = fmeta[F_IS_LOOP] > 0.5
     length = fmeta[F_LENGTH + d]
@@ -287,15 +312,26 @@ def update_geometry(lines, lens, fmeta, road_edges, iarr, s: np.ndarray, si: np.
     offset = dist if side > 0.0 else -dist
     write_observation(obs[i], centre, cum, is_loop, seg, measure, rx, ry, yaw, s[i, S_V],
                       s[i, S_DELTA], offset, 0.5 * width)
+    if objs[0].shape[1] > 0:
+        world = objs[1]
+        write_object_observation(obs[i, OBS_DIM:], objs[0][i], world[i], rx, ry, yaw, measure,
+                                 length)
+        code = int(world[i, W_LIDAR])
+        if code != LIDAR_NONE:
+            write_lidar_observation(objs[0][i], world[i], code, x, y, yaw, world[i, W_LIDAR_NOISE],
+                                    objs[11][i], obs[i, OBS_DIM + N_OBJECT_FEATURES:])
 
 
 @njit(cache=True)
 def reset_car(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarray,
-              si: np.ndarray, i: int, obs: np.ndarray) -> None:
+              si: np.ndarray, i: int, obs: np.ndarray, objs) -> None:
     """Place car ``i`` at its episode start (``_get_car_start_model_state``), phase PREPARE.
 
     The car origin goes on the centre line at ``(start_ndist + offset) * track_length`` with the
     yaw pointing at the next waypoint (``interpolate_pose`` with FORWARD_DIFFERENCE), at rest.
+    With objects, in training, an object within 1 m of that point (the previous episode's
+    objects: the simapp resets them after the car) moves the start to the other lane; then the
+    objects are placed for the new episode (``deepracer_racetrack_env.py:200-216``).
     """
     d = si[i, I_DIRECTION]
     is_loop = fmeta[F_IS_LOOP] > 0.5
@@ -306,6 +342,15 @@ def reset_car(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
     ndist = (start % length) / length if is_loop else min(max(start / length, 0.0), 1.0)
     _, nxt = find_prev_next(lens[d, 1], ndist)
     yaw = math.atan2(centre[nxt, 1] - py, centre[nxt, 0] - px)
+    obj, world, _, _, boxes, lane_pts, lane_cum, lane_nd, _, spl, spl_n, _ = objs
+    if obj.shape[1] > 0:
+        if cfg[C_CHANGE_START] > 0.5:
+            moved, mx, my, myaw = start_pose(lines, lens, lane_pts, lane_cum, lane_nd, obj[i],
+                                             world[i], d, start % length)
+            if moved:
+                px, py, yaw = mx, my, myaw
+        reset_objects(lines, lens, fmeta, iarr, lane_pts, lane_cum, lane_nd, spl, spl_n, obj[i],
+                      world[i], d, boxes, np.empty(obj.shape[1]))
     s[i, S_X] = px
     s[i, S_Y] = py
     s[i, S_YAW] = yaw
@@ -318,7 +363,7 @@ def reset_car(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
     si[i, I_PHASE] = PREPARE
     si[i, I_REVERSE_COUNT] = 0
     si[i, I_IMMOBILE_COUNT] = 0
-    update_geometry(lines, lens, fmeta, road_edges, iarr, s, si, i, obs)
+    update_geometry(lines, lens, fmeta, road_edges, iarr, s, si, i, obs, objs)
 
 
 @njit(cache=True)
@@ -331,10 +376,63 @@ def finish_episode(cfg: np.ndarray, s: np.ndarray, si: np.ndarray, i: int) -> No
         si[i, I_DIRECTION] = 1 - si[i, I_DIRECTION]
 
 
+@njit(cache=True, inline="always")
+def episode_status(phase: int, progress: float, crash: int, wheels: float, immobile_done: bool,
+                   reversed_done: bool) -> int:
+    """The step's status (``ST_*``) by the simapp's priority: lap_complete > crashed >
+    off_track > immobilized > reversed (``EpisodeStatus.get_episode_status``); a crash that does
+    not count hides the other flags (``_check_for_episode_termination``'s elif chain, spec §2).
+    Every status but prepare and in_progress ends the episode."""
+    if phase == PREPARE:
+        return ST_PREPARE
+    if progress >= 100.0:
+        return ST_LAP_COMPLETE
+    if crash == CRASH_COUNTS:
+        return ST_CRASHED
+    if crash == CRASH_IGNORED:
+        return ST_IN_PROGRESS
+    if wheels == 0:
+        return ST_OFF_TRACK
+    if immobile_done:
+        return ST_IMMOBILIZED
+    if reversed_done:
+        return ST_REVERSED
+    return ST_IN_PROGRESS
+
+
+@njit(cache=True)
+def object_step(lines, lens, fmeta, iarr, s: np.ndarray, si: np.ndarray, i: int, objs,
+                phase: int, progress: float) -> int:
+    """Car ``i``'s object work for one step, in the simapp's order
+    (``deepracer_racetrack_env.py:129-184``): the object params keys and the crash test on the
+    pre-action pose (bots as of the previous step), then the bots move (RUN steps), then the
+    crash is judged against the bots' new progress (a bot ahead of the car does not count).
+
+    Returns:
+        CRASH_NONE, CRASH_COUNTS or CRASH_IGNORED (:mod:`deepracer_sim.sim.bots`).
+    """
+    obj, world, lc, opar, _, lane_pts, _, _, lane_dists, spl, spl_n, _ = objs
+    d = si[i, I_DIRECTION]
+    x = s[i, S_X]
+    y = s[i, S_Y]
+    yaw = s[i, S_YAW]
+    object_params(obj[i], world[i], x, y, yaw, s[i, S_NDIST] * fmeta[F_LENGTH + d],
+                  world[i, W_VERSION], opar[i])
+    k = crashed_object(obj[i], world[i], x, y, yaw)
+    crash = 0
+    if phase == RUN:
+        update_bots(spl, spl_n, lane_pts, lane_dists, lines, lens, fmeta, iarr, obj[i], world[i],
+                    lc[i], d, STEP_DT)
+        crash = resolve_crash(lines, lens, fmeta, iarr, obj[i], world[i], d, k, progress,
+                              s[i, S_START_NDIST])
+    set_crashed(opar[i], crash == CRASH_COUNTS)
+    return crash
+
+
 @njit(cache=True)
 def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarray,
               si: np.ndarray, steer_cmd: np.ndarray, speed_cmd: np.ndarray, rec: np.ndarray,
-              obs: np.ndarray, terminal_obs: np.ndarray, auto_reset: bool) -> None:
+              obs: np.ndarray, terminal_obs: np.ndarray, auto_reset: bool, objs) -> None:
     """One DeepRacer step for every car (see the module docstring).
 
     Args:
@@ -349,8 +447,13 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
         terminal_obs: (N, OBS_DIM) float32, the last observation of episodes that ended (only
             written when ``auto_reset``).
         auto_reset: reset finished cars at once (vectorised env semantics).
+        objs: the cars' objects (:func:`~deepracer_sim.sim.world.no_objects` for none): with
+            objects a crash that counts ends the episode as ``crashed`` (after lap_complete,
+            before off_track, spec §2), and a crash that does not count (the car ahead of a bot)
+            hides the step's other flags.
     """
     car = cfg[C_CAR:C_CAR + N_PARAMS]
+    has_objects = objs[0].shape[1] > 0
     for i in range(s.shape[0]):
         phase = si[i, I_PHASE]
         s[i, S_STEPS] += 1.0
@@ -372,29 +475,17 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
         s[i, S_LAST_Y] = s[i, S_Y]
         reversed_done = si[i, I_REVERSE_COUNT] >= REVERSE_STEPS
         immobile_done = si[i, I_IMMOBILE_COUNT] >= IMMOBILIZED_STEPS
-        done = False
         truncated = False
-        if phase == PREPARE:
-            status = ST_PREPARE
-        elif progress >= 100.0:
-            status = ST_LAP_COMPLETE
-            done = True
-        elif wheels == 0:
-            status = ST_OFF_TRACK
-            done = True
-        elif immobile_done:
-            status = ST_IMMOBILIZED
-            done = True
-        elif reversed_done:
-            status = ST_REVERSED
-            done = True
-        else:
-            status = ST_IN_PROGRESS
+        crash = 0
+        if has_objects:
+            crash = object_step(lines, lens, fmeta, iarr, s, si, i, objs, phase, progress)
+        status = episode_status(phase, progress, crash, wheels, immobile_done, reversed_done)
+        done = status != ST_PREPARE and status != ST_IN_PROGRESS
         if not done and steps >= cfg[C_MAX_STEPS]:
             status = ST_TIME_UP
             truncated = True
         write_record(fmeta, s, si, i, rec[i], progress, steer_cmd[i], speed_cmd[i], status, done,
-                     truncated, phase == RUN)
+                     truncated, phase == RUN, crash == CRASH_COUNTS)
         s[i, S_PREV_PROGRESS] = 0.0 if progress == 100.0 else progress
         s[i, S_CLOCK] += STEP_DT
         if phase == RUN:
@@ -402,18 +493,18 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
             advance_car(s[i, 0:N_STATE], steer, speed, car)
         else:  # PREPARE: the car is held at its start pose, then the episode runs
             si[i, I_PHASE] = RUN
-        update_geometry(lines, lens, fmeta, road_edges, iarr, s, si, i, obs)
+        update_geometry(lines, lens, fmeta, road_edges, iarr, s, si, i, obs, objs)
         if done or truncated:
             finish_episode(cfg, s, si, i)
             if auto_reset:
                 terminal_obs[i] = obs[i]
-                reset_car(lines, lens, fmeta, road_edges, iarr, cfg, s, si, i, obs)
+                reset_car(lines, lens, fmeta, road_edges, iarr, cfg, s, si, i, obs, objs)
 
 
 @njit(cache=True, inline="always")
 def _unpack(F: np.ndarray, I: np.ndarray, O: np.ndarray):  # noqa: E741
     """Views of the packed buffers: the track arrays, cfg, s, si, steer, speed, rec, obs,
-    terminal_obs."""
+    terminal_obs, objs."""
     n = I[L_N]
     npts = I[L_NPTS]
     lines = F[I[L_LINES]:I[L_LINES] + 12 * npts].reshape((2, 3, npts, 2))
@@ -430,29 +521,29 @@ def _unpack(F: np.ndarray, I: np.ndarray, O: np.ndarray):  # noqa: E741
     dim = O.shape[0] // (2 * n)
     obs = O[:n * dim].reshape((n, dim))
     terminal_obs = O[n * dim:].reshape((n, dim))
-    return lines, lens, fmeta, edges, iarr, cfg, s, si, steer, speed, rec, obs, terminal_obs
+    objs = unpack_objects(F, I, n)
+    return lines, lens, fmeta, edges, iarr, cfg, s, si, steer, speed, rec, obs, terminal_obs, objs
 
 
 @njit(cache=True)
 def step_packed(F: np.ndarray, I: np.ndarray, O: np.ndarray, auto_reset: bool) -> None:  # noqa: E741
     """:func:`step_cars` on a :class:`Simulator`'s packed buffers (three arguments keep the call
     from Python cheap)."""
-    lines, lens, fmeta, edges, iarr, cfg, s, si, steer, speed, rec, obs, term = _unpack(F, I, O)
+    lines, lens, fmeta, edges, iarr, cfg, s, si, steer, speed, rec, obs, term, objs = _unpack(
+        F, I, O)
     step_cars(lines, lens, fmeta, edges, iarr, cfg, s, si, steer, speed, rec, obs, term,
-              auto_reset)
+              auto_reset, objs)
 
 
 @njit(cache=True)
 def reset_packed(F: np.ndarray, I: np.ndarray, O: np.ndarray, i: int) -> None:  # noqa: E741
     """:func:`reset_car` on a :class:`Simulator`'s packed buffers."""
-    lines, lens, fmeta, edges, iarr, cfg, s, si, _, _, _, obs, _ = _unpack(F, I, O)
-    reset_car(lines, lens, fmeta, edges, iarr, cfg, s, si, i, obs)
+    lines, lens, fmeta, edges, iarr, cfg, s, si, _, _, _, obs, _, objs = _unpack(F, I, O)
+    reset_car(lines, lens, fmeta, edges, iarr, cfg, s, si, i, obs, objs)
 
 
 @njit(cache=True)
 def refresh_packed(F: np.ndarray, I: np.ndarray, O: np.ndarray, i: int) -> None:  # noqa: E741
     """:func:`update_geometry` on a :class:`Simulator`'s packed buffers."""
-    lines, lens, fmeta, edges, iarr, _, s, si, _, _, _, obs, _ = _unpack(F, I, O)
-    update_geometry(lines, lens, fmeta, edges, iarr, s, si, i, obs)
-
-
+    lines, lens, fmeta, edges, iarr, _, s, si, _, _, _, obs, _, objs = _unpack(F, I, O)
+    update_geometry(lines, lens, fmeta, edges, iarr, s, si, i, obs, objs)

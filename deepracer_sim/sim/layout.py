@@ -96,7 +96,8 @@ R_REVERSED = 19
 R_TSTAMP = 20
 R_CALL_REWARD = 21
 R_EPISODE = 22  # finished episodes of this car before this one (0-based episode index)
-NR = 23
+R_IS_CRASHED = 23  # 1.0: the car crashed into an object this step and the crash counts
+NR = 24
 
 # status codes (constants.STATUS_CODES order)
 ST_PREPARE, ST_IN_PROGRESS, ST_LAP_COMPLETE, ST_OFF_TRACK = 0, 1, 2, 3
@@ -115,7 +116,58 @@ C_CAR = NC  # the Simulator appends the car's parameters (CarParams.as_array) he
 # Layout of the packed buffers (see Simulator): entries of the int buffer's header.
 L_N, L_NPTS, L_NEDGES, L_LINES, L_LENS, L_FMETA, L_EDGES, L_CFG, L_NCFG, L_S, L_REC, L_CMD, \
     L_IARR, L_SI, L_END = range(15)
-L_SIZE = 16
+# the objects' part of the packed buffers (Simulator): offsets into F of the object state
+# (obj, world, lc, oparams), the box layout and the lanes (pts, cum, nd, dists, spl); their
+# sizes: M object slots, K fixed box positions, T lane-spline rows, LCR lane-change rows; the
+# offset into I of the lanes' spline knot counts spl_n (2, 2); the lidar scans (N, L_NR)
+L_OBJ, L_WORLD, L_LC, L_OPAR, L_BOXES, L_LANES, L_SPL, L_M, L_K, L_T, L_LCR, L_SPLN = range(15, 27)
+L_RANGES, L_NR = 27, 28
+L_SIZE = 29
+
+# --- objects (boxes and bot cars; :mod:`deepracer_sim.sim.objects`) ---------------------------
+# object columns, obj (N, M, NO): each car owns M object slots, boxes first, then bot cars (the
+# simapp's object_poses order)
+O_X, O_Y, O_YAW = 0, 1, 2  # pose of the object origin, m and rad
+O_KIND = 3  # KIND_BOX or KIND_BOT
+O_HALF_LEN, O_HALF_WID = 4, 5  # crash rectangle half extents, m
+O_LIDAR_HALF_LEN, O_LIDAR_HALF_WID = 6, 7  # footprint a lidar sees, m
+O_Z = 8  # pose height, m (camera frustum test)
+O_LANE = 9  # lane the object is on (bots: the lane it is leaving during a change)
+O_DIST0 = 10  # centre-line distance of the placement (bots: at bot time 0), m
+O_LC_START, O_LC_END = 11, 12  # bots: lane change window in bot time, s (inf: none)
+O_PROJ = 13  # centre-line projection of the position (params objects_distance), m
+O_DCENTER = 14  # distance to the centre line (objects_distance_from_center), m
+O_LEFT = 15  # 1.0 if left of centre (objects_left_of_center)
+O_LC_N = 16  # bots: knots of the current lane-change spline in lc (0: follow the lane)
+NO = 17
+KIND_BOX, KIND_BOT = 0, 1
+
+# world columns, world (N, NW): per-car object settings and the bot clock
+W_NBOX = 0  # boxes in slots [0, W_NBOX)
+W_NBOT = 1  # bot cars in slots [W_NBOX, W_NBOX + W_NBOT)
+W_BOT_SPEED = 2  # m/s (also params objects_speed of every object when there are bots)
+W_BOT_TIME = 3  # bot clock: s since the episode reset, frozen while the bots wait
+W_BOT_PAUSE = 4  # s the bots still wait after hitting the car
+W_LANE_CHANGE = 5  # 1.0: bots change lanes (IS_LANE_CHANGE)
+W_LC_LOWER, W_LC_UPPER = 6, 7  # LOWER/UPPER_LANE_CHANGE_TIME, s
+W_LC_DIST = 8  # LANE_CHANGE_DISTANCE, m
+W_BOT_PENALTY = 9  # PENALTY_SECONDS, s
+W_BOX_RANDOM = 10  # 1.0: RANDOMIZE_OBSTACLE_LOCATIONS
+W_BOX_GAP = 11  # minimum gap between generated boxes, m
+W_BOT_RANDOM = 12  # 1.0: RANDOMIZE_BOT_CAR_LOCATIONS
+W_BOT_GAP = 13  # MIN_DISTANCE_BETWEEN_BOT_CARS, m
+W_VERSION = 14  # model_metadata version (the camera's position for object_in_camera)
+W_LIDAR = 15  # the lidar sensor (sim.lidar LIDAR_NONE / LIDAR_FULL / LIDAR_SECTOR)
+W_LIDAR_NOISE = 16  # its range noise (standard deviation), m
+NW = 17
+
+# object params row, oparams (N, P_OBJ + NPO * M), written each step before the action
+P_PREV, P_NEXT = 0, 1  # closest_objects
+P_IN_CAMERA = 2  # object_in_camera
+P_CRASHED = 3  # 1.0: is_crashed
+P_OBJ = 4  # per-object blocks start here, PO_* within a block of NPO
+PO_X, PO_Y, PO_LEFT, PO_DIST, PO_DCENTER, PO_HEADING, PO_SPEED = range(7)
+NPO = 7
 
 
 

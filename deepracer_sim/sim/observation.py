@@ -118,5 +118,5 @@ def write_observation(out: np.ndarray, line: np.ndarray, cum: np.ndarray, is_loo
         ry = py - ref_y
         out[5 + 2 * k] = (c * rx + s * ry) / LOOKAHEAD_SCALE
         out[6 + 2 * k] = (-s * rx + c * ry) / LOOKAHEAD_SCALE
-    for k in range(out.shape[0]):
+    for k in range(OBS_DIM):
         out[k] = min(max(out[k], _LOW[k]), _HIGH[k])

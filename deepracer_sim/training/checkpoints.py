@@ -131,7 +131,7 @@ class Checkpointer:
                         self.cfg.version, [k / n for k in range(n)], self.eval_max_steps,
                         reward=self.rewards, reversed_direction=self.cfg.reverse_direction,
                         should_stop=should_stop, sensor=self.cfg.sensor,
-                        physics=self.cfg.physics)
+                        physics=self.cfg.physics, objects=self.cfg.objects)
 
     def save(self, model, number: int, evaluate: bool = True, should_stop=None
              ) -> tuple[dict, list[LapResult]]:

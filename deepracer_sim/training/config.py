@@ -16,6 +16,7 @@ from pathlib import Path
 from deepracer_sim.constants import ROUND_ROBIN_ADVANCE
 from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.formats.model_metadata import ActionSpace
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track.lookup import DEFAULT_TRACK
 
 
@@ -31,6 +32,8 @@ class TrainConfig:
             drives ``tracks[i % len(tracks)]``: :mod:`deepracer_sim.envs.multitrack`); empty
             for one track.
         action_space: the action space; version: ``model_metadata.json``'s version.
+        race_type, objects: the race type and its boxes / bot cars
+            (:class:`~deepracer_sim.sim.world.ObjectsConfig`, None for a time trial).
         physics: the simulator generation whose car drives (``"v4"``, ``"v5"``, ``"v6"``);
             None follows ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
         hyperparameters: path of a DeepRacer ``hyperparameters.json`` or None for the defaults.
@@ -98,6 +101,8 @@ class TrainConfig:
     physics: str | None = None
     resume: bool = False
     replace: bool = False
+    race_type: str = "TIME_TRIAL"
+    objects: ObjectsConfig | None = None
 
 
 def default_run_dir(reward: Path, track: str) -> Path:

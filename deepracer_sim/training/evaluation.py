@@ -28,6 +28,7 @@ from deepracer_sim.formats.model_metadata import (
     ActionSpace,
     read_model_metadata,
 )
+from deepracer_sim.formats.race import objects_from_json
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import EpisodeObserver, LapResult
 from deepracer_sim.logs.writer import EvaluationLogger
@@ -36,6 +37,7 @@ from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import car_params, resolve_physics
 from deepracer_sim.sim.params import params_from_record
 from deepracer_sim.sim.simulator import Simulator, make_config
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import Track, load_track
 from deepracer_sim.training.policy import load_policy, state_sensor_of
 
@@ -49,6 +51,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
              observers: Sequence[EpisodeObserver] = (),
              reversed_direction: bool = False, sensor: str = FEATURES,
              physics: str | None = None,
+             objects: ObjectsConfig | None = None,
              should_stop: Callable[[], bool] | None = None) -> list[LapResult]:
     """Run one greedy episode per start point, all in one batch.
 
@@ -64,6 +67,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
             domain randomisation, as an evaluation).
         physics: the simulator generation (``"v4"``, ``"v5"``, ``"v6"``); None follows
             ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
+        objects: the race's boxes and bot cars (each episode has its own), None for none.
         should_stop: checked before every step; once it returns True the laps are abandoned
             and the result is empty (a stop signal during training).
 
@@ -75,7 +79,7 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
     cfg = make_config(0.0, False, False, max_steps, 0.0)
     car = car_params(resolve_physics(physics, version))
     simulator = Simulator(track, n, car.as_array(), cfg, np.array(starts, dtype=np.float64),
-                          reversed_direction)
+                          reversed_direction, objects, version)
     sensors = Sensors(sensor, simulator, track, training=False) if sensor != FEATURES else None
     for observer in observers:
         observer.on_start(simulator, track, action_space)
@@ -92,12 +96,14 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         steer[:], speed[:] = action_space.scale(actions)
         simulator.step(steer, speed, False)
         rows = simulator.rec.tolist()
+        orows = simulator.oparams.tolist() if simulator.objects else None
         rewards[:] = 0.0
         running = np.flatnonzero(active).tolist()
         for i in running:
             caller = callers[i]
             if caller is not None and rows[i][layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = caller(params_from_record(rows[i], track))
+                rewards[i] = caller(params_from_record(
+                    rows[i], track, orows[i] if orows is not None else None))
             totals[i] += rewards[i]
         for observer in observers:
             observer.on_step(simulator.rec, actions, rewards, active)
@@ -177,6 +183,7 @@ class EvaluationSetup:
     reversed_direction: bool
     started: str  # YYYYmmddHHMMSS, DeepRacer's evaluation folder stamp
     sensor: str = FEATURES
+    objects: ObjectsConfig | None = None
 
 
 def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
@@ -210,7 +217,8 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     return EvaluationSetup(run.root, name, model, trk, space, version, physics, run.reward_file,
                            int(max_steps),
                            bool(config.get("reverse_direction", False)),
-                           time.strftime("%Y%m%d%H%M%S"), state_sensor_of(model))
+                           time.strftime("%Y%m%d%H%M%S"), state_sensor_of(model),
+                           objects_from_json(config.get("objects"), str(run.config)))
 
 
 def default_evaluation_observers(setup: EvaluationSetup) -> list[EpisodeObserver]:
@@ -241,5 +249,5 @@ def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int
                        reward=make_reward_callers(setup.reward_file, laps),
                        observers=[*default_evaluation_observers(setup), *observers],
                        reversed_direction=setup.reversed_direction, sensor=setup.sensor,
-                       physics=setup.physics)
+                       physics=setup.physics, objects=setup.objects)
     return EvaluationReport(setup.track.name, setup.checkpoint, results)

@@ -49,7 +49,10 @@ from deepracer_sim.formats.checkpoint_zip import check_torch_file, check_zip_siz
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import STATE_DICT_SUFFIX
 from deepracer_sim.formats.tf_variables import DEFAULT_NETWORK
+from deepracer_sim.sim.lidar import LIDAR_SENSORS
+from deepracer_sim.sim.objects import N_OBJECT_FEATURES
 from deepracer_sim.sim.observation import OBS_DIM
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.training.networks import camera_policy_from_state_dict, is_camera_state_dict
 
 #: The members of a stable-baselines3 checkpoint zip (PPO, SAC); any other member is refused.
@@ -208,12 +211,16 @@ def state_sensor_of(policy: Policy) -> str:
     return state_sensor(policy.state_dict())
 
 
-def gym_spaces(space: ActionSpace, sensor: str = FEATURES) -> tuple[gym.Space, gym.Space]:
+def gym_spaces(space: ActionSpace, sensor: str = FEATURES,
+               objects: str = "") -> tuple[gym.Space, gym.Space]:
     """(observation space, action space) of the policy for ``space`` and ``sensor`` (as
     :mod:`deepracer_sim.envs.setup` builds them; camera frames channel-first, as
-    stable-baselines3's ``VecTransposeImage`` gives them to the policy)."""
+    stable-baselines3's ``VecTransposeImage`` gives them to the policy). ``objects`` (the
+    FEATURES sensor): "" without objects, "objects" with the object features, a lidar name
+    with them and that lidar's."""
     first = gym.spaces.Box(0, 255, (1, IMAGE_HEIGHT, IMAGE_WIDTH), np.uint8)
-    obs: gym.Space = features_space()
+    obs: gym.Space = features_space(
+        ObjectsConfig(lidar=objects if objects in LIDAR_SENSORS else "") if objects else None)
     if sensor == FRONT_FACING_CAMERA:
         obs = first
     elif sensor == FEATURES_AND_CAMERA:
@@ -224,9 +231,10 @@ def gym_spaces(space: ActionSpace, sensor: str = FEATURES) -> tuple[gym.Space, g
 
 
 def build_policy(space: ActionSpace, net_arch: tuple[int, ...],
-                 sensor: str = FEATURES) -> ActorCriticPolicy:
-    """A fresh stable-baselines3 policy as ``train.py`` builds it for ``sensor`` (CPU)."""
-    obs, act = gym_spaces(space, sensor)
+                 sensor: str = FEATURES, objects: str = "") -> ActorCriticPolicy:
+    """A fresh stable-baselines3 policy as ``train.py`` builds it for ``sensor`` (CPU);
+    ``objects``: the feature vector's extras (see :func:`gym_spaces`)."""
+    obs, act = gym_spaces(space, sensor, objects)
     kind: Any = {FEATURES: ActorCriticPolicy, FRONT_FACING_CAMERA: ActorCriticCnnPolicy,
             FEATURES_AND_CAMERA: MultiInputActorCriticPolicy}[sensor]
     # ortho_init=False: the weights are loaded right after, no need for the (slow) QR init
@@ -235,9 +243,10 @@ def build_policy(space: ActionSpace, net_arch: tuple[int, ...],
 
 
 def build_sac_policy(space: ActionSpace, net_arch: tuple[int, ...],
-                     qf_arch: tuple[int, ...]) -> SACPolicy:
-    """A fresh stable-baselines3 ``SACPolicy`` as ``train.py --algorithm SAC`` builds it."""
-    obs, act = gym_spaces(space)
+                     qf_arch: tuple[int, ...], objects: str = "") -> SACPolicy:
+    """A fresh stable-baselines3 ``SACPolicy`` as ``train.py --algorithm SAC`` builds it
+    (``objects``: see :func:`gym_spaces`)."""
+    obs, act = gym_spaces(space, objects=objects)
     assert isinstance(act, gym.spaces.Box)  # SAC policies are only built for continuous spaces
     return SACPolicy(obs, act, lambda _: 0.0,
                      net_arch={"pi": list(net_arch), "qf": list(qf_arch)})
@@ -263,12 +272,9 @@ def policy_from_state_dict(state: dict, space: ActionSpace,
             f"has {want} ({'continuous' if space.continuous else 'discrete'}); the "
             "model_metadata.json does not belong to these weights")
     sensor = state_sensor(state)
-    if sensor == FEATURES and arch.obs_dim != OBS_DIM:
-        raise CheckpointError(f"{source}: the network reads {arch.obs_dim} inputs, this "
-                              f"simulator's observation has {OBS_DIM}: it was trained by "
-                              "another version")
-    policy: Policy = (build_sac_policy(space, arch.net_arch, arch.qf_arch) if arch.sac
-                      else build_policy(space, arch.net_arch, sensor))
+    objects = _objects_of_features(arch.obs_dim, source) if sensor == FEATURES else ""
+    policy: Policy = (build_sac_policy(space, arch.net_arch, arch.qf_arch, objects) if arch.sac
+                      else build_policy(space, arch.net_arch, sensor, objects))
     try:
         policy.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -276,6 +282,22 @@ def policy_from_state_dict(state: dict, space: ActionSpace,
             from None
     policy.set_training_mode(False)
     return policy
+
+
+def _objects_of_features(obs_dim: int, source: str) -> str:
+    """The feature vector's extras (see :func:`gym_spaces`) of a network reading ``obs_dim``
+    inputs: 19 none, 27 the object features, 27 + 64 / 27 + 8 with LIDAR / SECTOR_LIDAR.
+
+    Raises:
+        CheckpointError: another size."""
+    extra = {0: "", N_OBJECT_FEATURES: "objects"}
+    extra.update({N_OBJECT_FEATURES + n: name for name, n in LIDAR_SENSORS.items()})
+    if obs_dim - OBS_DIM not in extra:
+        with_objects = OBS_DIM + N_OBJECT_FEATURES
+        raise CheckpointError(f"{source}: the network reads {obs_dim} inputs, this "
+                              f"simulator's observation has {OBS_DIM} ({with_objects} with "
+                              "objects, more with a lidar): it was trained by another version")
+    return extra[obs_dim - OBS_DIM]
 
 
 def load_policy(path: str | os.PathLike, action_space: ActionSpace,

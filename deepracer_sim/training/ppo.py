@@ -137,7 +137,7 @@ def make_training_env(cfg: TrainConfig, track: Track):
                            round_robin_advance=cfg.round_robin_advance,
                            alternate_direction=cfg.alternate_direction,
                            reverse_direction=cfg.reverse_direction, max_steps=cfg.max_steps,
-                           sensor=cfg.sensor, camera_seed=cfg.seed)
+                           sensor=cfg.sensor, camera_seed=cfg.seed, objects=cfg.objects)
 
 
 def policy_choice(cfg: TrainConfig, observation_space

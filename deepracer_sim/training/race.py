@@ -15,6 +15,10 @@ kernel (and so training) is unchanged. The reset pose is the simapp's
 progress (the current progress after a crash), on the inner or the outer lane (the lane point
 nearest the centre-line point there, yaw towards the lane's next waypoint), whichever is nearer
 the car; each lane runs halfway between the centre line and a border (``track_data.py:207-218``).
+With objects (a run trained with boxes or bot cars races with them, so crashes happen and count
+as collisions): when a box is within ``CLOSEST_OBJ_GAP`` of the spawn point along the centre
+line, the car is put ``RESET_BEHIND_DIST`` behind the box on the other lane (the simapp's
+obstacle branch of the same function; bot cars do not move the reset pose).
 The simapp measures the spawn progress from waypoint 0 (its evaluations start there); here it is
 measured from the race's start point. While held the car's steps report ``pause`` and the
 policy's actions are ignored; the hold lasts ``ceil(penalty / STEP_DT)`` steps.
@@ -32,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepracer_sim.constants import STEP_DT
+from deepracer_sim.constants import CLOSEST_OBJ_GAP, RESET_BEHIND_DIST, STEP_DT
 from deepracer_sim.envs.sensors import FEATURES
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.model_metadata import ActionSpace
@@ -55,8 +59,10 @@ from deepracer_sim.sim.layout import (
     S_Y,
     S_YAW,
 )
+from deepracer_sim.sim.objects import object_is_inner
 from deepracer_sim.sim.observation import point_along
 from deepracer_sim.sim.simulator import Simulator, make_config
+from deepracer_sim.sim.world import ObjectsConfig
 from deepracer_sim.track import Track
 from deepracer_sim.training.evaluation import Predict, load_evaluation, sb3_predict
 from deepracer_sim.training.race_scoring import (
@@ -180,11 +186,35 @@ def _reset(sim: Simulator, i: int, car: _Car, status: str, progress: float,
     d = int(sim.si[i, layout.I_DIRECTION])
     length = sim.track.arrays.fmeta[layout.F_LENGTH + d]
     dist = (sim.s[i, S_START_NDIST] + spawn / 100.0) * length
-    poses = lane_poses(sim.track, d, dist)
-    x, y = sim.rec[i, layout.R_X], sim.rec[i, layout.R_Y]
-    near = int(np.argmin(np.hypot(poses[:, 0] - x, poses[:, 1] - y)))
-    _place(sim, i, poses[near], spawn)
+    box = _box_near(sim, i, dist, length)
+    if box is not None:  # behind the box, on the other lane
+        behind = sim.obj[i, box, layout.O_PROJ] - RESET_BEHIND_DIST
+        spawn = max(0.0, spawn + ((behind - dist + length / 2) % length - length / 2)
+                    / length * 100.0)
+        lines, lens = sim.track.arrays.lines, sim.track.arrays.lens
+        inner = object_is_inner(lines, lens, d, sim.obj[i, box, layout.O_X],
+                                sim.obj[i, box, layout.O_Y])
+        _place(sim, i, lane_poses(sim.track, d, behind % length)[1 if inner else 0], spawn)
+    else:
+        poses = lane_poses(sim.track, d, dist)
+        x, y = sim.rec[i, layout.R_X], sim.rec[i, layout.R_Y]
+        near = int(np.argmin(np.hypot(poses[:, 0] - x, poses[:, 1] - y)))
+        _place(sim, i, poses[near], spawn)
     car.hold = math.ceil(rules.penalty(status) / STEP_DT - 1e-9)
+
+
+def _box_near(sim: Simulator, i: int, dist: float, length: float) -> int | None:
+    """The slot of car ``i``'s box nearest ``dist`` m along the centre line, if within
+    ``CLOSEST_OBJ_GAP`` (the simapp's ``_get_closest_obj`` filtered to obstacles:
+    ``abs(object_dist - dist) % L``), else None (also without objects)."""
+    if sim.objects is None:
+        return None
+    nbox = int(sim.world[i, layout.W_NBOX])
+    if nbox == 0:
+        return None
+    gaps = np.abs(sim.obj[i, :nbox, layout.O_PROJ] - dist) % length
+    k = int(np.argmin(gaps))
+    return k if gaps[k] < CLOSEST_OBJ_GAP else None
 
 
 def _judge(sim: Simulator, i: int, car: _Car, rules: RaceRules) -> None:
@@ -205,10 +235,11 @@ def _judge(sim: Simulator, i: int, car: _Car, rules: RaceRules) -> None:
 
 def run_races(predict: Predict, track: Track, action_space: ActionSpace, version: float,
               rules: RaceRules, conditions: RaceConditions = RaceConditions(),
-              reversed_direction: bool = False, physics: str | None = None
-              ) -> list[list[LapMetric]]:
+              reversed_direction: bool = False, physics: str | None = None,
+              objects: ObjectsConfig | None = None) -> list[list[LapMetric]]:
     """Race from every start point of ``conditions`` (see the module docstring); the car is
-    the simulator generation ``physics`` (None: the one ``version`` runs on).
+    the simulator generation ``physics`` (None: the one ``version`` runs on); ``objects``: the
+    race's boxes and bot cars (each race has its own), None for a time trial.
 
     Returns:
         per start point, the race's ``EvaluationMetrics`` entries (:class:`LapMetric`).
@@ -216,7 +247,8 @@ def run_races(predict: Predict, track: Track, action_space: ActionSpace, version
     n = len(conditions.starts)
     cfg = make_config(0.0, False, False, 2**62, 0.0)
     sim = Simulator(track, n, car_params(resolve_physics(physics, version)).as_array(), cfg,
-                    np.array(conditions.starts, dtype=np.float64), reversed_direction)
+                    np.array(conditions.starts, dtype=np.float64), reversed_direction, objects,
+                    version)
     rng = np.random.default_rng(conditions.seed)
     cars = [_Car(MetricsRecorder(True), float(sim.s[i, S_CLOCK])) for i in range(n)]
     for car in cars:
@@ -328,6 +360,6 @@ def race_run(run_dir: str | Path, rules: RaceRules, conditions: RaceConditions =
         raise UsageError(f"{run_dir}: --race drives feature-vector models; this one sees "
                          f"{setup.sensor}: evaluate it without --race")
     races = run_races(sb3_predict(setup.model), setup.track, setup.action_space, setup.version,
-                      rules, conditions, setup.reversed_direction, setup.physics)
+                      rules, conditions, setup.reversed_direction, setup.physics, setup.objects)
     return RaceReport(setup.track.name, setup.checkpoint, rules, conditions, window, timing,
                       races)

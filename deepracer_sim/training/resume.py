@@ -51,6 +51,7 @@ from deepracer_sim.formats.model_metadata import (
     read_model_metadata,
     read_training_algorithm,
 )
+from deepracer_sim.formats.race import objects_from_json
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.track import load_track
 from deepracer_sim.training.checkpoints import log_snapshot, read_training_state, run_checkpoints
@@ -186,6 +187,8 @@ def resume_config(req: ResumeRequest) -> TrainConfig:
         timesteps=req.timesteps, algorithm=algorithm, physics=config.get("physics"),
         neural_network=config.get("neural_network"),
         sensor=str(config.get("sensor", FEATURES)),
+        race_type=str(config.get("race_type", "TIME_TRIAL")),
+        objects=objects_from_json(config.get("objects"), str(run.config)),
         n_envs=int(config["n_envs"]), n_steps=int(config["n_steps"]),
         net_arch=tuple(int(n) for n in config.get("net_arch") or (64, 64)),
         seed=int(config.get("seed", 0)), eval_episodes=int(config.get("eval_episodes", 5)),

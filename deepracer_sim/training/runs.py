@@ -32,6 +32,7 @@ from deepracer_sim.formats.checkpoints import LAST, entry_name, read_checkpoints
 from deepracer_sim.formats.files import atomic_copy, atomic_write_text, fsync_folder
 from deepracer_sim.formats.hyperparameters import effective_hyperparameters
 from deepracer_sim.formats.model_metadata import DEFAULT_NEURAL_NETWORK, write_model_metadata
+from deepracer_sim.formats.race import objects_to_json
 from deepracer_sim.formats.run_folder import RUN_CONFIG, RunFolder
 from deepracer_sim.sim.car import resolve_physics
 from deepracer_sim.track import Track
@@ -122,6 +123,8 @@ def run_config(cfg: TrainConfig, track: Track) -> dict:
         "track_sha256": track.sha256,
         "version": cfg.version,
         "physics": resolve_physics(cfg.physics, cfg.version),
+        "race_type": cfg.race_type,
+        "objects": objects_to_json(cfg.objects),
         "reverse_direction": cfg.reverse_direction,
         "alternate_direction": cfg.alternate_direction,
         "round_robin_advance": cfg.round_robin_advance,
@@ -150,7 +153,8 @@ def write_run_files(run: RunFolder, cfg: TrainConfig, track: Track, hp: dict) ->
                    run.training_simtrace_dir, run.training_log.parent):
         folder.mkdir(parents=True, exist_ok=True)
     write_model_metadata(run.model_metadata, cfg.action_space, cfg.version, cfg.algorithm,
-                         neural_network=cfg.neural_network or DEFAULT_NEURAL_NETWORK)
+                         neural_network=cfg.neural_network or DEFAULT_NEURAL_NETWORK,
+                         lidar=cfg.objects.lidar if cfg.objects is not None else "")
     atomic_write_text(run.hyperparameters,
                       json.dumps(effective_hyperparameters(hp, cfg.algorithm), indent=2) + "\n")
     atomic_copy(cfg.reward, run.reward_file)

@@ -22,6 +22,8 @@ from deepracer_sim.constants import (
 from deepracer_sim.sim import layout
 from deepracer_sim.viewer.camera import Camera
 from deepracer_sim.viewer.style import (
+    BOT_BODY,
+    BOX_FILL,
     CAR_BODY,
     CAR_GHOST,
     CAR_OUTLINE,
@@ -150,6 +152,24 @@ def draw_car(surface: pygame.Surface, cam: Camera, pose: Sequence[float],
         pygame.draw.polygon(surface, CAR_OUTLINE, wedge)
         ref = place(np.array([REFERENCE_POINT_X]), np.array([0.0]))[0]
         pygame.draw.circle(surface, REFERENCE_DOT, ref, max(2, round(0.015 * cam.scale)))
+
+
+def draw_objects(surface: pygame.Surface, cam: Camera, obj: np.ndarray) -> None:
+    """Boxes (their 0.4 x 0.3 m footprint) and bot cars (the car rectangle) of one car's
+    objects (M, NO) (:mod:`deepracer_sim.sim.objects`); slots never placed (NaN) are skipped."""
+    for o in obj:
+        if not np.isfinite(o[layout.O_X]):
+            continue
+        c, s = math.cos(o[layout.O_YAW]), math.sin(o[layout.O_YAW])
+        hl, hw = o[layout.O_LIDAR_HALF_LEN], o[layout.O_LIDAR_HALF_WID]
+        px = np.array([-hl, hl, hl, -hl])
+        py = np.array([-hw, -hw, hw, hw])
+        sx, sy = cam.world_to_screen(o[layout.O_X] + c * px - s * py,
+                                     o[layout.O_Y] + s * px + c * py)
+        poly = np.column_stack([sx, sy]).tolist()
+        bot = o[layout.O_KIND] == layout.KIND_BOT
+        pygame.draw.polygon(surface, BOT_BODY if bot else BOX_FILL, poly)
+        pygame.draw.polygon(surface, CAR_OUTLINE, poly, max(1, round(0.01 * cam.scale)))
 
 
 def draw_trail(surface: pygame.Surface, cam: Camera, car: CarView, vals: np.ndarray,

@@ -83,7 +83,8 @@ class EnvRenderer:
         kind = "continuous" if space.continuous else f"{len(space)} actions"
         self.renderer.draw(surface, self.sync(), title=f"DeepRacerEnv · {env.track.name}",
                            info=[f"{kind} · version {env.version:g} · "
-                                 f"{'training' if env.training else 'evaluation'} mode"])
+                                 f"{'training' if env.training else 'evaluation'} mode"],
+                           objects=env.sim.obj[0] if env.sim.objects is not None else None)
         sensors = getattr(env, "sensors", None)
         if sensors is not None and sensors.has_camera:
             draw_camera_panel(surface, sensors.last_frame(0))

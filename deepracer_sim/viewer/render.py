@@ -27,7 +27,7 @@ import pygame
 
 from deepracer_sim.constants import MAX_SPEED
 from deepracer_sim.viewer.camera import Camera
-from deepracer_sim.viewer.carview import CarView, draw_car, draw_trail
+from deepracer_sim.viewer.carview import CarView, draw_car, draw_objects, draw_trail
 from deepracer_sim.viewer.hud import draw_help, draw_hud, hud_box
 from deepracer_sim.viewer.style import BACKGROUND
 from deepracer_sim.viewer.trackart import TrackArt, draw_track
@@ -156,7 +156,8 @@ class Renderer:
 
     def draw(self, surface: pygame.Surface, car: CarView | None = None,
              others: Iterable[Sequence[float]] = (), title: str = "",
-             info: Sequence[str] = (), best_lap: float = math.inf) -> Camera:
+             info: Sequence[str] = (), best_lap: float = math.inf,
+             objects: np.ndarray | None = None) -> Camera:
         """Draw the whole scene onto ``surface`` (the view is the whole surface).
 
         Args:
@@ -164,6 +165,7 @@ class Renderer:
             others: poses ``(x, y, yaw[, speed, steering])`` of other cars, drawn dimmed.
             title: the HUD's first line; info: more lines under it.
             best_lap: best lap known to the caller (e.g. of all training cars), s.
+            objects: the focused car's boxes and bot cars (M, NO) (``Simulator.obj[i]``).
 
         Returns:
             the camera used (its transform maps world points to this surface's pixels).
@@ -172,6 +174,8 @@ class Renderer:
         cam = self.prepare_camera(width, height, car)
         surface.fill(BACKGROUND)
         self._blit_track(surface, cam)
+        if objects is not None:
+            draw_objects(surface, cam, objects)
         for pose in others:
             draw_car(surface, cam, pose, ghost=True)
         if car is not None and car.pose is not None:

@@ -62,10 +62,18 @@ from deepracer_sim.formats.run_folder import (
     TRAINING_SUBDIR,
 )
 from deepracer_sim.logs.reader import read_run, rows_on_track
-from deepracer_sim.logs.report.data import DPI, PLOT_NAMES, lap_times, summary, track_of
+from deepracer_sim.logs.report.data import (
+    DPI,
+    PLOT_NAMES,
+    lap_times,
+    summary,
+    track_of,
+    training,
+)
 from deepracer_sim.logs.report.page import page
 from deepracer_sim.logs.report.plots import (
     plot_action_sections,
+    plot_crashes,
     plot_evaluation_laps,
     plot_fastest_laps,
     plot_lap_time_histogram,
@@ -146,6 +154,10 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, track: str 
         make("evaluation_laps", plot_evaluation_laps, logs, trk)
     else:
         skipped["evaluation_laps"] = f"no {EVALUATION_SIMTRACE_DIR} in the run folder"
+    if "crashed" in set(training(logs).episodes["status"].tolist()):
+        make("crashes", plot_crashes, logs, trk)
+    else:
+        skipped["crashes"] = "no episode ended crashed (no objects, or none hit)"
     if logs.policy:
         make("policy_update", plot_policy_update, logs)
     else:

@@ -18,7 +18,7 @@ from deepracer_sim.track.model import Track
 #: Plots every report has when the run has the data (tests check these).
 PLOT_NAMES = ("training_progress", "track_paths", "reward_heatmap", "speed_steering",
               "action_sections", "lap_time_histogram", "fastest_laps", "evaluation_laps",
-              "policy_update")
+              "policy_update", "crashes")
 #: Track sections of the action plot (tenths of the waypoints).
 SECTIONS = 10
 #: Resolution of the PNGs, dots per inch.
@@ -205,6 +205,9 @@ def summary(logs: RunLogs, track: Track | None, times: np.ndarray, source: str) 
         "completion rate": f"{100.0 * float(np.mean(e['complete'])):.1f} %",
         "mean progress": f"{float(np.mean(e['progress'])):.1f} %",
     }
+    crashed = int(np.sum(e["status"] == "crashed"))
+    if crashed:
+        out["crashes"] = f"{crashed} episodes ended crashed into an object"
     if len(times):
         mean, std = float(np.mean(times)), float(np.std(times))
         out.update({"lap times from": f"{len(times)} completed laps, {source}",

@@ -42,6 +42,7 @@ CAPTIONS = {
                      "Iterations with dense red dots are fast and stable: good checkpoints "
                      "to evaluate."),
     "evaluation_laps": ("Evaluation laps", "Each evaluation lap coloured by speed."),
+    "crashes": ("Crashes", "Where training episodes ended crashed into a box or a bot car."),
     "policy_update": ("Policy updates", "Entropy and KL divergence of the PPO updates."),
 }
 

@@ -122,6 +122,24 @@ def plot_track_paths(logs: RunLogs, track: Track | None):
     return fig
 
 
+def plot_crashes(logs: RunLogs, track: Track | None):
+    """Where training episodes ended ``crashed`` (into a box or a bot car), coloured by
+    iteration."""
+    import matplotlib.pyplot as plt
+
+    tr = training(logs)
+    cols, e = tr.columns, tr.episodes
+    k = np.flatnonzero(e["status"] == "crashed")
+    fig, ax = plt.subplots(figsize=(9, 7), layout="constrained")
+    draw_track(ax, track)
+    last = e["last"][k]
+    points = ax.scatter(cols["X"][last], cols["Y"][last], c=e["iteration"][k], s=14,
+                        cmap="viridis")
+    fig.colorbar(points, ax=ax, label="iteration")
+    ax.set_title(f"Crashes: {len(k)} of {len(e['status'])} episodes (where each ended)")
+    return fig
+
+
 def plot_reward_heatmap(logs: RunLogs, track: Track | None):
     import matplotlib.pyplot as plt
 

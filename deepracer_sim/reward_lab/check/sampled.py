@@ -101,7 +101,9 @@ def sample_params(track: Track, action_space: ActionSpace, n: int = DEFAULT_SAMP
     degrees of the track direction (a quarter anywhere), a progress uniform in [0, 100) (2 %
     exactly 100: lap complete) with the matching episode start point, and steps uniform in
     2..1000. At most a quarter of the samples (:data:`FIRST_SHARE`) are those first samples,
-    however many actions there are.
+    however many actions there are. Every other sample after the first ones has objects
+    (:func:`_objects_near`), so the object keys and ``is_crashed`` take the values of
+    object-avoidance and head-to-bot races.
     """
     rng = np.random.default_rng(seed)
     length = track.length
@@ -162,13 +164,41 @@ def sample_params(track: Track, action_space: ActionSpace, n: int = DEFAULT_SAMP
         start[first[sel]] = 0.0
         prev[first[sel]] = 0.0
         for j, i in enumerate(sel.tolist()):
+            objects = (_objects_near(track, d, float(s[i]), rng)
+                       if i >= n_first and (i // 2) % 2 == 1 else [])
             out.append((i, reward_params(
                 track, float(px[j]), float(py[j]), float(heading[j]), speed=float(speed[i]),
                 steering_angle=float(steer[i]), steps=float(steps[i]),
                 start_distance=float(start[j]), prev_progress=float(prev[j]),
-                reversed=bool(d))))
+                reversed=bool(d), objects=objects)))
     out.sort(key=lambda item: item[0])
     return [p for _, p in out]
+
+
+def _objects_near(track: Track, d: int, s: float,
+                  rng: np.random.Generator) -> list[tuple[float, float, float, float]]:
+    """1-6 objects around centre-line distance ``s`` (m) of direction ``d``: each 1 m behind to
+    4 m ahead (the first within 0.3 m: a crash is likely), on the inner or outer lane (a
+    quarter of the width from the centre), facing along the track; all boxes, or (a third of
+    the time) all bot cars at 0.2-1 m/s. Returns ``reward_params``' ``objects``."""
+    line = track.arrays.lines[d]
+    cum = track.arrays.cum[d]
+    count = int(rng.integers(1, 7))
+    bot_speed = float(rng.uniform(0.2, 1.0)) if rng.random() < 1.0 / 3.0 else 0.0
+    out = []
+    for k in range(count):
+        ds = rng.uniform(-0.3, 0.3) if k == 0 else rng.uniform(-1.0, 4.0)
+        dist = (s + ds) % track.length
+        j = int(np.clip(np.searchsorted(cum, dist, side="right") - 1, 0, len(cum) - 2))
+        seg = max(cum[j + 1] - cum[j], 1e-9)
+        t = (dist - cum[j]) / seg
+        cx, cy = line[0, j] + t * (line[0, j + 1] - line[0, j])
+        tx, ty = (line[0, j + 1] - line[0, j]) / seg
+        half = 0.5 * float(np.hypot(*(line[2, j] - line[1, j])))
+        side = 0.5 * half * (1.0 if rng.random() < 0.5 else -1.0)
+        heading = float(np.arctan2(ty, tx)) if bot_speed else 0.0
+        out.append((float(cx - ty * side), float(cy + tx * side), heading, bot_speed))
+    return out
 
 
 class _Budget(Exception):
