@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deepracer_sim.cli import values
 from deepracer_sim.cli.options import add_physics_argument
-from deepracer_sim.envs.sensors import SENSORS
+from deepracer_sim.envs.sensors import FRONT_FACING_CAMERA, SENSORS
 from deepracer_sim.envs.setup import resolve_action_space
 from deepracer_sim.errors import ActionSpaceError, UsageError, check_output_folder, writing
 from deepracer_sim.export import CloneSource, clone_source
@@ -30,6 +30,7 @@ from deepracer_sim.formats.tf_variables import NETWORKS
 from deepracer_sim.reward import load_reward_function
 from deepracer_sim.track.lookup import split_track_list
 from deepracer_sim.training.config import TrainConfig, default_run_dir, process_start_time
+from deepracer_sim.training.distill import CAMERA_ROUTES, resolve_camera_route, train_camera
 from deepracer_sim.training.ppo import train
 from deepracer_sim.viewer.live import TrainingViewer
 
@@ -98,6 +99,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="DeepRacer camera network (model_metadata.json neural_network) for a "
                         "camera observation (default DEEP_CONVOLUTIONAL_NETWORK_SHALLOW); the "
                         "feature vector uses an MLP")
+    p.add_argument("--camera-route", choices=CAMERA_ROUTES, default=TrainConfig.camera_route,
+                   help="how FRONT_FACING_CAMERA trains: distill (teach the camera network from "
+                        "a feature-vector policy; minutes on a CPU), ppo (PPO from scratch on the "
+                        "camera) or auto (distill on a CPU, ppo with CUDA); docs/camera.md")
+    p.add_argument("--teacher", type=Path, default=None,
+                   help="distill: a FEATURES run folder whose best checkpoint teaches the camera "
+                        "network (default: train one first into OUT/teacher)")
+    p.add_argument("--distill-steps", type=values.integer(1), default=TrainConfig.distill_steps,
+                   help="distill: env steps (camera frames) of the distillation, all cars, "
+                        "within --timesteps")
+    p.add_argument("--distill-rounds", type=values.integer(1, 100),
+                   default=TrainConfig.distill_rounds,
+                   help="distill: DAgger rounds (one checkpoint and evaluation each)")
+    p.add_argument("--finetune-steps", type=values.integer(0), default=TrainConfig.finetune_steps,
+                   help="distill: env steps of PPO on the camera after distillation, within "
+                        "--timesteps")
     p.add_argument("--render", action="store_true",
                    help="watch one of the training cars live in a window")
     p.add_argument("--stop-when-complete", action="store_true",
@@ -179,7 +196,9 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       started_at=process_start_time(),
                       stop_when_complete=args.stop_when_complete, algorithm=algorithm,
                       neural_network=args.network, sensor=args.sensor or TrainConfig.sensor,
-                      physics=args.physics)
+                      physics=args.physics, camera_route=args.camera_route,
+                      teacher=args.teacher, distill_steps=args.distill_steps,
+                      distill_rounds=args.distill_rounds, finetune_steps=args.finetune_steps)
     if clone is not None:
         _clone_into(cfg, clone, args)
     return cfg
@@ -211,6 +230,32 @@ def _clone_into(cfg: TrainConfig, clone: CloneSource, args: argparse.Namespace) 
         cfg.hyperparameters = clone.hyperparameters
 
 
+#: What ``train`` prints for each camera route.
+ROUTE_NAMES = {
+    "distill": "distillation from a feature-vector teacher (DAgger; the fast route on a CPU; "
+               "--camera-route ppo for PPO from scratch)",
+    "ppo": "PPO from scratch on the camera",
+}
+
+
+def camera_route(cfg: TrainConfig) -> str:
+    """``"distill"`` or ``"ppo"`` for a camera run: a clone continues with PPO; otherwise
+    :func:`~deepracer_sim.training.distill.resolve_camera_route`.
+
+    Raises:
+        UsageError: ``--teacher`` with the PPO route.
+    """
+    cloned = cfg.init_from is not None or cfg.init_tf_checkpoint is not None
+    route = "ppo" if cloned and cfg.camera_route == "auto" else resolve_camera_route(
+        cfg.camera_route)
+    if route == "distill" and cloned:
+        raise UsageError("--clone continues a model with PPO: drop --camera-route distill")
+    if route == "ppo" and cfg.teacher is not None:
+        raise UsageError("--teacher teaches the distillation route: drop it, or give "
+                         "--camera-route distill")
+    return route
+
+
 def run(args: argparse.Namespace) -> int:
     """Train; print the run folder, the best checkpoint and the evaluate command."""
     cfg = build_config(args)
@@ -219,8 +264,14 @@ def run(args: argparse.Namespace) -> int:
                          f"{len(cfg.tracks)}: drop --render, or watch the run afterwards with "
                          "deepracer-sim evaluate RUN --render [--track NAME]")
     observers = [TrainingViewer()] if args.render else []
+    trainer = train
+    if cfg.sensor == FRONT_FACING_CAMERA:
+        route = camera_route(cfg)
+        print("camera route: " + ROUTE_NAMES[route])
+        if route == "distill":
+            trainer = train_camera
     with writing(cfg.out, "--out"):
-        result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers)
+        result = trainer(cfg, progress_bar=not args.no_progress_bar, observers=observers)
     best = result.best
     print(f"run folder: {result.run_dir}")
     print(f"{result.timesteps} steps in {result.wall_time:.1f} s"

@@ -61,6 +61,14 @@ class TrainConfig:
             (``FRONT_FACING_CAMERA``) trains DeepRacer's camera network ``neural_network``,
             FEATURES with the camera stable-baselines3's MultiInputPolicy; camera training
             uses domain randomisation, seeded by ``seed``.
+        camera_route: how a ``FRONT_FACING_CAMERA`` run trains (:mod:`deepracer_sim.training.
+            distill`): ``"auto"`` (distillation on a CPU, PPO from scratch with CUDA),
+            ``"distill"`` or ``"ppo"``.
+        teacher: a ``FEATURES`` run folder whose best checkpoint teaches the camera network
+            (None: one is trained first into ``<out>/teacher``).
+        distill_steps: env steps (all cars; one camera frame each) of the distillation;
+            distill_rounds: its DAgger rounds; finetune_steps: env steps of PPO on the camera
+            after it. ``timesteps`` bounds the sum with the teacher's (``split_budget``).
     """
 
     reward: Path
@@ -88,6 +96,11 @@ class TrainConfig:
     init_tf_checkpoint: Path | None = None
     sensor: str = FEATURES
     physics: str | None = None
+    camera_route: str = "auto"
+    teacher: Path | None = None
+    distill_steps: int = 12_000
+    distill_rounds: int = 4
+    finetune_steps: int = 0
 
 
 def default_run_dir(reward: Path, track: str) -> Path:
