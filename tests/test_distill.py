@@ -12,7 +12,7 @@ import torch
 from export_helpers import REWARD
 
 from deepracer_sim.cli import main as cli_main
-from deepracer_sim.envs.sensors import FEATURES, FEATURES_AND_CAMERA
+from deepracer_sim.envs.sensors import FEATURES, FEATURES_AND_CAMERA, FRONT_FACING_CAMERA
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import UsageError
 from deepracer_sim.export import check_path, export_run
@@ -20,6 +20,7 @@ from deepracer_sim.formats.model_metadata import discrete_action_space
 from deepracer_sim.formats.problems import errors
 from deepracer_sim.logs.events import IterationStats
 from deepracer_sim.training.config import TrainConfig
+from deepracer_sim.training import distill
 from deepracer_sim.training.distill import (
     FrameBuffer,
     collect,
@@ -112,9 +113,30 @@ def test_budget_split_and_refusal(tmp_path):
         split_budget(cfg)
 
 
+def test_interrupt_saves_the_student(tmp_path, monkeypatch):
+    """Ctrl-C during distillation saves the student as the last checkpoint."""
+    fits = {"n": 0}
+
+    def interrupted_fit(*args, **kwargs):
+        fits["n"] += 1
+        if fits["n"] == 2:
+            raise KeyboardInterrupt
+        return {}
+
+    monkeypatch.setattr(distill, "fit_student", interrupted_fit)
+    cfg = TrainConfig(reward=REWARD, action_space=SPACE, version=6.0, out=tmp_path / "run",
+                      timesteps=100, n_envs=2, n_steps=16, distill_steps=24, distill_rounds=2,
+                      sensor=FRONT_FACING_CAMERA, eval_episodes=1)
+    result = distill.train_camera(cfg, progress_bar=False)
+    assert result.interrupted
+    info = json.loads((tmp_path / "run" / "model" / "deepracer_checkpoints.json").read_text())
+    assert info["last_checkpoint"]["name"] == "1_Step-76.zip"
+    assert (tmp_path / "run" / "model" / "1_Step-76.zip").is_file()
+
+
 def test_route_writes_a_run_folder_within_the_budget(tmp_path, monkeypatch, capsys):
-    """train --sensor FRONT_FACING_CAMERA: teacher, 2 rounds; evaluate and export read it; the
-    training env steps (counted) stay within --timesteps."""
+    """train --sensor FRONT_FACING_CAMERA: teacher, 2 rounds, 1 PPO fine-tuning iteration;
+    evaluate and export read it; the training env steps (counted) stay within --timesteps."""
     counted = {"steps": 0}
     step_wait = DeepRacerVecEnv.step_wait
 
@@ -128,17 +150,19 @@ def test_route_writes_a_run_folder_within_the_budget(tmp_path, monkeypatch, caps
     code = cli_main(["train", "--reward", str(REWARD), "--sensor", "FRONT_FACING_CAMERA",
                      "--max-steering", "30", "--steering-levels", "3", "--speed-levels", "1",
                      "--timesteps", "100", "--n-envs", "2", "--n-steps", "16",
-                     "--distill-steps", "24", "--distill-rounds", "2", "--out", str(run),
+                     "--distill-steps", "24", "--distill-rounds", "2", "--finetune-steps", "40",
+                     "--out", str(run),
                      "--no-progress-bar"])
     assert code == 0
     assert "camera route: distillation" in capsys.readouterr().out
-    # teacher: 3 iterations of 32 = 96 > 100 - 24; so 2 (64) + distillation 2 rounds x 2 cars x 6
-    assert counted["steps"] == 64 + 24 <= 100
+    # distillation 2 rounds x 2 cars x 6 steps = 24; fine-tuning 40 -> 1 iteration of 32;
+    # the teacher the rest, 44 -> 1 iteration of 32
+    assert counted["steps"] == 32 + 24 + 32 <= 100
     config = json.loads((run / "run_config.json").read_text())
     assert config["sensor"] == "FRONT_FACING_CAMERA" and config["camera_route"] == "distill"
     names = sorted(p.name for p in (run / "model").glob("*.zip"))
-    assert names == ["0_Step-76.zip", "1_Step-88.zip"]
-    assert len((run / "metrics" / "iterations.jsonl").read_text().splitlines()) == 2
+    assert names == ["0_Step-44.zip", "1_Step-56.zip", "2_Step-88.zip"]
+    assert len((run / "metrics" / "iterations.jsonl").read_text().splitlines()) == 3
     report = evaluate_run(run, laps=1)
     assert len(report.laps) == 1
     export_run(run, tmp_path / "exported")
