@@ -16,7 +16,7 @@ from deepracer_sim.envs.sensors import FEATURES, FEATURES_AND_CAMERA, FRONT_FACI
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import UsageError
 from deepracer_sim.export import check_path, export_run
-from deepracer_sim.formats.model_metadata import discrete_action_space
+from deepracer_sim.formats.model_metadata import ActionSpace, discrete_action_space
 from deepracer_sim.formats.problems import errors
 from deepracer_sim.logs.events import IterationStats
 from deepracer_sim.training.config import TrainConfig
@@ -167,3 +167,27 @@ def test_route_writes_a_run_folder_within_the_budget(tmp_path, monkeypatch, caps
     assert len(report.laps) == 1
     export_run(run, tmp_path / "exported")
     assert errors(check_path(tmp_path / "exported")) == []
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_loss_is_the_kl_to_the_teacher(continuous):
+    """Targets equal to the student's own outputs: KL 0. Continuous, teacher means shifted by 1
+    at the student's std 1 (log_std 0 at the start): KL = 2 x 1 / (2 x 1^2) = 1; values off
+    by 2: squared error 4."""
+    space = (ActionSpace(np.array([[-30.0, 30.0], [0.5, 1.0]]), continuous=True) if continuous
+             else SPACE)
+    torch.manual_seed(0)
+    student = build_camera_policy(space)
+    frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 1, 120, 160),
+                                                                dtype=np.uint8))
+    with torch.no_grad():
+        dist = student.get_distribution(frames.float()).distribution
+        own = (torch.cat([dist.mean, dist.stddev.log()], 1) if continuous else dist.probs)
+        values = student.predict_values(frames.float()).reshape(-1)
+        _, kl, err = distill_loss(student, frames, own, values, 1.0)
+        assert kl == pytest.approx(0.0, abs=1e-6) and err == pytest.approx(0.0, abs=1e-9)
+        if continuous:
+            shifted = own.clone()
+            shifted[:, :2] += 1.0
+            _, kl, err = distill_loss(student, frames, shifted, values + 2.0, 1.0)
+            assert kl == pytest.approx(1.0, abs=1e-5) and err == pytest.approx(4.0, abs=1e-4)
