@@ -19,8 +19,8 @@ from deepracer_sim.export import check_path, export_run
 from deepracer_sim.formats.model_metadata import ActionSpace, discrete_action_space
 from deepracer_sim.formats.problems import errors
 from deepracer_sim.logs.events import IterationStats
-from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training import distill
+from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.distill import (
     FrameBuffer,
     collect,
@@ -106,8 +106,13 @@ def test_budget_split_and_refusal(tmp_path):
     cfg = TrainConfig(reward=REWARD, action_space=SPACE, version=6.0, out=tmp_path,
                       timesteps=200_000, n_envs=16, n_steps=256)
     b = split_budget(cfg)
-    assert (b.distill, b.round_steps, b.finetune) == (12_000, 187, 0) or b.distill == 11_968
-    assert b.teacher == (200_000 - b.distill) // 4096 * 4096 and b.total <= 200_000
+    # 12,000 frames over 4 rounds of 16 cars: 187 steps each; the teacher: whole iterations of
+    # 16 x 256 = 4,096 steps in the remaining 188,032
+    assert (b.distill, b.round_steps, b.finetune, b.teacher) == (11_968, 187, 0, 184_320)
+    cfg.teacher = tmp_path  # a given teacher: the whole budget may distil
+    cfg.timesteps = 6_400
+    assert (split_budget(cfg).distill, split_budget(cfg).teacher) == (6_400, 0)
+    cfg.teacher = None
     cfg.timesteps = 100
     with pytest.raises(UsageError, match="too small"):
         split_budget(cfg)
