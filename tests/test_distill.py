@@ -12,6 +12,7 @@ import torch
 from export_helpers import REWARD
 
 from deepracer_sim.cli import main as cli_main
+from deepracer_sim.cli.train import camera_route
 from deepracer_sim.envs.sensors import FEATURES, FEATURES_AND_CAMERA, FRONT_FACING_CAMERA
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import UsageError
@@ -196,3 +197,21 @@ def test_loss_is_the_kl_to_the_teacher(continuous):
             shifted[:, :2] += 1.0
             _, kl, err = distill_loss(student, frames, shifted, values + 2.0, 1.0)
             assert kl == pytest.approx(1.0, abs=1e-5) and err == pytest.approx(4.0, abs=1e-4)
+
+
+def test_camera_route_choice(tmp_path):
+    """auto: distillation (PPO trains on the CPU); a clone continues with PPO; --teacher only
+    with distillation."""
+    cfg = TrainConfig(reward=REWARD, action_space=SPACE, version=6.0, out=tmp_path,
+                      sensor=FRONT_FACING_CAMERA)
+    assert camera_route(cfg) == "distill"
+    cfg.camera_route = "ppo"
+    assert camera_route(cfg) == "ppo"
+    cfg.teacher = tmp_path
+    with pytest.raises(UsageError, match="--teacher"):
+        camera_route(cfg)
+    cfg.teacher, cfg.init_from, cfg.camera_route = None, tmp_path / "1_Step-8.zip", "auto"
+    assert camera_route(cfg) == "ppo"
+    cfg.camera_route = "distill"
+    with pytest.raises(UsageError, match="--clone"):
+        camera_route(cfg)

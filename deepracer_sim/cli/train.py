@@ -102,7 +102,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera-route", choices=CAMERA_ROUTES, default=TrainConfig.camera_route,
                    help="how FRONT_FACING_CAMERA trains: distill (teach the camera network from "
                         "a feature-vector policy; minutes on a CPU), ppo (PPO from scratch on the "
-                        "camera) or auto (distill on a CPU, ppo with CUDA); docs/camera.md")
+                        "camera) or auto (the fastest: distill, as PPO trains on the CPU here); "
+                        "docs/camera.md")
     p.add_argument("--teacher", type=Path, default=None,
                    help="distill: a FEATURES run folder whose best checkpoint teaches the camera "
                         "network (default: train one first into OUT/teacher)")

@@ -62,8 +62,8 @@ class TrainConfig:
             FEATURES with the camera stable-baselines3's MultiInputPolicy; camera training
             uses domain randomisation, seeded by ``seed``.
         camera_route: how a ``FRONT_FACING_CAMERA`` run trains (:mod:`deepracer_sim.training.
-            distill`): ``"auto"`` (distillation on a CPU, PPO from scratch with CUDA),
-            ``"distill"`` or ``"ppo"``.
+            distill`): ``"auto"`` (the fastest route: distillation, as PPO trains on the CPU),
+            ``"distill"`` or ``"ppo"`` (PPO from scratch).
         teacher: a ``FEATURES`` run folder whose best checkpoint teaches the camera network
             (None: one is trained first into ``<out>/teacher``).
         distill_steps: env steps (all cars; one camera frame each) of the distillation;

@@ -68,7 +68,7 @@ from deepracer_sim.training.ppo import (
     train,
 )
 
-#: ``TrainConfig.camera_route`` values: ``auto`` (distillation on a CPU, PPO with CUDA).
+#: ``TrainConfig.camera_route`` values (``auto``: the fastest route, :func:`resolve_camera_route`).
 CAMERA_ROUTES = ("auto", "distill", "ppo")
 #: Minibatch of the student's fit (frames).
 BATCH = 64
@@ -81,17 +81,16 @@ VALUE_WEIGHT = 0.5
 
 
 def resolve_camera_route(route: str) -> str:
-    """``"distill"`` or ``"ppo"``: ``auto`` is PPO from scratch when torch sees a CUDA device,
-    else distillation.
+    """``"distill"`` or ``"ppo"``. ``auto`` is distillation: PPO here trains on the CPU
+    (:func:`~deepracer_sim.training.ppo.make_model`), where distillation is the faster route
+    (PPO from scratch on a GPU stays ``"ppo"``'s job once PPO can use one).
 
     Raises:
         UsageError: another value.
     """
     if route not in CAMERA_ROUTES:
         raise UsageError(f"camera route {route!r}: use one of {', '.join(CAMERA_ROUTES)}")
-    if route == "auto":
-        return "ppo" if torch.cuda.is_available() else "distill"
-    return route
+    return "distill" if route == "auto" else route
 
 
 @dataclass(frozen=True)
