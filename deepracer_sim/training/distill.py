@@ -122,9 +122,11 @@ def split_budget(cfg: TrainConfig) -> Budget:
     teacher = 0 if cfg.teacher else (left - finetune) // rollout * rollout
     if round_steps < 1 or (not cfg.teacher and teacher < rollout):
         raise UsageError(f"--timesteps {cfg.timesteps} is too small for camera distillation: "
-                         f"it needs {cfg.n_envs * cfg.distill_rounds} steps per round's cars "
-                         f"and, without --teacher, a teacher iteration of {rollout} steps "
-                         "(--n-envs x --n-steps); give more --timesteps")
+                         "it needs one step of every car in every round (--n-envs x "
+                         f"--distill-rounds = {cfg.n_envs * cfg.distill_rounds} steps within "
+                         "--distill-steps and half of --timesteps) and, without --teacher, "
+                         f"one teacher iteration of {rollout} steps (--n-envs x --n-steps); "
+                         "give more --timesteps or --distill-steps")
     return Budget(teacher, round_steps * cfg.n_envs * cfg.distill_rounds, finetune, round_steps)
 
 
