@@ -215,13 +215,14 @@ def test_clone_refuses_a_checkpoint_of_another_action_space(tmp_path):
 
 
 def test_train_cli_refuses_a_cloud_clone_without_the_camera(tmp_path, capsys):
-    """The cloud model's action space and network are taken; its camera network cannot train
-    on the feature vector, and the refusal comes before the run folder is written."""
+    """The cloud model's action space, network and sensor are taken; its camera network cannot
+    train on the feature vector, and the refusal comes before the run folder is written."""
     root = _cloud_folder(tmp_path / "cloud", make_policy(SHALLOW, n_actions=3), 3)
     code = cli_main(["train", "--reward", str(REWARD), "--clone", str(root), "--out",
-                     str(tmp_path / "run"), "--timesteps", "8", "--no-progress-bar"])
+                     str(tmp_path / "run"), "--timesteps", "8", "--no-progress-bar",
+                     "--sensor", "FEATURES"])
     assert code == 2
-    assert "7_Step-3200.ckpt: a DeepRacer camera model reads the camera frame" in \
+    assert "the cloned policy sees FRONT_FACING_CAMERA, not --sensor FEATURES" in \
         capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
