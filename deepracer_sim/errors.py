@@ -65,6 +65,16 @@ class RunFolderError(DeepRacerSimError, FileNotFoundError):
     """A run folder, or a file in it, that is missing or damaged."""
 
 
+class RunExistsError(DeepRacerSimError, FileExistsError):
+    """``train --out DIR`` where DIR already holds a run (or other files): training never
+    overwrites one; the message names ``--resume`` and ``--force``."""
+
+
+class ResumeError(DeepRacerSimError, ValueError):
+    """``train --resume`` that cannot continue the run: not a run, a run without a training
+    state, or options that differ from the run's."""
+
+
 class RewardFunctionError(DeepRacerSimError, RuntimeError):
     """A reward file that cannot be loaded, or a reward function that failed or returned a bad
     value; run-time failures also name the step and the params."""

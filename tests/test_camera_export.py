@@ -27,6 +27,7 @@ from deepracer_sim.formats.checkpoints import write_checkpoints_json
 from deepracer_sim.formats.hyperparameters import read_hyperparameters
 from deepracer_sim.formats.model_metadata import discrete_action_space
 from deepracer_sim.formats.problems import errors
+from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.formats.tf_checkpoint import read_checkpoint
 from deepracer_sim.formats.tf_graph import read_graph_def
 from deepracer_sim.formats.tf_variables import SCOPE, model_spec
@@ -35,6 +36,7 @@ from deepracer_sim.training import ppo as training
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.networks import DeepRacerCnnPolicy, camera_policy_from_state_dict
 from deepracer_sim.training.policy import load_policy, read_checkpoint_state
+from deepracer_sim.training.runs import write_run_files
 from deepracer_sim.training.tf_weights import tf_variables_to_sb3, write_tf_model
 
 #: 3 steering angles x 1 speed: 3 actions.
@@ -81,7 +83,8 @@ def camera_run(tmp_path_factory) -> tuple[Path, dict[str, DeepRacerCnnPolicy]]:
     out = tmp_path_factory.mktemp("camera") / "run"
     cfg = _cfg(out, neural_network=SHALLOW)
     hp = read_hyperparameters(None)
-    training.prepare_run_folder(cfg, load_track(cfg.track), hp)
+    out.mkdir(parents=True)
+    write_run_files(RunFolder(out), cfg, load_track(cfg.track), hp)
     model = training.make_model(cfg, _camera_env(), hp)
     model.learn(8)
     model.save(out / "model" / "1_Step-8.zip")
@@ -174,7 +177,9 @@ def test_check_finds_a_checkpoint_and_a_graph_that_do_not_fit(camera_export, tmp
 def test_feature_vector_exports_are_unchanged(tmp_path):
     """A feature-vector run's metadata is written as before (the simapp's defaults)."""
     cfg = _cfg(tmp_path / "run")
-    training.prepare_run_folder(cfg, load_track(cfg.track), read_hyperparameters(None))
+    (tmp_path / "run").mkdir()
+    write_run_files(RunFolder(tmp_path / "run"), cfg, load_track(cfg.track),
+                    read_hyperparameters(None))
     meta = json.loads((tmp_path / "run" / "model" / "model_metadata.json").read_text())
     assert meta["neural_network"] == SHALLOW and meta["sensor"] == ["FRONT_FACING_CAMERA"]
     assert json.loads((tmp_path / "run" / "run_config.json").read_text())[
@@ -214,16 +219,16 @@ def test_clone_refuses_a_checkpoint_of_another_action_space(tmp_path):
         clone_source(root)
 
 
-def test_train_cli_refuses_a_cloud_clone_without_the_camera(tmp_path, capsys):
-    """The cloud model's action space, network and sensor are taken; its camera network cannot
-    train on the feature vector, and the refusal comes before the run folder is written."""
+def test_train_cli_refuses_a_cloud_clone_on_the_feature_vector(tmp_path, capsys):
+    """The cloud model's action space, network and camera are taken; asking it to train on the
+    feature vector is refused before the run folder is written."""
     root = _cloud_folder(tmp_path / "cloud", make_policy(SHALLOW, n_actions=3), 3)
     code = cli_main(["train", "--reward", str(REWARD), "--clone", str(root), "--out",
-                     str(tmp_path / "run"), "--timesteps", "8", "--no-progress-bar",
-                     "--sensor", "FEATURES"])
+                     str(tmp_path / "run"), "--timesteps", "8", "--sensor", "FEATURES",
+                     "--no-progress-bar"])
     assert code == 2
-    assert "the cloned policy sees FRONT_FACING_CAMERA, not --sensor FEATURES" in \
-        capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "the cloned policy sees FRONT_FACING_CAMERA, not --sensor FEATURES" in err
     assert not (tmp_path / "run").exists()
 
 

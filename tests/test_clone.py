@@ -76,8 +76,12 @@ def test_clone_continues_from_the_exported_weights(run_dir: Path, exported: Path
     assert set(started) == set(cloned)
     for key in cloned:
         assert torch.equal(started[key], cloned[key]), key
-    # ... and its first checkpoint (1024 steps = one update at lr 1e-12) is still it
-    _, params, _ = load_from_zip_file(out / "model" / "0_Step-1024.zip", load_data=False)
+    # ... its checkpoint 0 (saved when the run was created) is it exactly, and checkpoint 1
+    # (1024 steps = one update at lr 1e-12) is still it
+    _, params, _ = load_from_zip_file(out / "model" / "0_Step-0.zip", load_data=False)
+    for key in cloned:
+        assert torch.equal(params["policy"][key], cloned[key]), key
+    _, params, _ = load_from_zip_file(out / "model" / "1_Step-1024.zip", load_data=False)
     for key in cloned:
         assert torch.allclose(params["policy"][key], cloned[key], atol=1e-7), key
     # whereas another checkpoint of the original run differs clearly (the test can fail)

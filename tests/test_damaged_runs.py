@@ -66,7 +66,7 @@ def test_a_damaged_pointer_names_the_checkpoints_to_pick(run: Path, capsys) -> N
     last = _checkpoints(run)[-1]
     assert "the file is damaged" in err
     assert f"{run / 'model'} holds " in err and last in err
-    assert f"pick one with --checkpoint N (its iteration number, e.g. --checkpoint " \
+    assert f"pick one with --checkpoint N (its checkpoint number, e.g. --checkpoint " \
            f"{last.split('_')[0]})" in err
     assert "Traceback" not in err
 

@@ -5,6 +5,7 @@ The student is the real SHALLOW network; the step counts are tiny."""
 from __future__ import annotations
 
 import json
+import signal
 
 import numpy as np
 import pytest
@@ -32,6 +33,7 @@ from deepracer_sim.training.distill import (
 from deepracer_sim.training.evaluation import evaluate_run
 from deepracer_sim.training.networks import build_camera_policy
 from deepracer_sim.training.policy import build_policy
+from deepracer_sim.training.signals import StopSignals
 
 #: 3 steering angles x 1 speed.
 SPACE = discrete_action_space(30.0, 3, 1.0, 1)
@@ -120,7 +122,9 @@ def test_budget_split_and_refusal(tmp_path):
 
 
 def test_interrupt_saves_the_student(tmp_path, monkeypatch):
-    """Ctrl-C during distillation saves the student as the last checkpoint."""
+    """Ctrl-C during distillation saves the student as the next checkpoint: 0_Step-0 (the
+    untrained student), round 0 after the teacher's 64 steps and its 2 cars x 6 steps
+    (1_Step-76), the interrupted round 1 after its 12 more steps (2_Step-88); exit code 130."""
     fits = {"n": 0}
 
     def interrupted_fit(*args, **kwargs):
@@ -134,10 +138,35 @@ def test_interrupt_saves_the_student(tmp_path, monkeypatch):
                       timesteps=100, n_envs=2, n_steps=16, distill_steps=24, distill_rounds=2,
                       sensor=FRONT_FACING_CAMERA, eval_episodes=1)
     result = distill.train_camera(cfg, progress_bar=False)
-    assert result.interrupted
+    assert result.interrupted and result.exit_code == 130
+    assert result.saved_at_stop == "2_Step-88.zip"
+    info = json.loads((tmp_path / "run" / "model" / "deepracer_checkpoints.json").read_text())
+    assert info["last_checkpoint"]["name"] == "2_Step-88.zip"
+    assert sorted(p.name for p in (tmp_path / "run" / "model").glob("*.zip")) == [
+        "0_Step-0.zip", "1_Step-76.zip", "2_Step-88.zip"]
+    state = json.loads((tmp_path / "run" / "training_state.json").read_text())
+    assert "2_Step-88" in json.dumps(state)
+
+
+def test_stop_signal_during_a_round_ends_the_route(tmp_path, monkeypatch):
+    """A SIGTERM recorded during round 0's fit: the round is saved, not evaluated, as
+    checkpoint 1 (64 teacher steps + 12), no later round runs, the exit code is 128 + 15."""
+    stopper = StopSignals()
+
+    def stopped_fit(*args, **kwargs):
+        stopper.interrupt(signal.SIGTERM)
+        return {}
+
+    monkeypatch.setattr(distill, "fit_student", stopped_fit)
+    cfg = TrainConfig(reward=REWARD, action_space=SPACE, version=6.0, out=tmp_path / "run",
+                      timesteps=100, n_envs=2, n_steps=16, distill_steps=24, distill_rounds=2,
+                      sensor=FRONT_FACING_CAMERA, eval_episodes=1)
+    result = distill.train_camera(cfg, progress_bar=False, stopper=stopper)
+    assert (result.exit_code, result.stop_reason) == (143, "stopped by SIGTERM")
+    assert [s.checkpoint for s in result.iterations] == ["1_Step-76.zip"]
+    assert result.iterations[0].eval_laps == []  # not evaluated at a stop
     info = json.loads((tmp_path / "run" / "model" / "deepracer_checkpoints.json").read_text())
     assert info["last_checkpoint"]["name"] == "1_Step-76.zip"
-    assert (tmp_path / "run" / "model" / "1_Step-76.zip").is_file()
 
 
 def test_route_writes_a_run_folder_within_the_budget(tmp_path, monkeypatch, capsys):
@@ -167,7 +196,10 @@ def test_route_writes_a_run_folder_within_the_budget(tmp_path, monkeypatch, caps
     config = json.loads((run / "run_config.json").read_text())
     assert config["sensor"] == "FRONT_FACING_CAMERA" and config["camera_route"] == "distill"
     names = sorted(p.name for p in (run / "model").glob("*.zip"))
-    assert names == ["0_Step-44.zip", "1_Step-56.zip", "2_Step-88.zip"]
+    # 0_Step-0: the untrained student at the run's creation; rounds 1 and 2 after the
+    # teacher's 32 steps and 12 each; the fine-tuning iteration 3 after 32 more
+    assert names == ["0_Step-0.zip", "1_Step-44.zip", "2_Step-56.zip", "3_Step-88.zip"]
+    assert (run / "training_state.json").is_file() and (run / "teacher" / "model").is_dir()
     assert len((run / "metrics" / "iterations.jsonl").read_text().splitlines()) == 3
     report = evaluate_run(run, laps=1)
     assert len(report.laps) == 1
@@ -200,8 +232,8 @@ def test_loss_is_the_kl_to_the_teacher(continuous):
 
 
 def test_camera_route_choice(tmp_path):
-    """auto: distillation (PPO trains on the CPU); a clone continues with PPO; --teacher only
-    with distillation."""
+    """auto: distillation (PPO trains on the CPU); a clone and --resume continue with PPO;
+    --teacher only with distillation."""
     cfg = TrainConfig(reward=REWARD, action_space=SPACE, version=6.0, out=tmp_path,
                       sensor=FRONT_FACING_CAMERA)
     assert camera_route(cfg) == "distill"
@@ -215,3 +247,8 @@ def test_camera_route_choice(tmp_path):
     cfg.camera_route = "distill"
     with pytest.raises(UsageError, match="--clone"):
         camera_route(cfg)
+    cfg.init_from, cfg.resume = None, True  # --resume continues a camera run with PPO
+    with pytest.raises(UsageError, match="--resume"):
+        camera_route(cfg)
+    cfg.camera_route = "auto"
+    assert camera_route(cfg) == "ppo"

@@ -58,8 +58,8 @@ pytest_plugins = ["export_fixtures"]  # the shared run and export fixtures
 def test_export_writes_the_deepracer_layout(run_dir: Path, exported: Path, run_info) -> None:
     best = run_info["best_checkpoint"]["name"].removesuffix(".zip")
     last = run_info["last_checkpoint"]["name"].removesuffix(".zip")
-    # 4096 steps / (8 cars x 128 steps) = 4 iterations, numbered 0..3
-    assert last == "3_Step-4096"
+    # 4096 steps / (8 cars x 128 steps) = 4 updates: checkpoints 0 (untrained) to 4
+    assert last == "4_Step-4096"
     files = rel_files(exported)
     expected = {"model_metadata.json", "reward_function.py", "training_params.yaml",
                 "ip/hyperparameters.json", "model/model_metadata.json", "model/.coach_checkpoint",
@@ -283,53 +283,54 @@ def test_export_without_onnx_falls_back_to_weights(run_dir: Path, tmp_path: Path
     with tarfile.open(tmp_path / "out" / "model.tar.gz") as tar:
         assert tar.getnames() == ["model_metadata.json", "agent/model.pt"]
         assert tar.extractfile("agent/model.pt").read() == \
-            (tmp_path / "out" / "model" / "3_Step-4096.ckpt.pt").read_bytes()
+            (tmp_path / "out" / "model" / "4_Step-4096.ckpt.pt").read_bytes()
 
 
 # ------------------------------------------------------------------------------- options
 
-def test_checkpoint_by_iteration(run_dir: Path, tmp_path: Path) -> None:
+def test_checkpoint_by_number(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "one"
-    assert cli_main(["export", str(run_dir), "--out", str(out), "--checkpoint", "1"]) == 0
-    # iteration 1 ends at 2 x 1024 = 2048 steps; only it is exported, as best and last
-    assert (out / "model" / ".coach_checkpoint").read_text().strip() == "1_Step-2048.ckpt"
+    assert cli_main(["export", str(run_dir), "--out", str(out), "--checkpoint", "2"]) == 0
+    # checkpoint 2 follows the second update, at 2 x 1024 = 2048 steps (iteration 1's update);
+    # only it is exported, as best and last
+    assert (out / "model" / ".coach_checkpoint").read_text().strip() == "2_Step-2048.ckpt"
     info = json.loads((out / "model" / "deepracer_checkpoints.json").read_text())
     assert info["best_checkpoint"] == info["last_checkpoint"]
-    assert info["best_checkpoint"]["name"] == "1_Step-2048.ckpt"
+    assert info["best_checkpoint"]["name"] == "2_Step-2048.ckpt"
     rows = [json.loads(line) for line in
             (run_dir / "metrics" / "iterations.jsonl").read_text().splitlines()]
     laps = rows[1]["eval_laps"]
     assert info["best_checkpoint"]["avg_eval_metric"] == pytest.approx(
         sum(lap["progress"] for lap in laps) / len(laps))
     ckpts = sorted(p.name for p in (out / "model").iterdir() if ".ckpt." in p.name)
-    assert ckpts == ["1_Step-2048.ckpt.pt", "1_Step-2048.ckpt.zip"]
+    assert ckpts == ["2_Step-2048.ckpt.pt", "2_Step-2048.ckpt.zip"]
 
 
 def test_best_and_last_are_both_exported(run_dir: Path, tmp_path: Path) -> None:
     run = copy_folder(run_dir, tmp_path / "run")
-    # make iteration 1 the best, as a run whose evaluation peaked early
+    # make checkpoint 2 the best, as a run whose evaluation peaked early
     edit_json(run / "model" / "deepracer_checkpoints.json",
-               lambda d: d["best_checkpoint"].update(name="1_Step-2048.zip", avg_eval_metric=77.5,
+               lambda d: d["best_checkpoint"].update(name="2_Step-2048.zip", avg_eval_metric=77.5,
                                                      time_stamp=17.067))
     out = tmp_path / "exp"
     export_run(run, out)
     info = json.loads((out / "model" / "deepracer_checkpoints.json").read_text())
-    assert info["best_checkpoint"] == {"name": "1_Step-2048.ckpt", "avg_eval_metric": 77.5,
+    assert info["best_checkpoint"] == {"name": "2_Step-2048.ckpt", "avg_eval_metric": 77.5,
                                        "time_stamp": 17.067}
-    assert info["last_checkpoint"]["name"] == "3_Step-4096.ckpt"
-    assert (out / "model" / ".coach_checkpoint").read_text() == "1_Step-2048.ckpt"
+    assert info["last_checkpoint"]["name"] == "4_Step-4096.ckpt"
+    assert (out / "model" / ".coach_checkpoint").read_text() == "2_Step-2048.ckpt"
     ckpts = sorted(p.name for p in (out / "model").iterdir() if ".ckpt." in p.name)
-    assert ckpts == ["1_Step-2048.ckpt.pt", "1_Step-2048.ckpt.zip",
-                     "3_Step-4096.ckpt.pt", "3_Step-4096.ckpt.zip"]
+    assert ckpts == ["2_Step-2048.ckpt.pt", "2_Step-2048.ckpt.zip",
+                     "4_Step-4096.ckpt.pt", "4_Step-4096.ckpt.zip"]
     if onnx_available():
-        assert (out / "model" / "model_1.onnx").is_file()
-        assert (out / "model" / "model_3.onnx").is_file()
+        assert (out / "model" / "model_2.onnx").is_file()
+        assert (out / "model" / "model_4.onnx").is_file()
         with tarfile.open(out / "model.tar.gz") as tar:  # the car archive: the best one
             assert tar.extractfile("agent/model.onnx").read() == \
-                (out / "model" / "model_1.onnx").read_bytes()
+                (out / "model" / "model_2.onnx").read_bytes()
     # --checkpoint last keeps both, but the model now stands for the last one
     export_run(run, out, checkpoint="last", force=True)
-    assert (out / "model" / ".coach_checkpoint").read_text() == "3_Step-4096.ckpt"
+    assert (out / "model" / ".coach_checkpoint").read_text() == "4_Step-4096.ckpt"
     assert json.loads((out / "model" / "deepracer_checkpoints.json").read_text()) == info
 
 
@@ -349,7 +350,7 @@ def test_refuses_non_empty_folder_and_force_replaces_an_export(run_dir: Path, tm
     assert cli_main(["export", str(run_dir), "--out", str(out), "--checkpoint", "last"]) == 2
     assert cli_main(["export", str(run_dir), "--out", str(out), "--checkpoint", "last",
                      "--force"]) == 0
-    assert (out / "model" / ".coach_checkpoint").read_text().strip() == "3_Step-4096.ckpt"
+    assert (out / "model" / ".coach_checkpoint").read_text().strip() == "4_Step-4096.ckpt"
     # an empty folder is fine without --force
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -382,7 +383,7 @@ def test_interrupted_export_leaves_nothing(run_dir: Path, tmp_path: Path,
     with pytest.raises(KeyboardInterrupt):
         export_run(run_dir, out, checkpoint="best", force=True)
     assert rel_files(out) == before
-    assert (out / "model" / ".coach_checkpoint").read_text() == "3_Step-4096.ckpt"
+    assert (out / "model" / ".coach_checkpoint").read_text() == "4_Step-4096.ckpt"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp"]
 
 

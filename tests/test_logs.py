@@ -451,3 +451,39 @@ def test_read_18_columns_and_console_layout(tmp_path: Path) -> None:
     assert "obstacle_crash_counter" in cols and "wall_clock" not in cols
     assert len(cols["episode"]) == len(lines) - 1
     assert logs.training.episodes["episode"].tolist() == list(range(20))
+
+
+def test_an_interruption_inside_a_write_leaves_the_logs_consistent(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """A KeyboardInterrupt raised while iteration 0 is written (before its sim-trace file is
+    in place), then the stop's flush: the flush writes iteration 0 with every buffered step,
+    TrainingMetrics.json and the sim-traces agree (this was an IndexError and a missing
+    sim-trace file)."""
+    from deepracer_sim.logs import writer
+
+    env = FakeEnv(2)
+    logger = TrainingLogger()
+    logger.on_start(RunFolder(tmp_path), env, FakeModel())
+    schedule = [[3, 2, 2, 2, 5], [3, 2, 2, 2, 5]]
+    state: dict = {}
+    drive(env, schedule, range(0, 3), state)
+    real = writer.atomic_write_text
+
+    def interrupted(*args, **kwargs):
+        monkeypatch.setattr(writer, "atomic_write_text", real)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer, "atomic_write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        logger.on_iteration(IterationStats(iteration=0))
+    drive(env, schedule, range(3, 5), state)
+    assert logger.flush()
+    files = sorted(p.name for p in (tmp_path / "training-simtrace").iterdir())
+    assert files == ["0-iteration.csv"]
+    # all 5 steps of both cars are iteration 0 (each car's 3-row and 2-row episodes), and the
+    # metrics say the same
+    _, rows = csv_rows(tmp_path / "training-simtrace" / "0-iteration.csv")
+    assert len(rows) == 10
+    metrics = json.loads((tmp_path / "metrics" / "TrainingMetrics.json").read_text())["metrics"]
+    assert [m["episode"] for m in metrics] == [1, 2, 3, 4]
+    assert read_run(tmp_path).training.episodes["steps"].tolist() == [3, 3, 2, 2]

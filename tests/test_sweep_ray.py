@@ -74,7 +74,7 @@ def test_tiny_sweep_resume_and_compare(tmp_path: Path, monkeypatch, local_ray) -
         assert marker["params"]["seed"] == seed and marker["evaluation"]["laps"] == 5
         # the train command's run folder: 2 iterations of 8 x 128 steps
         ckpt = json.loads((out / name / "model" / "deepracer_checkpoints.json").read_text())
-        assert ckpt["last_checkpoint"]["name"] == "1_Step-2048.zip"
+        assert ckpt["last_checkpoint"]["name"] == "2_Step-2048.zip"  # after the 2nd update
         assert json.loads((out / name / "run_config.json").read_text())["seed"] == seed
     assert (out / SWEEP_RESULTS).read_text().count("\n") == 3  # header + 2 trials
     assert "000-seed=0: finished" in log.getvalue()
@@ -155,3 +155,42 @@ def test_the_dashboard_says_what_to_install(tmp_path: Path) -> None:
     with pytest.raises(SweepError, match=r"deepracer-sim\[dashboard\]"):
         run_sweep(spec, factory, tmp_path / "out", dashboard=True)
     assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def asha_work(cfg: TrainConfig, report, holdout=()) -> TrialOutcome:
+    """A trial of up to 8 iterations of 100 steps reporting the score 1000 x its learning rate,
+    which stops after the iteration whose report returns a stop reason (as training's stop
+    rule does)."""
+    hp = json.loads(Path(cfg.hyperparameters).read_text())
+    Path(cfg.out).mkdir(parents=True)
+    reason, metrics = None, {}
+    for i in range(8):
+        metrics = {"steps": 100 * (i + 1), "iteration": i, "best_score": 1000.0 * hp["lr"]}
+        reason = report(metrics)
+        if reason is not None:
+            break
+    return TrialOutcome("completed", metrics["steps"], 0.0, 0.0, metrics, {}, reason)
+
+
+def test_asha_stops_hopeless_trials_which_end_finished(tmp_path: Path, local_ray) -> None:
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # asha_work to the workers
+    (tmp_path / "asha.yaml").write_text(
+        f"reward: {ROOT / 'rewards' / 'center.py'}\nsearch:\n  samples: 4\n  seed: 0\n"
+        "  space:\n    lr: {loguniform: [1.0e-4, 1.0e-3]}\n"
+        "  early_stopping: {method: asha, grace_period: 1, reduction_factor: 2}\n")
+    factory = train_factory()
+    spec = load_spec(tmp_path / "asha.yaml", factory.options)
+    out = tmp_path / "asha"
+    log = io.StringIO()
+    result = run_sweep(spec, factory, out, workers=1, stream=log, work=asha_work)
+    # seed 0 draws the learning rates 4.33e-4, 1.86e-4, 1.10e-4, 1.04e-4, one trial after
+    # the other: at the first rung (1 iteration) ASHA keeps the top half of the scores seen
+    # there (reduction factor 2); the first trial has no rival and runs its 8 iterations,
+    # each later one is below the median of those before it (1.86 < 4.33, 1.10 < 3.10,
+    # 1.04 < 1.86) and is stopped after its first iteration
+    assert sorted(result.finished) == sorted(p.name for p in run_folders(out)), log.getvalue()
+    markers = {p.name[:3]: read_marker(p) for p in run_folders(out)}
+    assert [(m["steps"], m["stop_reason"]) for _, m in sorted(markers.items())] == [
+        (800, None), (100, "stopped early by ASHA"), (100, "stopped early by ASHA"),
+        (100, "stopped early by ASHA")]
+    assert "finished (stopped early by ASHA)" in log.getvalue()

@@ -18,6 +18,7 @@ from deepracer_sim.errors import SweepSpecError
 from deepracer_sim.sweep.spec import (
     SWEEP_OWNED,
     Distribution,
+    EarlyStopping,
     SpecParser,
     TrainOptions,
     grid_trials,
@@ -102,6 +103,33 @@ def test_dashes_flags_and_hyperparameters(workdir: Path) -> None:
         "002-max_speed=2.5-batch_size=64", "003-max_speed=2.5-batch_size=128"]
 
 
+def test_seconds_is_a_fixed_key_or_an_axis_mapped_to_train_seconds(workdir: Path) -> None:
+    spec = spec_of("reward: rewards/center.py\nseconds: 90\n", workdir)
+    assert spec.fixed["seconds"] == 90.0 and isinstance(spec.fixed["seconds"], float)
+    spec = spec_of("reward: rewards/center.py\ntimesteps: 50000\n"
+                   "grid:\n  seconds: [30, 60.5]\n", workdir)
+    trials = grid_trials(spec)
+    assert [t.name for t in trials] == ["000-seconds=30", "001-seconds=60.5"]
+    factory = train_factory()
+    configs = [factory.config(t.params, workdir / t.name, workdir) for t in trials]
+    assert [(c.seconds, c.timesteps) for c in configs] == [(30.0, 50000), (60.5, 50000)]
+    # without the key a trial has no budget, as `deepracer-sim train` without --seconds
+    assert factory.config({"reward": str(workdir / "rewards" / "center.py")},
+                          workdir / "run", workdir).seconds is None
+
+
+def test_early_stopping_is_asha(workdir: Path) -> None:
+    search = "search:\n  samples: 4\n  space: {lr: {loguniform: [1.0e-5, 1.0e-3]}}\n"
+    spec = spec_of(f"reward: rewards/center.py\n{search}  early_stopping: asha\n", workdir)
+    assert spec.search is not None and spec.search.early_stopping == EarlyStopping("asha", 4, 3)
+    other = spec_of(f"reward: rewards/center.py\n{search}  early_stopping: {{method: asha, "
+                    "grace_period: 2, reduction_factor: 2}\n", workdir)
+    assert other.search is not None
+    assert other.search.early_stopping == EarlyStopping("asha", 2, 2)
+    assert other.fingerprint() != spec.fingerprint()
+    assert spec_of(f"reward: rewards/center.py\n{search}", workdir).search.early_stopping is None
+
+
 def test_a_trial_config_is_the_train_commands(workdir: Path) -> None:
     """The same options through the sweep and through `deepracer-sim train` give the same
     TrainConfig; inline hyperparameters are merged over the defaults."""
@@ -131,7 +159,10 @@ def test_a_trial_config_is_the_train_commands(workdir: Path) -> None:
     ("reward: rewards/center.py\nn_env: 4\n", ["n_env", "did you mean n_envs"]),
     ("reward: rewards/center.py\nout: runs/x\n", ["out", "--out to the sweep command"]),
     ("reward: rewards/center.py\nrender: true\n", ["render", "evaluate RUN --render"]),
-    ("reward: rewards/center.py\nseconds: 60\n", ["seconds", "not available yet", "timesteps"]),
+    ("reward: rewards/center.py\nseconds: 0\n", ["seconds", "out of range", "> 0",
+                                                 "--seconds"]),
+    ("reward: rewards/center.py\ngrid:\n  seconds: [30, inf]\n", ["grid.seconds[1]",
+                                                                   "expected a number"]),
     ("reward: rewards/center.py\ngrid:\n  seed: 3\n", ["grid.seed", "non-empty list"]),
     ("reward: rewards/center.py\ngrid:\n  seed: [0, 0]\n", ["grid.seed", "repeated"]),
     ("reward: rewards/nope.py\n", ["reward", "nope.py does not exist", "relative paths"]),
@@ -165,7 +196,10 @@ def test_a_trial_config_is_the_train_commands(workdir: Path) -> None:
     ("reward: rewards/center.py\nsearch: {samples: 2, metric: lap, space: "
      "{lr: {uniform: [0.1, 0.2]}}}\n", ["search.metric", "best_score"]),
     ("reward: rewards/center.py\nsearch: {samples: 2, space: {lr: {uniform: [0.1, 0.2]}}, "
-     "early_stopping: {grace_steps: 8000}}\n", ["early_stopping", "not available yet"]),
+     "early_stopping: {grace_steps: 8000}}\n", ["search.early_stopping", "grace_steps",
+                                                  "{method: asha, grace_period: 4"]),
+    ("reward: rewards/center.py\nsearch: {samples: 2, space: {lr: {uniform: [0.1, 0.2]}}, "
+     "early_stopping: {grace_period: 0}}\n", ["search.early_stopping.grace_period", ">= 1"]),
     ("reward: [unclosed\n", ["sweep.yaml:2", "invalid YAML"]),
     ("- reward\n", ["expected a mapping", "grid:"]),
 ])

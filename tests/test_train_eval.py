@@ -39,8 +39,8 @@ def test_run_folder_has_deepracer_files(trained_run: Path) -> None:
     hp = json.loads((trained_run / "ip" / "hyperparameters.json").read_text())
     assert list(hp) == sorted(hp) and "sac_alpha" not in hp
     ckpt = json.loads((trained_run / "model" / "deepracer_checkpoints.json").read_text())
-    # 4096 steps / (8 cars x 128 steps) = 4 iterations, numbered 0..3
-    assert ckpt["last_checkpoint"]["name"] == "3_Step-4096.zip"
+    # 4096 steps / (8 cars x 128 steps) = 4 updates: checkpoints 0 (untrained) to 4
+    assert ckpt["last_checkpoint"]["name"] == "4_Step-4096.zip"
     assert (trained_run / "model" / ckpt["best_checkpoint"]["name"]).is_file()
     assert 0.0 <= ckpt["best_checkpoint"]["avg_eval_metric"] <= 100.0
 
@@ -90,11 +90,12 @@ def _config(tmp_path: Path, reward: Path) -> TrainConfig:
 
 
 def test_ctrl_c_keeps_a_usable_checkpoint(tmp_path: Path) -> None:
-    # The reward function raises KeyboardInterrupt (as Ctrl-C would) on its 1500th call.
+    # The reward function raises KeyboardInterrupt (as Ctrl-C would) on its 300th call (each
+    # car has its own instance: car 0 gets there first, in the second of 4 iterations).
     reward = tmp_path / "interrupting.py"
     reward.write_text("calls = [0]\n\n\ndef reward_function(params):\n"
                       "    calls[0] += 1\n"
-                      "    if calls[0] == 1500:\n"
+                      "    if calls[0] == 300:\n"
                       "        raise KeyboardInterrupt\n"
                       "    return 1.0\n")
     result = train_fn(_config(tmp_path, reward), progress_bar=False)

@@ -454,7 +454,7 @@ def test_closing_the_training_window_does_not_stop_training(tmp_path: Path, capf
     assert not result.interrupted and result.timesteps == 1024
     assert not viewer.active
     assert "viewer window closed; training continues" in capfd.readouterr().err
-    assert (tmp_path / "run" / "model" / "3_Step-1024.zip").is_file()
+    assert (tmp_path / "run" / "model" / "4_Step-1024.zip").is_file()
 
 
 def test_ctrl_c_keeps_the_checkpoint_and_closes_the_window(tmp_path: Path) -> None:

@@ -213,7 +213,7 @@ def time_to_laps(track: str | Path) -> dict:
     for row in rows:
         laps = row["eval_laps"]
         if laps and laps[0]["status"] == "lap_complete" and laps[0]["start"] == 0.0:
-            report = evaluate_run(out, laps=3, checkpoint=str(row["iteration"]))
+            report = evaluate_run(out, laps=3, checkpoint=row["checkpoint"])
             if report.completion_rate == 1.0:
                 return {"track": Path(track).stem, "seconds_to_3_of_3": row["wall_time"],
                         "steps": row["steps"],

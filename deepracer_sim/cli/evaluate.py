@@ -42,7 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "track)")
     p.add_argument("--laps", type=values.integer(1, values.MAX_LAPS), default=3,
                    help="laps, each a fresh episode (with --race: continuous laps of the race)")
-    p.add_argument("--checkpoint", default="best", help="best, last, or an iteration number")
+    p.add_argument("--checkpoint", default="best",
+                   help="best, last, or a checkpoint number N (model/N_Step-<steps>.zip: the "
+                        "policy after N updates; 0 = untrained)")
     add_physics_argument(p, "the run's (run_config.json), else its model version's")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--render", action="store_true", help="watch the laps live in a window")

@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``deepracer-sim export``."""
     p.add_argument("run_dir", nargs="?", type=Path, help="run folder written by train")
     p.add_argument("--out", type=Path, help="folder to write (the model's S3 prefix)")
-    p.add_argument("--checkpoint", default="best", help="best, last or an iteration number")
+    p.add_argument("--checkpoint", default="best",
+                   help="best, last or a checkpoint number N (model/N_Step-<steps>.zip)")
     p.add_argument("--force", action="store_true", help="replace an earlier export in --out")
     p.add_argument("--check", type=Path, metavar="DIR",
                    help="check DIR against DeepRacer's import rules instead")

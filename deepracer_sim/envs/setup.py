@@ -31,7 +31,7 @@ from deepracer_sim.formats.model_metadata import (
     discrete_action_space,
     read_model_metadata,
 )
-from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_caller
+from deepracer_sim.reward import RewardCaller, RewardFn, make_reward_callers
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import car_params, resolve_physics
 from deepracer_sim.sim.simulator import Simulator, make_config
@@ -94,7 +94,7 @@ class EnvSetup:
     track's cars only); one track: ``groups`` is None and ``sim`` holds every car."""
 
     track: Track
-    reward_caller: RewardCaller
+    reward_callers: list[RewardCaller]
     action_space: ActionSpace
     version: float
     physics: str
@@ -111,6 +111,11 @@ class EnvSetup:
     def all_cars(self) -> Simulator | TrackGroups:
         """What steps every car: ``groups`` (several tracks) or ``sim``."""
         return self.groups if self.groups is not None else self.sim
+
+    @property
+    def reward_caller(self) -> RewardCaller:
+        """Car 0's reward caller (the single env's only one)."""
+        return self.reward_callers[0]
 
 
 def load_tracks(track: TracksLike) -> list[Track]:
@@ -146,7 +151,9 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
     the cars' round-robin start points tile the track (as deepracer-for-cloud's multi-worker
     setups do); with one car that is ``start_position`` itself. Several tracks (a list or
     tuple): car ``i`` drives track ``i % T`` (:class:`TrackGroups`), each track with its own
-    default step cap.
+    default step cap. A reward file is loaded once per car
+    (:func:`~deepracer_sim.reward.make_reward_callers`: each car has its own module globals,
+    as each DeepRacer rollout worker has).
 
     Raises:
         UsageError: ``num_envs < 1``, ``max_steps < 2``, an unknown ``sensor`` or
@@ -159,7 +166,7 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
     if len(trks) > num_envs:
         raise UsageError(f"{len(trks)} tracks and {num_envs} cars: each track needs a car; "
                          f"give at least {len(trks)} cars (--n-envs) or fewer tracks")
-    caller = make_reward_caller(reward_function)
+    callers = make_reward_callers(reward_function, num_envs)
     space, version = resolve_action_space(action_space, version)
     physics = resolve_physics(physics, version)
     caps = [int(max_steps) if max_steps is not None else default_max_steps(t) for t in trks]
@@ -183,7 +190,7 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
     act_space: gym.Space = (gym.spaces.Box(-1.0, 1.0, (2,), np.float32) if space.continuous
                             else gym.spaces.Discrete(len(space)))
     car_tracks = [trks[k] for k in car_track_indices(num_envs, len(trks)).tolist()]
-    return EnvSetup(trks[0], caller, space, version, physics, training, caps[0], sim, sensors,
+    return EnvSetup(trks[0], callers, space, version, physics, training, caps[0], sim, sensors,
                     sensors.observation_space, act_space, car_tracks, groups)
 
 

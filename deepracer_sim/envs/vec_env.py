@@ -12,7 +12,8 @@ Car ``i`` starts its first episode ``i / N`` of a lap after ``start_position``, 
 round-robin start points tile the track (the rule deepracer-for-cloud's multi-worker setups use).
 With several tracks (``track=[A, B, ...]``) car ``i`` drives track ``i % T``
 (:mod:`deepracer_sim.envs.multitrack`); ``track`` is then the first one and ``car_tracks`` says
-which car drives which.
+which car drives which. A reward file is loaded once per car: each car's reward function has
+its own globals, as on DeepRacer, where each car is a rollout worker in its own process.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class DeepRacerVecEnv(VecEnv):
         self.track = setup.track
         #: the track of each car (``track`` for all of them unless several were given)
         self.car_tracks = setup.car_tracks
+        self.reward_callers = setup.reward_callers
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
         self.version = setup.version
@@ -125,6 +127,7 @@ class DeepRacerVecEnv(VecEnv):
         self.sim.step(*self.deepracer_action_space.scale(self._actions), not camera)
         rows = self.sim.rec.tolist()
         rewards = self._rewards
+        callers = self.reward_callers
         dones = np.zeros(self.num_envs, dtype=bool)
         infos: list[dict[str, Any]] = []
         last = {}
@@ -141,11 +144,11 @@ class DeepRacerVecEnv(VecEnv):
                 params = params_from_record(row, car_tracks[i])
                 if measuring:
                     t0 = time.perf_counter()
-                    rewards[i] = self.reward_caller(params)
+                    rewards[i] = callers[i](params)
                     spent += time.perf_counter() - t0
                     calls += 1
                 else:
-                    rewards[i] = self.reward_caller(params)
+                    rewards[i] = callers[i](params)
             else:
                 rewards[i] = 0.0
             self._episode_return[i] += rewards[i]
@@ -180,6 +183,11 @@ class DeepRacerVecEnv(VecEnv):
 
     def close(self) -> None:
         pass
+
+    def set_clock(self, seconds: float) -> None:
+        """Set every car's simulated clock (the sim-trace ``tstamp``), s: a resumed run
+        continues its clock."""
+        self.sim.s[:, layout.S_CLOCK] = float(seconds)
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
         return [getattr(self, attr_name) for _ in self._get_indices(indices)]

@@ -8,7 +8,8 @@ whose episode ends is reset within the same step, the returned observation is th
 first, and ``infos["final_obs"][i]`` / ``infos["final_info"][i]`` hold the ended episode's last
 observation and its info (``episode_status``, ``progress``, ``lap_time``, ``steps``), with the
 masks ``infos["_final_obs"]`` / ``infos["_final_info"]``. The reward function is called once
-per car per RUN step with a freshly built params dict.
+per car per RUN step with a freshly built params dict; a reward file is loaded once per car (each
+car's reward function has its own globals, as each DeepRacer rollout worker's has).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class DeepRacerVectorEnv(VectorEnv):
         self.track = setup.track
         #: the track of each car (``track`` for all of them unless several were given)
         self.car_tracks = setup.car_tracks
+        self.reward_callers = setup.reward_callers
         self.reward_caller = setup.reward_caller
         self.deepracer_action_space = setup.action_space
         self.version = setup.version
@@ -122,11 +124,11 @@ class DeepRacerVectorEnv(VectorEnv):
         sim.step(*self.deepracer_action_space.scale(actions), not camera)
         rows = sim.rec.tolist()
         rewards = self._rewards
-        caller = self.reward_caller
+        callers = self.reward_callers
         car_tracks = self.car_tracks
         for i, row in enumerate(rows):
             if row[layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = caller(params_from_record(row, car_tracks[i]))
+                rewards[i] = callers[i](params_from_record(row, car_tracks[i]))
             else:
                 rewards[i] = 0.0
         terminated = sim.rec[:, layout.R_DONE] > 0.5

@@ -118,7 +118,7 @@ def _run_checkpoint(root: Path) -> tuple[Path, Path, tuple[int, ...]]:
         ": the run saved no checkpoint yet; clone another run" if not files else
         f": the pointer to the best and last checkpoints is missing, but {MODEL_DIR}/ holds "
         f"{', '.join(files)}: export one (deepracer-sim export {root} --checkpoint N --out DIR, "
-        "N its iteration number) and clone that folder"))
+        "N its checkpoint number) and clone that folder"))
     info = read_checkpoints_json(info_path)
     entry = info.get(BEST) or info.get(LAST)
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):

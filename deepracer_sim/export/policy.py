@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, SACPolicy
 
+from deepracer_sim.formats.files import atomic_path
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.formats.run_folder import (
     CHECKPOINT_STEP,
@@ -72,7 +73,8 @@ class PolicyNetwork(torch.nn.Module):
 
 
 def export_onnx(policy: Policy, space: ActionSpace, path: Path) -> None:
-    """Write the policy network as ONNX (inputs/outputs: :func:`network_description`).
+    """Write the policy network as ONNX (inputs/outputs: :func:`network_description`),
+    atomically.
 
     Raises:
         ImportError: the ``onnx`` package (which torch's exporter needs) is not installed.
@@ -81,10 +83,10 @@ def export_onnx(policy: Policy, space: ActionSpace, path: Path) -> None:
     outputs = [ONNX_MEAN, ONNX_LOG_STD] if space.continuous else [ONNX_PROBABILITIES]
     dummy = torch.zeros(1, OBS_DIM, dtype=torch.float32)
     axes = {name: {0: "batch"} for name in [ONNX_INPUT, *outputs]}
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")
         try:
-            torch.onnx.export(module, (dummy,), str(path), input_names=[ONNX_INPUT],
+            torch.onnx.export(module, (dummy,), str(tmp), input_names=[ONNX_INPUT],
                               output_names=outputs, dynamic_axes=axes,
                               opset_version=ONNX_OPSET, dynamo=False)
         except Exception as exc:

@@ -22,6 +22,7 @@ import tarfile
 from pathlib import Path
 
 from deepracer_sim.errors import ExportError
+from deepracer_sim.formats.files import atomic_copy, is_temporary
 from deepracer_sim.formats.problems import read_json as read_json_strict
 
 #: DeepRacer-on-AWS's import limit for a model folder (``MAX_FOLDER_SIZE``), bytes.
@@ -78,8 +79,10 @@ def read_json(path: Path) -> object:
 
 
 def copy_tree(src: Path, dst: Path, skipped: list[str]) -> int:
-    """Copy the regular files under ``src`` to ``dst`` (links and special files are skipped
-    and listed in ``skipped``). Returns the number of files copied."""
+    """Copy the regular files under ``src`` to ``dst``, each atomically (links and special
+    files are skipped and listed in ``skipped``; the temporary files of an interrupted write,
+    :func:`~deepracer_sim.formats.files.is_temporary`, are left out). Returns the number of
+    files copied."""
     count = 0
     for folder, dirs, files in os.walk(src, followlinks=False):
         here = Path(folder)
@@ -89,12 +92,14 @@ def copy_tree(src: Path, dst: Path, skipped: list[str]) -> int:
                 dirs.remove(name)
         for name in files:
             path = here / name
+            if is_temporary(name):
+                continue
             if path.is_symlink() or not path.is_file():
                 skipped.append(str(path))
                 continue
             target = dst / path.relative_to(src)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            atomic_copy(path, target)
             count += 1
     return count
 

@@ -23,9 +23,9 @@ The export writes DIR as the S3 prefix of a DeepRacer model (spec §6.1, the lay
 (the names are :mod:`deepracer_sim.formats.run_folder`'s). A checkpoint is named as DeepRacer
 names its TensorFlow checkpoints: ``<iteration>_Step-<steps>`` + ``.ckpt``, and its files share
 that prefix. ``--checkpoint`` picks the checkpoint the model stands for (``.coach_checkpoint``
-and ``model.tar.gz``): ``best`` (default), ``last``, or an iteration number. With
+and ``model.tar.gz``): ``best`` (default), ``last``, or a checkpoint number. With
 ``best``/``last`` both the best and the last checkpoint are exported and
-``deepracer_checkpoints.json`` points at them as the run's does; with an iteration number only
+``deepracer_checkpoints.json`` points at them as the run's does; with a checkpoint number only
 that checkpoint is exported and is both best and last (as ``upload-model.sh`` rewrites it).
 
 What the cloud can use: the reward function, action space, hyperparameters and track choice
@@ -48,8 +48,9 @@ written without TensorFlow, :mod:`deepracer_sim.training.tf_weights`)::
 and both ``model_metadata.json`` name the run's ``neural_network`` and sensor.
 
 Safety: everything is read and checked first (:func:`~deepracer_sim.export.gather.gather`);
-the export is then written to a temporary folder next to DIR and renamed into place, so an
-interrupted export never leaves a partial DIR; a non-empty DIR is replaced only with
+the export is then written to a temporary folder next to DIR (each file atomically,
+:mod:`deepracer_sim.formats.files`) and renamed into place, so an interrupted export never
+leaves a partial DIR; a non-empty DIR is replaced only with
 ``--force`` and only if it is an earlier export. Weights are only ever loaded with
 ``torch.load(weights_only=True)`` (:mod:`deepracer_sim.training.policy`).
 """
@@ -82,6 +83,7 @@ from deepracer_sim.formats.checkpoints import (
     write_checkpoints_json,
     write_coach_checkpoint,
 )
+from deepracer_sim.formats.files import atomic_copy, atomic_write_bytes, atomic_write_text
 from deepracer_sim.formats.run_folder import (
     CAR_ARCHIVE,
     CAR_ONNX_MODEL,
@@ -257,8 +259,10 @@ def _write_checkpoints(plan: ExportPlan, model: Path, result: ExportResult) -> d
     onnx_files = {}
     for name, (path, policy) in plan.policies.items():
         stem = checkpoint_stem(name)
-        shutil.copyfile(path, model / (stem + SB3_SUFFIX))
-        torch.save(policy.state_dict(), model / (stem + STATE_DICT_SUFFIX))
+        atomic_copy(path, model / (stem + SB3_SUFFIX))
+        buffer = io.BytesIO()
+        torch.save(policy.state_dict(), buffer)
+        atomic_write_bytes(model / (stem + STATE_DICT_SUFFIX), buffer.getvalue())
         onnx_path = model / onnx_name(checkpoint_iteration(stem))
         try:
             export_onnx(policy, plan.space, onnx_path)
@@ -275,17 +279,18 @@ def _write_files(plan: ExportPlan, tmp: Path, result: ExportResult) -> dict[str,
     model = tmp / MODEL_DIR
     model.mkdir()
     (tmp / HYPERPARAMETERS_DIR).mkdir()
-    (tmp / MODEL_METADATA).write_text(plan.metadata_text)
-    (model / MODEL_METADATA).write_text(plan.metadata_text)
-    (tmp / REWARD_FILE).write_bytes(plan.reward)
-    (tmp / HYPERPARAMETERS_DIR / HYPERPARAMETERS).write_text(plan.hyperparameters_text)
-    (tmp / TRAINING_PARAMS).write_text(dump_training_params(*training_params(plan)))
+    atomic_write_text(tmp / MODEL_METADATA, plan.metadata_text)
+    atomic_write_text(model / MODEL_METADATA, plan.metadata_text)
+    atomic_write_bytes(tmp / REWARD_FILE, plan.reward)
+    atomic_write_text(tmp / HYPERPARAMETERS_DIR / HYPERPARAMETERS, plan.hyperparameters_text)
+    atomic_write_text(tmp / TRAINING_PARAMS, dump_training_params(*training_params(plan)))
     onnx_files = _write_checkpoints(plan, model, result)
     write_coach_checkpoint(model / COACH_CHECKPOINT, checkpoint_stem(plan.chosen))
     write_checkpoints_json(model / CHECKPOINTS_JSON, plan.best, plan.last)
     if plan.camera is None:
-        (model / POLICY_NETWORK).write_text(
-            json_text(network_description(plan.space, plan.net_arch, plan.algorithm)))
+        atomic_write_text(model / POLICY_NETWORK,
+                          json_text(network_description(plan.space, plan.net_arch,
+                                                        plan.algorithm)))
     return onnx_files
 
 
@@ -309,14 +314,15 @@ def _copy_logs(plan: ExportPlan, tmp: Path, result: ExportResult) -> None:
     copies = tmp / METRICS_DIR / TRAINING_METRICS_DIR
     if metrics_file.is_file() and not copies.exists():
         copies.mkdir()
-        shutil.copyfile(metrics_file, copies / f"{TRAINING_METRICS_COPY_PREFIX}"
-                                               f"{time.strftime('%Y%m%d%H%M%S')}.json")
+        atomic_copy(metrics_file, copies / f"{TRAINING_METRICS_COPY_PREFIX}"
+                                           f"{time.strftime('%Y%m%d%H%M%S')}.json")
 
 
 def _write_car_archive(plan: ExportPlan, tmp: Path, onnx_files: dict[str, Path]) -> None:
     """model.tar.gz: model_metadata.json and the chosen checkpoint's network under agent/."""
     now = time.time()
-    with tarfile.open(tmp / CAR_ARCHIVE, "w:gz") as tar:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         _tar_add_bytes(tar, MODEL_METADATA, plan.metadata_text.encode(), now)
         if plan.camera is not None:
             _tar_add_bytes(tar, car_member(CAR_TF_MODEL), onnx_files[plan.chosen].read_bytes(),
@@ -327,6 +333,7 @@ def _write_car_archive(plan: ExportPlan, tmp: Path, onnx_files: dict[str, Path])
         else:
             weights = tmp / MODEL_DIR / (checkpoint_stem(plan.chosen) + STATE_DICT_SUFFIX)
             _tar_add_bytes(tar, car_member(CAR_STATE_DICT), weights.read_bytes(), now)
+    atomic_write_bytes(tmp / CAR_ARCHIVE, buffer.getvalue())
 
 
 def _write_drfc(plan: ExportPlan, tmp: Path) -> None:
@@ -334,9 +341,9 @@ def _write_drfc(plan: ExportPlan, tmp: Path) -> None:
     drfc = tmp / DRFC_DIR
     custom = drfc / DRFC_CUSTOM_FILES
     custom.mkdir(parents=True)
-    (custom / REWARD_FILE).write_bytes(plan.reward)
-    (custom / MODEL_METADATA).write_text(plan.metadata_text)
-    (custom / HYPERPARAMETERS).write_text(plan.hyperparameters_text)
+    atomic_write_bytes(custom / REWARD_FILE, plan.reward)
+    atomic_write_text(custom / MODEL_METADATA, plan.metadata_text)
+    atomic_write_text(custom / HYPERPARAMETERS, plan.hyperparameters_text)
     naming, rr = plan.naming, plan.round_robin
     env = [f"# deepracer-for-cloud {DRFC_RUN_ENV} fragment: deepracer-sim export of "
            f"{plan.run_dir.name}",
@@ -354,7 +361,7 @@ def _write_drfc(plan: ExportPlan, tmp: Path) -> None:
             "DR_TRAIN_MIN_EVAL_TRIALS=5",
             "DR_TRAIN_BEST_MODEL_METRIC=progress",
             "DR_RACE_TYPE=TIME_TRIAL"]
-    (drfc / DRFC_RUN_ENV).write_text("\n".join(env) + "\n")
+    atomic_write_text(drfc / DRFC_RUN_ENV, "\n".join(env) + "\n")
 
 
 def _summary(plan: ExportPlan, result: ExportResult) -> list[str]:

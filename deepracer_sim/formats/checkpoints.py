@@ -1,9 +1,14 @@
 """Checkpoint names, ``deepracer_checkpoints.json`` and ``.coach_checkpoint`` (spec §6.1):
 readers, writers and validators.
 
-A checkpoint is named as DeepRacer names its TensorFlow checkpoints, ``<iteration>_Step-<steps>``:
+A checkpoint is named as DeepRacer names its TensorFlow checkpoints, ``<N>_Step-<steps>``:
 ``<name>.zip`` in a run folder (stable-baselines3), ``<name>.ckpt`` (the prefix of its files) in
-an exported model folder. ``deepracer_checkpoints.json`` points at the best and the last::
+an exported model folder. ``N`` counts the policy updates before it, as DeepRacer's trainer
+numbers them: it saves the untrained policy as checkpoint 0 before training starts and
+checkpoint ``k`` after its ``k``-th update, and rollout workers drive iteration ``i``'s
+episodes with checkpoint ``i`` (simapp ``training_worker.py``: "save initial checkpoint";
+``rollout_worker.py`` waits for ``last_checkpoint + 1``). ``steps`` is the total environment
+steps before it. ``deepracer_checkpoints.json`` points at the best and the last::
 
     {"best_checkpoint": {"name": ..., "avg_eval_metric": ..., "time_stamp": ...},
      "last_checkpoint": {...}}
@@ -21,6 +26,7 @@ import re
 from pathlib import Path
 
 from deepracer_sim.errors import CheckpointError
+from deepracer_sim.formats.files import atomic_write_text
 from deepracer_sim.formats.jsonio import jsonable
 from deepracer_sim.formats.problems import (
     UNREADABLE,
@@ -53,9 +59,19 @@ NAME_PATTERN = f"<iteration>{CHECKPOINT_STEP}<steps>{CHECKPOINT_SUFFIX}"
 # --------------------------------------------------------------------------------------------
 # names
 
-def run_checkpoint_name(iteration: int, steps: int) -> str:
-    """``<iteration>_Step-<steps>.zip``: a run folder's checkpoint file."""
-    return f"{iteration}{CHECKPOINT_STEP}{steps}{SB3_SUFFIX}"
+def run_checkpoint_name(number: int, steps: int) -> str:
+    """``<number>_Step-<steps>.zip``: a run folder's checkpoint file (module docstring)."""
+    return f"{number}{CHECKPOINT_STEP}{steps}{SB3_SUFFIX}"
+
+
+#: ``<N>_Step-<steps>.zip``: a run folder's checkpoint file.
+RUN_CHECKPOINT_NAME = re.compile(rf"^(\d+){CHECKPOINT_STEP}(\d+){re.escape(SB3_SUFFIX)}$")
+
+
+def run_checkpoint_parts(name: str) -> tuple[int, int] | None:
+    """(number, steps) of a run checkpoint file name ``<N>_Step-<steps>.zip``, else None."""
+    m = RUN_CHECKPOINT_NAME.match(name)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def checkpoint_stem(run_name: str) -> str:
@@ -108,14 +124,14 @@ def run_checkpoint_files(model_dir: Path) -> list[str]:
 
 def pick_hint(model_dir: Path, option: str = "--checkpoint") -> str:
     """How to pick a checkpoint by hand: the run checkpoint files in ``model_dir`` and the
-    ``option`` that picks one by iteration number (or that there are none)."""
+    ``option`` that picks one by checkpoint number (or that there are none)."""
     files = run_checkpoint_files(model_dir)
     if not files:
         return f"{model_dir} holds no checkpoint file (<iteration>{CHECKPOINT_STEP}<steps>" \
                f"{SB3_SUFFIX})"
     shown = ", ".join(files[-6:]) + (f" and {len(files) - 6} more" if len(files) > 6 else "")
     iteration = files[-1].split(CHECKPOINT_STEP)[0]
-    return (f"{model_dir} holds {shown}: pick one with {option} N (its iteration number, e.g. "
+    return (f"{model_dir} holds {shown}: pick one with {option} N (its checkpoint number, e.g. "
             f"{option} {iteration})")
 
 
@@ -165,21 +181,22 @@ def best_and_last(info: dict, path: Path) -> tuple[dict, dict]:
     last = info.get(LAST)
     best = info.get(BEST) or last
     if not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in (best, last)):
-        raise CheckpointError(f"{path}: no {BEST}/{LAST} names; pick a checkpoint by "
-                              "iteration number")
+        raise CheckpointError(f"{path}: no {BEST}/{LAST} names; pick a checkpoint by its "
+                              "number (--checkpoint N)")
     assert isinstance(best, dict) and isinstance(last, dict)
     return best, last
 
 
 def write_checkpoints_json(path: Path, best: dict, last: dict, indent: int | None = None) -> None:
     """Write ``{"best_checkpoint": best, "last_checkpoint": last}`` (non-finite numbers as
-    null) and a newline."""
+    null) and a newline, atomically (a reader sees the old pointer or the new one)."""
     info = {BEST: best, LAST: last}
-    Path(path).write_text(json.dumps(jsonable(info), indent=indent) + "\n")
+    atomic_write_text(path, json.dumps(jsonable(info), indent=indent) + "\n")
 
 
 def checkpoint_name(run: RunFolder, which: str) -> str:
-    """The file name of a run's checkpoint "best", "last", or a name or iteration number.
+    """The file name of a run's checkpoint "best", "last", or a name or checkpoint number
+    (``N`` of ``N_Step-<steps>.zip``; 0 is the untrained policy).
 
     Raises:
         RunFolderError (CheckpointError): no such checkpoint, or no deepracer_checkpoints.json.
@@ -245,7 +262,7 @@ def check_checkpoints_json(path: Path, where: str = CHECKPOINTS_JSON
 
 def write_coach_checkpoint(path: Path, name: str) -> None:
     """Write ``.coach_checkpoint``: the checkpoint name, no newline (as DeepRacer's)."""
-    Path(path).write_text(name)
+    atomic_write_text(path, name)
 
 
 def read_coach_checkpoint(path: Path) -> str:

@@ -66,6 +66,7 @@ from deepracer_sim.constants import (
     MIN_SPEED,
 )
 from deepracer_sim.errors import ActionSpaceError
+from deepracer_sim.formats.files import atomic_write_text
 from deepracer_sim.formats.problems import (
     ERROR,
     UNREADABLE,
@@ -492,9 +493,9 @@ def write_model_metadata(path: str | os.PathLike, space: ActionSpace,
                          neural_network: str = DEFAULT_NEURAL_NETWORK,
                          sensor: str = DEFAULT_SENSOR) -> None:
     """Write ``model_metadata.json`` for ``space`` (indent 4, as DeepRacer's files) naming
-    ``training_algorithm``, ``neural_network`` and ``sensor``."""
-    Path(path).write_text(metadata_text(space, version, algorithm, neural_network=neural_network,
-                                        sensor=sensor))
+    ``training_algorithm``, ``neural_network`` and ``sensor``, atomically."""
+    atomic_write_text(path, metadata_text(space, version, algorithm,
+                                          neural_network=neural_network, sensor=sensor))
 
 
 def metadata_text(space: ActionSpace, version: float = DEFAULT_VERSION,

@@ -1,20 +1,24 @@
 """The run folder: the one owner of its layout (which file lives where).
 
 A run folder (``deepracer-sim train --out``) holds DeepRacer's files where DeepRacer's training
-job writes them under its S3 prefix (deepracer-for-cloud's single-worker layout), plus two of
-our own (``run_config.json``, ``metrics/iterations.jsonl``)::
+job writes them under its S3 prefix (deepracer-for-cloud's single-worker layout), plus three of
+our own (``run_config.json``, ``training_state.json``, ``metrics/iterations.jsonl``)::
 
     model/model_metadata.json            the action space, sensor, network and version
-    model/<iteration>_Step-<steps>.zip   stable-baselines3 checkpoints
+    model/<N>_Step-<steps>.zip           stable-baselines3 checkpoints (N = PPO updates done)
     model/deepracer_checkpoints.json     best and last checkpoint
     ip/hyperparameters.json              the effective DeepRacer hyperparameters
     reward_function.py                   a byte copy of the reward file
     run_config.json                      track, version and the local settings
+    training_state.json                  what ``train --resume`` continues from, per checkpoint
     training-simtrace/<i>-iteration.csv  sim-traces, one per iteration
     metrics/TrainingMetrics.json         training and in-training evaluation episodes
     metrics/iterations.jsonl             one line per iteration
     logs/training.log                    the trainer's text log
     evaluation-<stamp>/evaluation-simtrace/0-iteration.csv, metrics/EvaluationMetrics-<stamp>.json
+
+While it is being created a run folder is ``.<name>.creating-<random>`` beside its final
+name; ``train --force`` moves an earlier run aside to ``<name>.replaced-<YYYYmmdd-HHMMSS>``.
 
 An exported model folder (``deepracer-sim export``, :mod:`deepracer_sim.export.write`) has
 the same names at DeepRacer's places, plus ``training_params.yaml``, ``model/.coach_checkpoint``,
@@ -41,6 +45,11 @@ HYPERPARAMETERS_DIR = "ip"
 HYPERPARAMETERS = "hyperparameters.json"
 REWARD_FILE = "reward_function.py"
 RUN_CONFIG = "run_config.json"
+TRAINING_STATE = "training_state.json"
+#: ``.<name>.creating-<random>``: a run folder being created; ``<name>.replaced-<stamp>``: an
+#: earlier run moved aside by ``train --force``.
+CREATING_MARK = ".creating-"
+REPLACED_MARK = ".replaced-"
 CHECKPOINTS_JSON = "deepracer_checkpoints.json"
 COACH_CHECKPOINT = ".coach_checkpoint"
 #: Sub-folder of a camera run distilled from a feature-vector teacher: the teacher's run folder.
@@ -159,6 +168,7 @@ class RunFolder:
         self.hyperparameters = self.root / HYPERPARAMETERS_DIR / HYPERPARAMETERS
         self.reward_file = self.root / REWARD_FILE
         self.config = self.root / RUN_CONFIG
+        self.training_state = self.root / TRAINING_STATE
         self.checkpoints_json = self.model_dir / CHECKPOINTS_JSON
         self.metrics_dir = self.root / METRICS_DIR
         self.iterations_log = self.metrics_dir / ITERATIONS_LOG
@@ -203,3 +213,11 @@ class RunFolder:
     def checkpoint_path(self, name: str) -> Path:
         """``model/<name>``: a checkpoint file of the run."""
         return self.model_dir / name
+
+    def creating(self, token: str) -> Path:
+        """``.<name>.creating-<token>`` beside the run: where it is built before it appears."""
+        return self.root.parent / f".{self.root.name}{CREATING_MARK}{token}"
+
+    def replaced(self, stamp: str) -> Path:
+        """``<name>.replaced-<stamp>`` beside the run: where ``--force`` moves it."""
+        return self.root.parent / f"{self.root.name}{REPLACED_MARK}{stamp}"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from deepracer_sim.errors import RunFolderError
+from deepracer_sim.formats.files import atomic_write_text
 from deepracer_sim.formats.run_folder import TRAINING_SIMTRACE_DIR
 from deepracer_sim.formats.simtrace import SIMTRACE_COLUMNS
 from deepracer_sim.logs.reader import read_run
@@ -64,5 +65,5 @@ def write_robomaker_log(run_dir: str | Path, out: str | Path) -> Path:
         lines.append(_fmt_trace_line(row))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    atomic_write_text(out, "\n".join(lines) + "\n")
     return out

@@ -54,8 +54,17 @@ counts episodes contiguously (it is append-only and names the iteration on every
 numbers agree). Rows are buffered per car until the episode ends; an episode still running when
 an iteration ends is written with the iteration in which it ends. When training stops normally,
 the episodes the step budget cut off are not written (they have no end, and no iteration counts
-them); after Ctrl-C or a crash, ``on_end`` flushes everything buffered into one last file,
-unfinished episodes included (their last row is ``in_progress``).
+them); when a stop signal, the episode limit or a crash cuts a rollout off, :meth:`flush
+<TrainingLogger.flush>` writes everything buffered into one last file, unfinished episodes
+included (their last row is ``in_progress``), and training saves the policy that drove them
+as the next checkpoint (iteration ``i``'s episodes are driven by checkpoint ``i``).
+
+**Crash safety.** Every file is written atomically (:mod:`deepracer_sim.formats.files`); the
+text log grows by whole lines. The logger's own state changes only after an iteration's
+sim-trace file is written, so an exception part-way (a KeyboardInterrupt raised inside the
+write, a full disk) never leaves it counting an iteration whose file is missing. A resumed run
+continues the logs from the snapshot recorded with its last checkpoint
+(:mod:`deepracer_sim.logs.continued`).
 
 **Cost.** Per step the logger copies the (N, NR) record array, the rewards and the actions into
 preallocated buffers; formatting and writing happen once per iteration (column-wise ``repr``,
@@ -85,9 +94,10 @@ import numpy as np
 
 from deepracer_sim.constants import STATUS_CODES, STATUS_LABELS, STEP_DT
 from deepracer_sim.errors import DeepRacerSimWarning
-from deepracer_sim.formats.files import atomic_write_text
+from deepracer_sim.formats.files import append_text, atomic_write_text
 from deepracer_sim.formats.run_folder import EVALUATION_SIMTRACE_DIR, SIMTRACE_SUFFIX, RunFolder
 from deepracer_sim.formats.simtrace import SIMTRACE_HEADER
+from deepracer_sim.logs.continued import continued_logs, renumber_simtraces
 from deepracer_sim.logs.events import EpisodeObserver, IterationStats, TrainingObserver
 from deepracer_sim.logs.rows import (
     METRICS_TAIL,
@@ -156,11 +166,8 @@ class TrainingLogger(TrainingObserver):
         self.simtrace_dir.mkdir(parents=True, exist_ok=True)
         self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
         self.text_log.parent.mkdir(parents=True, exist_ok=True)
-        # files of an earlier run in the same folder would be read as part of this one
-        for old in self.simtrace_dir.glob(f"*{SIMTRACE_SUFFIX}"):
-            old.unlink()
-        self.metrics_path.unlink(missing_ok=True)
-        self.text_log.write_text("")
+        if not self.text_log.exists():
+            atomic_write_text(self.text_log, "")
         # each car's own track (cars on several tracks: envs.multitrack)
         self.car_track_len = np.array([float(t.length) for t in getattr(env, "car_tracks", None)
                                        or [env.track] * env.num_envs])
@@ -172,70 +179,103 @@ class TrainingLogger(TrainingObserver):
     def on_iteration(self, stats: IterationStats) -> None:
         self._write_iteration(stats, flush_all=False)
 
+    @property
+    def pending(self) -> bool:
+        """Whether steps were recorded since the last written iteration (a rollout cut off)."""
+        return self.recorder is not None and self.recorder.t > 0
+
+    def flush(self) -> bool:
+        """Write the steps recorded since the last iteration, with the episodes still running
+        from before it, as one more iteration (unfinished episodes end with an
+        ``in_progress`` row); returns whether anything was written. Episodes still running at
+        the last update with no step since are left out, as at a normal end."""
+        if not self.pending:
+            return False
+        self._write_iteration(None, flush_all=True)
+        return True
+
     def on_end(self, interrupted: bool) -> None:
         if self.finished or self.recorder is None:
             return
         self.finished = True
-        if interrupted and (self.recorder.t or len(self.leftover)):
-            self._write_iteration(None, flush_all=True)
+        if interrupted:
+            self.flush()
+
+    # ---------------------------------------------------------------------------------------
+    # continuing a run (train --resume)
+    def snapshot(self) -> dict:
+        """What :meth:`restore` needs to continue these logs (JSON-able): iterations written,
+        episodes per iteration (training and evaluation), the block size, the text log's
+        counters and the simulated clock."""
+        return {"iterations": len(self.counts), "block_size": self.k,
+                "counts": list(self.counts), "eval_counts": [len(e) for e in self.eval_entries],
+                "episodes": self.total_episodes, "episode_steps": self.total_steps,
+                "clock": self.clock}
+
+    def restore(self, run: RunFolder, snapshot: dict) -> None:
+        """Continue the logs of ``run`` as they were at ``snapshot`` (call before
+        :meth:`on_start`): later sim-trace files are removed, the sim-traces' episode numbers
+        are made consistent again, and TrainingMetrics.json's entries of the first
+        ``snapshot["iterations"]`` iterations are kept (the text log is cut back by the caller).
+
+        Raises:
+            RunFolderError: the logs do not hold what the snapshot says.
+        """
+        self.root = Path(run.root)
+        state = continued_logs(run, snapshot)
+        self.k = state.block_size
+        self.counts = state.counts
+        self.training_entries = state.training
+        self.eval_entries = state.evaluation
+        self._json_cache.clear()
+        self.total_episodes = int(snapshot["episodes"])
+        self.total_steps = int(snapshot["episode_steps"])
+        self.clock = float(snapshot["clock"])
 
     # ---------------------------------------------------------------------------------------
     def _write_iteration(self, stats: IterationStats | None, flush_all: bool) -> None:
+        """Write iteration ``len(self.counts)``; the logger's own state changes only after its
+        sim-trace file is written, so an interruption part-way leaves it consistent."""
         if self.recorder is None:
             raise RuntimeError("TrainingLogger: on_start has not been called")
         rows = StepRows.concat(self.leftover, self.recorder.drain())
-        block, self.leftover = split_episodes(rows, flush_all)
+        self.leftover = rows  # until the iteration is written: an interruption keeps them
+        block, leftover = split_episodes(rows, flush_all)
         if flush_all:
-            self.leftover = StepRows.empty()
+            leftover = StepRows.empty()
         i = len(self.counts)
         n = block.count
-        self.counts.append(n)
         new_k = max(self.k, n, 1)
-        if new_k != self.k:
-            old_k = self.k
-            self.k = new_k
-            if i > 0:
-                self._renumber(old_k, new_k)
-            self._json_cache.clear()
-        ids = episode_numbers(i, n, self.k)
+        if new_k != self.k and i > 0:
+            renumber_simtraces(self.simtrace_dir, self.counts, new_k)
+        ids = episode_numbers(i, n, new_k)
         row_ids = ids[block.index] if n else np.zeros(0, np.int64)
         text = SIMTRACE_HEADER + "\n" + format_rows(
             block.rows.rec, row_ids, block.rows.rewards,
             action_strings(block.rows.rec, block.rows.actions, self.continuous),
             block.rows.wall, self.car_track_len[block.rows.car])
         atomic_write_text(self.simtrace_dir / f"{i}{SIMTRACE_SUFFIX}", text)
+        clock = self.clock
         if len(rows):
-            self.clock = max(self.clock, float(rows.rec[:, layout.R_TSTAMP].max()) + STEP_DT)
+            clock = max(clock, float(rows.rec[:, layout.R_TSTAMP].max()) + STEP_DT)
         entries = [
             (float(block.reward[e]), ms(block.first_tstamp[e]), ms(block.last_tstamp[e]),
              float(block.progress[e]), block.status[e])
             for e in range(n)
         ]
+        start = ms(clock)
+        evals = [(float(lap.reward), start, start + ms(lap.lap_time), float(lap.progress),
+                  lap.status) for lap in (stats.eval_laps if stats is not None else [])]
+        if new_k != self.k:
+            self.k = new_k
+            self._json_cache.clear()
+        self.leftover = leftover
+        self.clock = clock
+        self.counts.append(n)
         self.training_entries.append(entries)
-        evals = []
-        start = ms(self.clock)
-        for lap in (stats.eval_laps if stats is not None else []):
-            evals.append((float(lap.reward), start, start + ms(lap.lap_time),
-                          float(lap.progress), lap.status))
         self.eval_entries.append(evals)
         self._write_metrics()
         self._append_text_log(i, block, stats)
-
-    def _renumber(self, old_k: int, new_k: int) -> None:
-        """Rewrite the episode column of the files already written for block size ``new_k``."""
-        for it, count in enumerate(self.counts[:-1]):
-            if not count:
-                continue
-            old = episode_numbers(it, count, old_k)
-            new = episode_numbers(it, count, new_k)
-            mapping = {str(a): str(b) for a, b in zip(old.tolist(), new.tolist(), strict=True)}
-            path = self.simtrace_dir / f"{it}{SIMTRACE_SUFFIX}"
-            lines = path.read_text().splitlines()
-            out = [lines[0]]
-            for line in lines[1:]:
-                head, rest = line.split(",", 1)
-                out.append(mapping[head] + "," + rest)
-            atomic_write_text(path, "\n".join(out) + "\n")
 
     def _iteration_json(self, it: int) -> str:
         cached = self._json_cache.get(it)
@@ -285,8 +325,7 @@ class TrainingLogger(TrainingObserver):
                 f"Entropy={-losses['train/entropy_loss']}, training epoch={self.n_epochs - 1}, "
                 f"learning_rate={losses.get('train/learning_rate', 0.0)}")
         if lines:
-            with self.text_log.open("a") as fh:
-                fh.write("\n".join(lines) + "\n")
+            append_text(self.text_log, "\n".join(lines) + "\n")
 
 
 # ------------------------------------------------------------------------------------------

@@ -9,6 +9,13 @@ in the file (``SystemExit``, which would otherwise end the process quietly) and 
 large for a float (``10**400``). Ctrl-C (``KeyboardInterrupt``) still stops the caller. Unlike
 the simapp, a value that is not a real number (e.g. a string that ``float()`` would parse) is
 also an error: it is always a bug in the reward file.
+
+One module instance per car: on DeepRacer each rollout worker drives its own car in its own
+process and imports the reward file there, so a reward that keeps state in its globals sees
+only its own car's steps. Training here simulates N cars in one process, so the file is loaded
+once per car as a separate module object (:func:`make_reward_callers`); each evaluation lap
+and each in-training evaluation lap gets its own instance too. Only the file's own globals are
+per car: a module it imports (``math``, a helper beside it) is imported once and shared.
 """
 
 from __future__ import annotations
@@ -46,25 +53,32 @@ def center_line_reward(params: dict) -> float:
     return 1e-3
 
 
-def load_reward_function(path: str | os.PathLike) -> RewardFn:
-    """Import ``reward_function`` from a DeepRacer reward file.
+def _compile_reward_file(path: Path):
+    """The compiled code of a reward file.
 
     Raises:
-        RewardFunctionError: missing file, syntax error (with file:line), an exception while
-            importing, no ``reward_function``, or one that is not callable.
+        RewardFunctionError: missing file or syntax error (with file:line).
     """
-    path = Path(path).expanduser()
     if not path.is_file():
         raise RewardFunctionError(f"reward file {missing_file_text(path)} (give the path of a "
                                   ".py file defining reward_function(params), e.g. "
                                   "rewards/center.py)")
     source = path.read_text(encoding="utf-8", errors="replace")
     try:
-        code = compile(source, str(path), "exec")
+        return compile(source, str(path), "exec")
     except SyntaxError as exc:
         raise RewardFunctionError(
             f"{path}:{exc.lineno}: syntax error: {exc.msg}\n    {(exc.text or '').rstrip()}"
         ) from None
+
+
+def _module_instance(code, path: Path) -> RewardFn:
+    """Run ``code`` in a new module object and return its ``reward_function``.
+
+    Raises:
+        RewardFunctionError: an exception while importing, no ``reward_function``, or one that
+            is not callable.
+    """
     name = f"deepracer_reward_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -90,6 +104,33 @@ def load_reward_function(path: str | os.PathLike) -> RewardFn:
 #: What a ``sys.exit()`` in a reward file does (added to its error).
 _EXIT_NOTE = (" (sys.exit() or exit() in a reward file; DeepRacer's job would stop on it: "
               "return a reward instead)")
+
+
+def load_reward_function(path: str | os.PathLike) -> RewardFn:
+    """Import ``reward_function`` from a DeepRacer reward file, as a new module object (its
+    globals are its own: two calls give two independent instances).
+
+    Raises:
+        RewardFunctionError: missing file, syntax error (with file:line), an exception while
+            importing, no ``reward_function``, or one that is not callable.
+    """
+    path = Path(path).expanduser()
+    return _module_instance(_compile_reward_file(path), path)
+
+
+def load_reward_instances(path: str | os.PathLike, n: int) -> list[RewardFn]:
+    """``n`` independent instances of a reward file's ``reward_function``: the file is read
+    and compiled once and run in ``n`` separate module objects, so a reward that keeps state
+    in its globals (the previous step's progress, a step counter) keeps one state per car, as
+    on DeepRacer, where each rollout worker runs its own car in its own process and imports
+    the file there (simapp ``rollout_worker.py``, one worker per car).
+
+    Raises:
+        RewardFunctionError: as :func:`load_reward_function`.
+    """
+    path = Path(path).expanduser()
+    code = _compile_reward_file(path)
+    return [_module_instance(code, path) for _ in range(n)]
 
 
 def _user_line(exc: BaseException, path: Path | None) -> str:
@@ -230,3 +271,17 @@ def make_reward_caller(reward: str | os.PathLike | RewardFn | None) -> RewardCal
     if callable(reward):
         return RewardCaller(reward)
     return RewardCaller(load_reward_function(reward), reward)
+
+
+def make_reward_callers(reward: str | os.PathLike | RewardFn | None,
+                        n: int) -> list[RewardCaller]:
+    """One :class:`RewardCaller` per car: for a file, ``n`` independent module instances
+    (:func:`load_reward_instances`); a Python callable or None (the built-in, stateless
+    reward) is shared by all cars (a callable's state is the caller's to manage).
+
+    Raises:
+        RewardFunctionError: as :func:`load_reward_function`.
+    """
+    if reward is None or callable(reward):
+        return [make_reward_caller(reward)] * n
+    return [RewardCaller(fn, reward) for fn in load_reward_instances(reward, n)]

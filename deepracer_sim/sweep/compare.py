@@ -89,6 +89,9 @@ class RunRow:
     #: a sweep trial's evaluations on its held-out tracks: track -> ``completion_rate``,
     #: ``best_lap_time``, ``mean_lap_time`` (s, None without a lap), ``mean_progress`` (%)
     holdout: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: a sweep trial's marker ``stop_reason``: why training ended before its steps
+    #: (``stopped early by ASHA``, the ``--seconds`` budget; None: it ran them all)
+    stop_reason: str | None = None
 
     @property
     def lap_times(self) -> list[float]:
@@ -132,7 +135,7 @@ class RunRow:
             "first_lap_steps": self.first_lap_steps,
             "first_lap_seconds": self.first_lap_seconds,
             "off_track_rate": self.off_track_rate, "section_speed": self.section_speed,
-            "steps": self.steps, "holdout": self.holdout})
+            "steps": self.steps, "holdout": self.holdout, "stop_reason": self.stop_reason})
 
 
 @dataclass
@@ -328,12 +331,13 @@ def read_row(folder: Path, sweep_params: dict[str, Any], name: str) -> RunRow:
     source, laps, trace = evaluation_laps(logs, track)
     iteration, steps, seconds = first_lap(logs)
     last = logs.iterations[-1] if logs.iterations else {}
-    holdout = (read_marker(folder).get("evaluation") or {}).get("holdout") \
-        if is_finished(folder) else None
+    marker = read_marker(folder) if is_finished(folder) else {}
+    holdout = (marker.get("evaluation") or {}).get("holdout")
     return RunRow(folder, name, settings_of(logs, sweep_params), source, laps,
                   iteration, steps, seconds, off_track_rate(logs),
                   section_speed(trace, logs, track), last.get("steps"), logs=logs, track=track,
-                  eval_trace=trace, holdout=dict(holdout or {}))
+                  eval_trace=trace, holdout=dict(holdout or {}),
+                  stop_reason=marker.get("stop_reason"))
 
 
 def _names(folders: list[Path]) -> list[str]:

@@ -72,7 +72,7 @@ def leaderboard(comparison: Comparison, settings: int | None = None) -> tuple[li
                      _s(r.mean_progress, 1), "-" if r.first_lap_steps is None
                      else str(r.first_lap_steps), _s(r.first_lap_seconds, 1),
                      "-" if r.off_track_rate is None else f"{100 * r.off_track_rate:.0f}",
-                     r.evaluation, *extra])
+                     r.evaluation + (f" ({r.stop_reason})" if r.stop_reason else ""), *extra])
     return header, rows
 
 

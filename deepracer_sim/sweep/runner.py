@@ -11,6 +11,14 @@
   runs only the trials without one, each in its own folder (deleted first). Tune's own
   experiment state lives in a temporary folder and is never restored: it is snapshotted every
   few seconds, so after a SIGKILL it may call a finished trial unfinished and run it again.
+* **Early stopping** (``search.early_stopping: asha``): Ray Tune's ``ASHAScheduler`` decides on
+  the metric each trial reports after every iteration. Its STOP is not carried out by Tune
+  (Tune would end the trial's worker thread inside ``tune.report``, and reset or kill the
+  worker, before the run folder is finished): :class:`CleanStopASHA` writes the decision on a
+  small Ray actor (:func:`stop_board`) and lets the trial go on; the trial reads it when its
+  report returns (reports are synchronous: the decision is made before that) and stops through
+  training's own stop rule after that iteration, so that it ends as a finished trial with its
+  best checkpoint evaluated and its marker noting :data:`EARLY_STOP`.
 * **Optuna resume**: the finished trials are told to the new search (their settings and
   metric), the unfinished ones are tried first under their old names, new trials are numbered
   after the highest number used, and the sampler's seed moves on by the number of trials
@@ -97,6 +105,53 @@ class TrialContext:
     factory: TrialFactory
     inputs: dict[str, bytes] = field(default_factory=dict)
     work: Work = train_and_evaluate
+    board: Any = None
+
+
+#: The stop reason of a trial stopped early by ASHA (its marker's ``stop_reason``).
+EARLY_STOP = "stopped early by ASHA"
+
+
+def stop_board():
+    """A Ray actor holding the names of the trials ASHA stopped (no CPU of its own)."""
+    import ray  # see the module docstring
+
+    @ray.remote(num_cpus=0)
+    class StopBoard:
+        def __init__(self) -> None:
+            self.names: set[str] = set()
+
+        def stop(self, name: str) -> None:
+            self.names.add(name)
+
+        def stopped(self, name: str) -> bool:
+            return name in self.names
+
+    return StopBoard.remote()
+
+
+def clean_stop_asha(spec: SweepSpec, board: Any):
+    """Ray Tune's ASHA on the search's metric, its time the trial's iterations (its reports),
+    whose STOP decisions go to ``board`` and end the trial from inside (module docstring)."""
+    import ray  # see the module docstring
+    from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+
+    s = spec.search
+    if s is None or s.early_stopping is None:
+        raise ValueError("clean_stop_asha needs a search with early_stopping")
+
+    class CleanStopASHA(ASHAScheduler):
+        def on_trial_result(self, tune_controller, trial, result):
+            decision = super().on_trial_result(tune_controller, trial, result)
+            if decision == TrialScheduler.STOP:
+                ray.get(board.stop.remote(str(trial)))
+                return TrialScheduler.CONTINUE
+            return decision
+
+    # the metric and mode come from the TuneConfig (Tune refuses them in both places)
+    return CleanStopASHA(time_attr="training_iteration", max_t=1 << 20,
+                         grace_period=s.early_stopping.grace_period,
+                         reduction_factor=s.early_stopping.reduction_factor)
 
 
 def trainable(config: dict[str, Any], context: TrialContext | None = None) -> None:
@@ -116,8 +171,11 @@ def trainable(config: dict[str, Any], context: TrialContext | None = None) -> No
         run_dir = lock_folder / name
     node_id = ray.get_runtime_context().get_node_id()
 
-    def report(metrics: dict[str, Any]) -> None:
+    def report(metrics: dict[str, Any]) -> str | None:
         tune.report({**metrics, "node_id": node_id, "run_dir": str(run_dir)})
+        if context.board is not None and ray.get(context.board.stopped.remote(name)):
+            return EARLY_STOP
+        return None
 
     with trial_lock(lock_folder, name), tempfile.TemporaryDirectory() as scratch:
         if is_finished(run_dir):  # finished by the worker of a killed sweep meanwhile
@@ -183,8 +241,10 @@ def _make_callback(out: Path, collect: bool, table: SweepTable, result: SweepRes
                     return
             if is_finished(out / name):
                 result.finished.append(name)
-                table.update(name, "finished", state="FINISHED",
-                             **_marker_row(read_marker(out / name)))
+                marker = read_marker(out / name)
+                note = marker.get("stop_reason")
+                table.update(name, f"finished ({note})" if note else "finished",
+                             state="FINISHED", **_marker_row(marker))
             else:
                 result.unfinished.append(name)
                 table.update(name, "ended without its marker", state="UNFINISHED")
@@ -388,9 +448,13 @@ def _fit(spec: SweepSpec, factory: TrialFactory, out: Path, plan: Plan, result: 
         concurrency = opts.workers or int(ray.cluster_resources().get("CPU", 1))
         collect = opts.address is not None and not opts.shared_out
         inputs = ship_inputs(plan.pending or [], factory.options) if opts.address else {}
+        asha = spec.search is not None and spec.search.early_stopping is not None
+        board = stop_board() if asha else None
         context = TrialContext(str(out), collect, uuid.uuid4().hex[:12], spec.fingerprint(),
-                               factory, inputs, opts.work)
-        search_alg = metric = mode = None
+                               factory, inputs, opts.work, board)
+        search_alg = None
+        metric = spec.search.metric if spec.search is not None else None
+        mode = spec.search.mode if spec.search is not None else None
         if plan.pending is not None:
             param_space: dict[str, Any] = {"trial": tune.grid_search(
                 [{"name": t.name, "params": t.params} for t in plan.pending])}
@@ -401,7 +465,6 @@ def _fit(spec: SweepSpec, factory: TrialFactory, out: Path, plan: Plan, result: 
         else:
             assert spec.search is not None
             search_alg, name_of = _optuna(spec, out, table)
-            metric, mode = spec.search.metric, spec.search.mode
             param_space = dict(spec.fixed)
             num_samples = plan.total - len(plan.skipped)
         tuner = tune.Tuner(
@@ -409,6 +472,7 @@ def _fit(spec: SweepSpec, factory: TrialFactory, out: Path, plan: Plan, result: 
             param_space=param_space,
             tune_config=tune.TuneConfig(
                 metric=metric, mode=mode, search_alg=search_alg, num_samples=num_samples,
+                scheduler=clean_stop_asha(spec, board) if asha else None,
                 max_concurrent_trials=concurrency, reuse_actors=True,
                 trial_name_creator=name_of, trial_dirname_creator=name_of),
             run_config=tune.RunConfig(storage_path=storage, name="tune", verbose=0,

@@ -9,19 +9,8 @@ A spec is a YAML mapping::
       reward: [rewards/center.py, rewards/speed.py]
       seed: [0, 1]
 
-or, instead of ``grid``, a search::
-
-    search:
-      method: random                # random | optuna
-      samples: 16                   # trials
-      seed: 0                       # the sampler's seed (the same spec gives the same trials)
-      metric: best_score            # what optuna maximises or minimises (METRICS)
-      mode: max                     # max | min (default: the metric's own direction)
-      space:
-        lr: {loguniform: [1.0e-5, 1.0e-3]}
-        beta_entropy: {uniform: [0.001, 0.05]}
-        num_epochs: {randint: [3, 10]}          # integers, both bounds included
-        reward: {choice: [rewards/center.py, rewards/speed.py]}
+or, instead of ``grid``, a ``search`` (``method`` random | optuna, ``samples``, ``seed``, ``metric``
+of :data:`METRICS`, ``mode``, ``space`` of :data:`DISTRIBUTIONS`, ``early_stopping``; see docs).
 
 The keys are the ``dest`` names of the train command's options (dashes or underscores), read
 from its own argparse parser (:class:`TrainOptions`), so a new train option is a spec key with
@@ -41,9 +30,10 @@ paths) are tracks no trial trains on: after training, each trial evaluates its b
 on each of them (before the final evaluation on its training track), and ``compare`` shows the
 results beside the training track's.
 
-Not yet: ``seconds`` (a wall-clock budget per trial) and ``search.early_stopping`` (ASHA) need a
-budget and a stop hook in training that arrive with the next part of the sweep work; the parser
-names them and says what to use meanwhile.
+``seconds`` (``train --seconds``, a fixed key or an axis) is each trial's training budget in
+wall-clock seconds (with ``timesteps``: whichever ends first). ``search.early_stopping: asha``
+(or ``{method: asha, grace_period: 4, reduction_factor: 3}``, in iterations) stops hopeless
+trials early with Ray Tune's ASHA on the search's metric (:class:`EarlyStopping`).
 
 Errors are :class:`~deepracer_sim.errors.SweepSpecError` naming the spec file, the key and the
 fix.
@@ -76,6 +66,7 @@ from deepracer_sim.formats.hyperparameters import (
 )
 from deepracer_sim.formats.problems import errors
 from deepracer_sim.track.lookup import load_track, looks_like_path, split_track_list
+from deepracer_sim.training.config import TrainConfig
 
 #: Train options a sweep sets itself: dest -> why (with the fix).
 SWEEP_OWNED = {
@@ -84,11 +75,6 @@ SWEEP_OWNED = {
     "render": "trials run in background processes; watch a trial afterwards with "
               "deepracer-sim evaluate RUN --render",
     "no_progress_bar": "trials never draw a progress bar; the sweep shows a table of trials",
-}
-#: Keys that arrive with the next part of the sweep work: key -> what to do meanwhile.
-NOT_YET = {
-    "seconds": "a wall-clock budget per trial needs a time budget in training that is not "
-               "there yet; give timesteps (environment steps of all cars) instead",
 }
 #: The spec key of the tracks every trial is evaluated on after training and never trains on.
 HOLDOUT_KEY = "holdout_tracks"
@@ -142,6 +128,13 @@ def _checked_kind(parse: Any) -> str | None:
     return {int: "int", "int": "int", float: "float", "float": "float"}.get(returns)
 
 
+#: Options whose parser default is None (so that ``train --resume`` sees what was given) and
+#: whose value a new run takes from :class:`TrainConfig`.
+DEFAULTS_FROM_CONFIG = ("n_envs", "n_steps", "seed")
+#: Options a trial needs although ``train`` does not require them (``--resume`` runs without).
+REQUIRED = ("reward",)
+
+
 @dataclass
 class TrainOptions:
     """The train command's options, read from its argparse parser (the one list of them).
@@ -167,7 +160,10 @@ class TrainOptions:
         for action in parser._actions:
             if not action.option_strings or action.dest == "help":
                 continue
-            defaults[action.dest] = action.default
+            default = action.default
+            if default is None and action.dest in DEFAULTS_FROM_CONFIG:
+                default = getattr(TrainConfig, action.dest)  # shown as None for --resume
+            defaults[action.dest] = default
             if action.dest in SWEEP_OWNED:
                 continue
             check = None
@@ -182,7 +178,8 @@ class TrainOptions:
                 raise TypeError(f"train option {action.option_strings[0]}: type "
                                 f"{action.type!r} is not one a sweep spec can set")
             options[action.dest] = Option(action.dest, action.option_strings[0], kind,
-                                          action.default, bool(action.required),
+                                          default,
+                                          bool(action.required) or action.dest in REQUIRED,
                                           action.help or "", check)
         return cls(options, defaults)
 
@@ -207,6 +204,17 @@ class Distribution:
     args: tuple
 
 
+@dataclass(frozen=True)
+class EarlyStopping:
+    """``search.early_stopping``: ASHA (the only method) with its ``grace_period`` (iterations
+    every trial runs before it can be stopped) and ``reduction_factor`` (1 in that many trials
+    goes on at each rung)."""
+
+    method: str = "asha"
+    grace_period: int = 4
+    reduction_factor: int = 3
+
+
 @dataclass
 class Search:
     """The ``search`` section (see the module docstring)."""
@@ -217,6 +225,7 @@ class Search:
     metric: str
     mode: str
     space: dict[str, Distribution]
+    early_stopping: EarlyStopping | None = None
 
 
 @dataclass
@@ -242,6 +251,9 @@ class SweepSpec:
             search = {"method": s.method, "samples": s.samples, "seed": s.seed,
                       "metric": s.metric, "mode": s.mode,
                       "space": {k: [d.kind, list(d.args)] for k, d in s.space.items()}}
+            if s.early_stopping is not None:  # absent otherwise: older sweep folders resume
+                e = s.early_stopping
+                search["early_stopping"] = [e.grace_period, e.reduction_factor]
         text = json.dumps({"fixed": self.fixed, "grid": self.grid, "search": search},
                           sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -333,8 +345,6 @@ class SpecParser:
         key = raw.strip().lstrip("-").replace("-", "_")
         if key in SWEEP_OWNED:
             raise self.fail(where, f"not allowed in a sweep: {SWEEP_OWNED[key]}")
-        if key in NOT_YET:
-            raise self.fail(where, f"not available yet: {NOT_YET[key]}")
         if key in ("grid", "search"):
             raise self.fail(where, f"{key} belongs at the top level of the spec")
         if key == HOLDOUT_KEY:
@@ -440,13 +450,9 @@ class SpecParser:
         if not isinstance(value, dict):
             raise self.fail("search", "expected a mapping with method, samples and space")
         for k in value:
-            if k == "early_stopping":
-                raise self.fail("search.early_stopping", "not available yet: stopping a trial "
-                                "early needs a stop hook in training that is not there yet; "
-                                "remove it (every trial runs its whole budget)")
             if k not in SEARCH_KEYS:
                 raise self.fail(f"search.{k}", f"unknown key; search takes "
-                                f"{', '.join(SEARCH_KEYS[:-1])}")
+                                f"{', '.join(SEARCH_KEYS)}")
         method = value.get("method", "random")
         if method not in SEARCH_METHODS:
             raise self.fail("search.method", f"{method!r}: expected one of "
@@ -472,7 +478,24 @@ class SpecParser:
         for raw, dist in space.items():
             key = self.key(raw, f"search.space.{raw}")
             axes[key] = self.distribution(key, dist, f"search.space.{raw}")
-        return Search(method, samples, seed, metric, mode, axes)
+        stopping = value.get("early_stopping")
+        return Search(method, samples, seed, metric, mode, axes,
+                      None if stopping is None else self.early_stopping(stopping))
+
+    def early_stopping(self, value: Any) -> EarlyStopping:
+        """``asha`` or ``{method: asha, grace_period: N, reduction_factor: R}``."""
+        where = "search.early_stopping"
+        value = {"method": value} if isinstance(value, str) else value
+        if not isinstance(value, dict) or value.get("method", "asha") != "asha" \
+                or set(value) - {"method", "grace_period", "reduction_factor"}:
+            raise self.fail(where, f"{value!r}: expected asha or {{method: asha, grace_period: "
+                            "4, reduction_factor: 3} (grace in iterations; 1 trial in 3 goes on)")
+        grace = value.get("grace_period", EarlyStopping.grace_period)
+        factor = value.get("reduction_factor", EarlyStopping.reduction_factor)
+        for name, v, lo in (("grace_period", grace, 1), ("reduction_factor", factor, 2)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise self.fail(f"{where}.{name}", f"{v!r}: expected an integer >= {lo}")
+        return EarlyStopping("asha", grace, factor)
 
     def distribution(self, key: str, dist: Any, where: str) -> Distribution:
         if not isinstance(dist, dict) or len(dist) != 1:

@@ -33,6 +33,7 @@ from deepracer_sim.formats.files import atomic_write_text
 from deepracer_sim.formats.hyperparameters import KNOWN_KEYS, read_hyperparameters
 from deepracer_sim.formats.run_folder import HYPERPARAMETERS, SWEEP_TRIAL_MARKER, RunFolder
 from deepracer_sim.logs.events import IterationStats, LapResult, TrainingObserver
+from deepracer_sim.reward import make_reward_callers
 from deepracer_sim.sweep.spec import HOLDOUT_KEY, TrainOptions
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.evaluation import (
@@ -49,8 +50,9 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
 #: Laps of the final evaluation (DeepRacer's MIN_EVAL_TRIALS, the in-training evaluation's).
 EVAL_LAPS = 5
 
-#: Receives a trial's metrics after every iteration (Ray Tune's ``tune.report`` in a sweep).
-Report = Callable[[dict[str, Any]], None]
+#: Receives a trial's metrics after every iteration (Ray Tune's ``tune.report`` in a sweep);
+#: returns why the trial is to stop after this iteration (a scheduler's decision), or None.
+Report = Callable[[dict[str, Any]], str | None]
 #: The train command's ``build_config``: its arguments -> :class:`TrainConfig`.
 BuildConfig = Callable[[argparse.Namespace], TrainConfig]
 
@@ -73,7 +75,7 @@ def read_marker(run_dir: Path) -> dict[str, Any]:
 def write_marker(run_dir: Path, info: dict[str, Any]) -> None:
     """Write the completion marker atomically and durably (the last file a trial writes)."""
     atomic_write_text(Path(run_dir) / SWEEP_TRIAL_MARKER,
-                      json.dumps(jsonable(info), indent=2) + "\n", durable=True)
+                      json.dumps(jsonable(info), indent=2) + "\n")
 
 
 def jsonable(obj: Any) -> Any:
@@ -138,17 +140,23 @@ def lap_summary(laps: list[LapResult]) -> dict[str, Any]:
 
 
 class _Reporter(TrainingObserver):
-    """Hands each iteration's metrics to ``report`` and keeps the last ones."""
+    """Hands each iteration's metrics to ``report`` and keeps the last ones; a stop rule
+    (:data:`deepracer_sim.training.callbacks.StopRule`) that fires once ``report`` returned a
+    reason (a scheduler stopped the trial), ``reason`` then being that reason."""
 
     def __init__(self, report: Report | None) -> None:
         self.report = report
         self.best: dict[str, float] = {}
         self.last: dict[str, Any] = {}
+        self.reason: str | None = None
 
     def on_iteration(self, stats: IterationStats) -> None:
         self.last = iteration_metrics(stats, self.best)
         if self.report is not None:
-            self.report(self.last)
+            self.reason = self.report(self.last) or self.reason
+
+    def __call__(self, stats: IterationStats) -> bool:
+        return self.reason is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,7 +200,9 @@ class TrialFactory:
 class TrialOutcome:
     """What :func:`run_trial` did: ``status`` (``completed``, or ``interrupted`` when training
     was stopped by Ctrl-C: no marker then), steps, seconds of ``train()`` (wall and this
-    process's CPU), the last iteration's metrics and the final evaluation."""
+    process's CPU), the last iteration's metrics, the final evaluation and why training
+    ended before its steps (``train()``'s stop reason: ``--seconds``, a stop rule, a
+    scheduler's early stop; None: it ran them all)."""
 
     status: str
     steps: int
@@ -200,6 +210,7 @@ class TrialOutcome:
     cpu_time: float
     last: dict[str, Any] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)
+    stop_reason: str | None = None
 
 
 def final_evaluation(run_dir: Path, laps: int = EVAL_LAPS,
@@ -213,9 +224,11 @@ def final_evaluation(run_dir: Path, laps: int = EVAL_LAPS,
         time.sleep(0.25)
         setup.started = time.strftime("%Y%m%d%H%M%S")
     return run_laps(sb3_predict(setup.model), setup.track, setup.action_space, setup.version,
-                    [k / laps for k in range(laps)], setup.max_steps, reward=setup.reward,
+                    [k / laps for k in range(laps)], setup.max_steps,
+                    reward=make_reward_callers(setup.reward_file, laps),
                     observers=default_evaluation_observers(setup),
-                    reversed_direction=setup.reversed_direction)
+                    reversed_direction=setup.reversed_direction, sensor=setup.sensor,
+                    physics=setup.physics)
 
 
 #: Trains and evaluates a trial's config: (config, report, holdout tracks) -> outcome
@@ -232,7 +245,7 @@ def train_and_evaluate(cfg: TrainConfig, report: Report | None = None,
     outcome's ``evaluation["holdout"]`` (track -> :func:`lap_summary`)."""
     reporter = _Reporter(report)
     cpu = time.process_time()
-    result = train(cfg, progress_bar=False, observers=[reporter])
+    result = train(cfg, progress_bar=False, observers=[reporter], rules=[reporter])
     if result.interrupted:
         return TrialOutcome("interrupted", result.timesteps, result.wall_time,
                             time.process_time() - cpu, reporter.last)
@@ -241,7 +254,7 @@ def train_and_evaluate(cfg: TrainConfig, report: Report | None = None,
     if held:
         evaluation["holdout"] = held
     return TrialOutcome("completed", result.timesteps, result.wall_time,
-                        time.process_time() - cpu, reporter.last, evaluation)
+                        time.process_time() - cpu, reporter.last, evaluation, result.stop_reason)
 
 
 def run_trial(factory: TrialFactory, params: dict[str, Any], run_dir: Path,
@@ -272,6 +285,7 @@ def run_trial(factory: TrialFactory, params: dict[str, Any], run_dir: Path,
         "status": outcome.status, "steps": outcome.steps,
         "wall_time": round(outcome.wall_time, 3), "cpu_time": round(outcome.cpu_time, 3),
         "params": params, "final": outcome.last, "evaluation": outcome.evaluation,
+        "stop_reason": outcome.stop_reason,
         "host": socket.gethostname(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         **(marker_extra or {})})
     return outcome

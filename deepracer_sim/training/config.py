@@ -35,6 +35,10 @@ class TrainConfig:
             None follows ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
         hyperparameters: path of a DeepRacer ``hyperparameters.json`` or None for the defaults.
         timesteps: total environment steps (all cars).
+        seconds: the training budget, wall-clock seconds of this command's training
+            (:class:`~deepracer_sim.training.callbacks.IterationCallback`); training ends at
+            ``timesteps`` or when the budget is used up, whichever comes first (None: no
+            budget; a resumed run: a budget for the steps added).
         n_envs: cars simulated side by side; n_steps: steps per car per iteration.
         net_arch: hidden layer sizes of the policy and of the value network (separate).
         seed: seed for torch and the policy sampling.
@@ -69,6 +73,9 @@ class TrainConfig:
         distill_steps: env steps (all cars; one camera frame each) of the distillation;
             distill_rounds: its DAgger rounds; finetune_steps: env steps of PPO on the camera
             after it. ``timesteps`` bounds the sum with the teacher's (``split_budget``).
+        resume: continue the run in ``out`` (``train --resume``; the other fields are the
+            run's own, see :mod:`deepracer_sim.training.resume`; ``timesteps`` are more steps).
+        replace: move an earlier run in ``out`` aside (``train --force``).
     """
 
     reward: Path
@@ -79,6 +86,7 @@ class TrainConfig:
     tracks: tuple[str, ...] = ()
     hyperparameters: Path | None = None
     timesteps: int = 200_000
+    seconds: float | None = None
     n_envs: int = 16
     n_steps: int = 256
     net_arch: tuple[int, ...] = (64, 64)
@@ -101,6 +109,8 @@ class TrainConfig:
     distill_steps: int = 12_000
     distill_rounds: int = 4
     finetune_steps: int = 0
+    resume: bool = False
+    replace: bool = False
 
 
 def default_run_dir(reward: Path, track: str) -> Path:

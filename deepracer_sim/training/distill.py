@@ -18,22 +18,31 @@ method; Ross et al. 2011, "A Reduction of Imitation Learning ... to No-Regret On
    of it: KL(teacher || student) of the action distributions (discrete: the softmax; continuous:
    the Gaussians' mean and log-std) plus the value tower's squared error to the teacher's value
    (scaled by the teacher values' variance).
-3. After every round the student is a checkpoint of the run (``model/<round>_Step-<steps>.zip``,
-   a stable-baselines3 PPO zip of the camera policy), evaluated as PPO's iterations are, so
-   ``evaluate``, ``export`` and ``--check`` read the run unchanged; optional PPO fine-tuning on
-   the camera follows (``finetune_steps``).
+3. The camera run is created as any run (:func:`~deepracer_sim.training.runs.create_run`:
+   hidden, then renamed into place; ``model/0_Step-0.zip`` is the untrained student) before
+   the teacher trains; round ``r`` (from 0) is then checkpoint ``r + 1``
+   (``model/<r+1>_Step-<steps>.zip``, a stable-baselines3 PPO zip of the camera policy;
+   ``<steps>`` includes the teacher's), saved, evaluated and committed as PPO's iterations
+   are, so ``evaluate``, ``export`` and ``--check`` read the run unchanged; optional PPO
+   fine-tuning on the camera follows (``finetune_steps``; iteration ``j`` is checkpoint
+   ``distill_rounds + j + 1``).
 
 Budget (:func:`split_budget`): ``timesteps`` bounds the env steps of the whole route:
 distillation ``min(distill_steps, timesteps // 2)`` (``timesteps`` with a given teacher),
 fine-tuning ``min(finetune_steps, what is left)`` and the teacher the rest, each rounded down to
 whole iterations (``n_envs`` cars x ``n_steps``; distillation: ``n_envs`` cars per step).
 
-Ctrl-C during distillation or fine-tuning saves the student as the last checkpoint; during the
-teacher's training the teacher's run keeps its checkpoint and no camera model is written.
+Stopping (:mod:`deepracer_sim.training.signals`, a KeyboardInterrupt from the reward function,
+a caller's stop rule after a round or iteration): the flag is checked after every step; the
+round or rollout is cut off and the student, if it changed since the last checkpoint, is saved
+(not evaluated) as the next checkpoint; :attr:`TrainResult.exit_code` is ``128 + signal``. A
+stop during the teacher's training leaves the teacher's run as :func:`train` does and the
+camera run at ``0_Step-0``. ``cfg.seconds`` bounds the teacher's training only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -44,29 +53,27 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from deepracer_sim.envs.sensors import FEATURES, FEATURES_AND_CAMERA, FRONT_FACING_CAMERA
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.checkpoints import checkpoint_name
+from deepracer_sim.formats.files import atomic_write_text
 from deepracer_sim.formats.hyperparameters import fit_batch_size, read_hyperparameters
 from deepracer_sim.formats.model_metadata import read_model_metadata
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import IterationStats, TrainingObserver
+from deepracer_sim.logs.writer import TrainingLogger
 from deepracer_sim.track import load_track
-from deepracer_sim.training.callbacks import IterationsLog, ProgressBar, add_episode
+from deepracer_sim.training.callbacks import IterationsLog, ProgressBar, StopRule, add_episode
 from deepracer_sim.training.checkpoints import Checkpointer
 from deepracer_sim.training.config import TrainConfig
 from deepracer_sim.training.policy import load_policy, state_sensor_of
-from deepracer_sim.training.ppo import (
-    TrainResult,
-    default_observers,
-    make_model,
-    make_training_env,
-    prepare_run_folder,
-    train,
-)
+from deepracer_sim.training.ppo import TrainResult, make_model, make_training_env, train
+from deepracer_sim.training.runs import create_run
+from deepracer_sim.training.signals import StopSignals, signal_name
 
 #: ``TrainConfig.camera_route`` values (``auto``: the fastest route, :func:`resolve_camera_route`).
 CAMERA_ROUTES = ("auto", "distill", "ppo")
@@ -219,11 +226,15 @@ def _clip(actions: torch.Tensor, space: gym.spaces.Space) -> np.ndarray:
 
 def collect(env: DeepRacerVecEnv, obs: dict, teacher: ActorCriticPolicy,
             student: ActorCriticPolicy, data: FrameBuffer, steps: int, beta: float,
-            rng: np.random.Generator, stats: IterationStats) -> dict:
+            rng: np.random.Generator, stats: IterationStats,
+            stopper: StopSignals | None = None) -> dict:
     """Drive ``steps`` steps of every car, each car following the teacher with probability
     ``beta`` (else the student's greedy action); the teacher labels every frame into ``data``.
-    Returns the observation to continue from; ended episodes go into ``stats``."""
+    Returns the observation to continue from; ended episodes go into ``stats``. A stop
+    signal (``stopper``) ends it after the current step."""
     for _ in range(steps):
+        if stopper is not None and stopper.requested:
+            break
         targets, values, dist = teacher_targets(teacher, obs[FEATURES])
         where = data.add(obs[FRONT_FACING_CAMERA], targets, values)
         actions = _clip(dist.sample(), env.action_space)
@@ -264,15 +275,18 @@ def load_teacher(cfg: TrainConfig, run_dir: Path) -> ActorCriticPolicy:
     return policy
 
 
-def _teacher(cfg: TrainConfig, budget: Budget, progress_bar: bool
+def _teacher(cfg: TrainConfig, budget: Budget, progress_bar: bool, stopper: StopSignals
              ) -> tuple[Path, TrainResult | None]:
-    """(teacher run folder, its training result or None when ``cfg.teacher`` is given)."""
+    """(teacher run folder, its training result or None when ``cfg.teacher`` is given); the
+    teacher is an ordinary run created by :func:`~deepracer_sim.training.ppo.train` in
+    ``<out>/teacher``."""
     if cfg.teacher is not None:
         return Path(cfg.teacher), None
     tcfg = dataclasses.replace(cfg, out=RunFolder(cfg.out).teacher_dir, sensor=FEATURES,
                                neural_network=None, timesteps=budget.teacher,
-                               stop_when_complete=True, teacher=None, init_tf_checkpoint=None)
-    result = train(tcfg, progress_bar=progress_bar)
+                               stop_when_complete=True, teacher=None, init_tf_checkpoint=None,
+                               resume=False, replace=False)
+    result = train(tcfg, progress_bar=progress_bar, stopper=stopper)
     return tcfg.out, result
 
 
@@ -289,14 +303,18 @@ def _note_route(run: RunFolder, teacher_dir: Path, budget: Budget) -> None:
     config = json.loads(run.config.read_text())
     config.update({"camera_route": "distill", "teacher": str(teacher_dir),
                    "budget": dataclasses.asdict(budget)})
-    run.config.write_text(json.dumps(config, indent=2) + "\n")
+    atomic_write_text(run.config, json.dumps(config, indent=2) + "\n")
 
 
 def train_camera(cfg: TrainConfig, progress_bar: bool = True,
-                 observers: Sequence[TrainingObserver] | None = None) -> TrainResult:
+                 observers: Sequence[TrainingObserver] | None = None,
+                 stopper: StopSignals | None = None, rules: Sequence[StopRule] = ()
+                 ) -> TrainResult:
     """Train a camera model by distillation (the module docstring); ``cfg.sensor`` is
-    ``FRONT_FACING_CAMERA``. Returns the camera run's result (``timesteps``: every env step of
-    the route, the teacher's included).
+    ``FRONT_FACING_CAMERA``; ``stopper`` and ``rules`` as
+    :func:`~deepracer_sim.training.ppo.train`'s (a rule is checked after every round and
+    fine-tuning iteration). Returns the camera run's result (``timesteps``: every env step
+    of the route, the teacher's included).
 
     Raises:
         as :func:`~deepracer_sim.training.ppo.train`; UsageError: a budget too small
@@ -305,105 +323,178 @@ def train_camera(cfg: TrainConfig, progress_bar: bool = True,
     """
     started = cfg.started_at if cfg.started_at is not None else time.time()
     budget = split_budget(cfg)
-    teacher_dir, teacher_result = _teacher(cfg, budget, progress_bar)
-    teacher_steps = teacher_result.timesteps if teacher_result else 0
-    if teacher_result is not None and teacher_result.interrupted:
-        return dataclasses.replace(teacher_result, wall_time=time.time() - started)
-    teacher = load_teacher(cfg, teacher_dir)
+    if cfg.teacher is not None:
+        load_teacher(cfg, Path(cfg.teacher))  # a teacher that does not fit: before any file
     hp = fit_batch_size(read_hyperparameters(cfg.hyperparameters, cfg.algorithm),
                         cfg.n_envs * cfg.n_steps,
                         str(cfg.hyperparameters or "the default hyperparameters"))
     track = load_track(cfg.track)
-    run = prepare_run_folder(cfg, track, hp)
-    _note_route(run, teacher_dir, budget)
     model, camera_env = _camera_model(cfg, hp, cfg.n_envs if budget.finetune else 1)
-    env = make_training_env(dataclasses.replace(cfg, sensor=FEATURES_AND_CAMERA), track)
-    checkpointer = Checkpointer(run, cfg, track)
-    bar = ProgressBar(budget.total, enabled=progress_bar)
-    bar.advance(teacher_steps)
-    everyone = [IterationsLog(run), *default_observers(cfg), *(observers or []), bar]
-    for observer in everyone:
-        observer.on_start(run, env, model)
-    runner = _Rounds(cfg, budget, model, env, teacher, checkpointer, everyone, started,
-                     teacher_steps)
-    interrupted = False
-    try:
-        runner.distill()
-        if budget.finetune:
-            runner.finetune(camera_env)
-    except KeyboardInterrupt:
-        interrupted = True
-        checkpointer.save(model, runner.iteration, evaluate=False)
-    except BaseException:
-        checkpointer.save(model, runner.iteration, evaluate=False)
-        for observer in everyone:
-            observer.on_end(True)
-        raise
-    for observer in everyone:
-        observer.on_end(interrupted)
-    return TrainResult(run.root, model.num_timesteps, time.time() - started, interrupted,
-                       runner.iterations, checkpointer.best)
+    checkpointer = Checkpointer(None, cfg, track)
+    logger = TrainingLogger()
+    stopper = stopper or StopSignals()
+    teacher_dir = Path(cfg.teacher) if cfg.teacher else RunFolder(cfg.out).teacher_dir
+    with stopper.installed():
+        run, replaced = create_run(cfg, track, hp, model, checkpointer, logger.snapshot())
+        _note_route(run, teacher_dir, budget)
+        _, teacher_result = _teacher(cfg, budget, progress_bar, stopper)
+        teacher_steps = teacher_result.timesteps if teacher_result else 0
+        runner = _Rounds(cfg, budget, model, teacher_steps, checkpointer, logger, stopper,
+                         [*rules], started)
+        if not stopper.requested:
+            env = make_training_env(dataclasses.replace(cfg, sensor=FEATURES_AND_CAMERA), track)
+            bar = ProgressBar(budget.total, enabled=progress_bar)
+            bar.advance(teacher_steps)
+            everyone = [IterationsLog(run), logger, *(observers or []), bar]
+            runner.run(load_teacher(cfg, teacher_dir), env, camera_env, everyone)
+    reason = runner.stop_reason or (teacher_result.stop_reason if teacher_result else None)
+    if stopper.signum is not None:
+        reason = f"stopped by {signal_name(stopper.signum)}"
+    return TrainResult(run.root, model.num_timesteps, time.time() - started, stopper.requested,
+                       runner.iterations, checkpointer.pointer_best, checkpointer.last,
+                       reason, stopper.exit_code or 0, replaced, None, runner.saved_at_stop)
+
+
+class _StopCheck(BaseCallback):
+    """Ends fine-tuning's ``learn`` at the step after a stop signal."""
+
+    def __init__(self, stopper: StopSignals) -> None:
+        super().__init__()
+        self.stopper = stopper
+
+    def _on_step(self) -> bool:
+        return not self.stopper.requested
 
 
 class _Rounds:
-    """The distillation rounds and the fine-tuning iterations of :func:`train_camera`."""
+    """The distillation rounds and the fine-tuning iterations of :func:`train_camera`; round
+    ``r`` (from 0) is checkpoint ``r + 1`` (``0_Step-0`` is the untrained student written when
+    the run was created), fine-tuning iteration ``j`` (from 0) is ``distill_rounds + j + 1``."""
 
-    def __init__(self, cfg: TrainConfig, budget: Budget, model, env: DeepRacerVecEnv,
-                 teacher: ActorCriticPolicy, checkpointer: Checkpointer,
-                 observers: Sequence[TrainingObserver], started: float,
-                 teacher_steps: int) -> None:
-        self.cfg, self.budget, self.model, self.env = cfg, budget, model, env
-        self.teacher, self.checkpointer = teacher, checkpointer
-        self.observers, self.started = list(observers), started
-        self.iteration = 0
+    def __init__(self, cfg: TrainConfig, budget: Budget, model, teacher_steps: int,
+                 checkpointer: Checkpointer, logger: TrainingLogger, stopper: StopSignals,
+                 rules: list[StopRule], started: float) -> None:
+        self.cfg, self.budget, self.model = cfg, budget, model
+        self.checkpointer, self.logger, self.stopper = checkpointer, logger, stopper
+        self.rules, self.started = rules, started
+        self.observers: list[TrainingObserver] = []
         self.iterations: list[IterationStats] = []
+        self.stop_reason: str | None = None
+        self.saved_at_stop: str | None = None
         self.model.num_timesteps = teacher_steps
-        self.bar = next((o for o in observers if isinstance(o, ProgressBar)), None)
+        self.bar: ProgressBar | None = None
+        self._changed = False  # the student differs from the last checkpoint
 
-    def _finish(self, stats: IterationStats, steps: int) -> None:
-        """Checkpoint and evaluate the student; hand the iteration on."""
-        self.model.num_timesteps += steps
+    @property
+    def stopping(self) -> bool:
+        return self.stopper.requested or self.stop_reason is not None
+
+    def run(self, teacher: ActorCriticPolicy, env: DeepRacerVecEnv,
+            camera_env: DeepRacerVecEnv, observers: Sequence[TrainingObserver]) -> None:
+        """Distil, then fine-tune; any stop saves the student as the next checkpoint (not
+        evaluated) unless the last checkpoint holds it already; an error is raised again
+        after that save."""
+        self.observers = list(observers)
+        self.bar = next((o for o in observers if isinstance(o, ProgressBar)), None)
+        for observer in self.observers:
+            observer.on_start(self.checkpointer.folder, env, self.model)
+        try:
+            self.distill(teacher, env)
+            if self.budget.finetune and not self.stopping:
+                self.finetune(camera_env)
+        except KeyboardInterrupt:  # raised by user code (the reward function), not a signal
+            self.stopper.interrupt()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._save_stopped()
+            for observer in self.observers:
+                with contextlib.suppress(Exception):
+                    observer.on_end(True)
+            raise
+        self._save_stopped()
+        for observer in self.observers:
+            observer.on_end(self.stopper.requested)
+
+    def _save_stopped(self) -> None:
+        """After a round or an iteration was cut off: flush its logs and save the student as
+        the next checkpoint (not evaluated), committed."""
+        self.logger.flush()
+        if not self._changed:
+            return
+        entry, _ = self.checkpointer.save(self.model, self.checkpointer.last_number + 1,
+                                          evaluate=False)
+        self.checkpointer.commit(entry, [], self.logger.snapshot())
+        self.saved_at_stop = entry["name"]
+        self._changed = False
+
+    def _advance(self, steps: int) -> None:
         if self.bar is not None:
             self.bar.advance(steps)
-        stats.iteration = self.iteration
+
+    def _finish(self, stats: IterationStats) -> None:
+        """Checkpoint and evaluate (unless stopping) the student; hand the iteration on;
+        commit the checkpoint; check the stop rules."""
+        number = self.checkpointer.last_number + 1
+        stats.iteration = number - 1
         stats.steps = self.model.num_timesteps
-        stats.checkpoint, stats.eval_laps = self.checkpointer.save(self.model, self.iteration)
+        entry, stats.eval_laps = self.checkpointer.save(
+            self.model, number, not self.stopper.requested,
+            should_stop=lambda: self.stopper.requested)
+        stats.checkpoint = entry["name"]
         stats.wall_time = time.time() - self.started
         self.iterations.append(stats)
-        self.iteration += 1
         for observer in self.observers:
             observer.on_iteration(stats)
+        self.checkpointer.commit(entry, stats.eval_laps, self.logger.snapshot())
+        self._changed = False
+        for rule in self.rules:
+            if self.stop_reason is None and rule(stats):
+                self.stop_reason = getattr(rule, "reason", type(rule).__name__)
 
-    def distill(self) -> None:
-        """``distill_rounds`` DAgger rounds (the module docstring)."""
+    def distill(self, teacher: ActorCriticPolicy, env: DeepRacerVecEnv) -> None:
+        """``distill_rounds`` DAgger rounds (the module docstring); a stop signal ends the
+        round at the next step."""
         cfg, student = self.cfg, self.model.policy
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         dim = 4 if cfg.action_space.continuous else len(cfg.action_space)
         data = FrameBuffer(self.budget.distill, dim, student.observation_space.shape)
         optimizer = torch.optim.Adam(student.parameters(), lr=LEARNING_RATE)
-        self.env.seed(cfg.seed)
-        obs = self.env.reset()
+        env.seed(cfg.seed)
+        obs = env.reset()
         per_round = self.budget.round_steps * cfg.n_envs
         for r in range(cfg.distill_rounds):
+            if self.stopping:
+                return
             stats = IterationStats()
-            obs = collect(self.env, obs, self.teacher, student, data, self.budget.round_steps,
-                          0.5 ** r, rng, stats)
+            before = data.size  # one frame per car per step
+            obs = collect(env, obs, teacher, student, data, self.budget.round_steps,
+                          0.5 ** r, rng, stats, self.stopper)
+            self.model.num_timesteps += data.size - before
+            self._advance(data.size - before)
+            if self.stopper.requested:
+                return  # the round is cut off before its fit: the last checkpoint's student
+            self._changed = True
             updates = max(EPOCHS * per_round // BATCH, 1)
             stats.losses = fit_student(student, optimizer, data, updates, rng)
             stats.losses["distill/beta"] = 0.5 ** r
-            self._finish(stats, per_round)
+            self._finish(stats)
 
     def finetune(self, camera_env: DeepRacerVecEnv) -> None:
         """PPO on the camera from the distilled student, one iteration at a time."""
         rollout = self.cfg.n_envs * self.cfg.n_steps
         self.model.set_env(camera_env)
+        check = _StopCheck(self.stopper)
         for _ in range(self.budget.finetune // rollout):
+            if self.stopping:
+                return
             before = self.model.num_timesteps
-            self.model.learn(total_timesteps=rollout, reset_num_timesteps=False)
+            self.model.learn(total_timesteps=rollout, reset_num_timesteps=False, callback=check)
+            self._advance(self.model.num_timesteps - before)
+            if self.stopper.requested:
+                return  # the rollout was cut off before its update
+            self._changed = True
             stats = IterationStats()
             stats.losses = {k: float(v) for k, v in self.model.logger.name_to_value.items()
                             if k.startswith("train/")}
-            steps = self.model.num_timesteps - before
-            self.model.num_timesteps = before
-            self._finish(stats, steps)
+            self._finish(stats)

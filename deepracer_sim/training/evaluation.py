@@ -4,7 +4,9 @@ Each lap is a fresh episode from a start point (the start line for an evaluation
 evaluation mode: no round robin, the policy's most likely action (argmax for a discrete space,
 the mean for a continuous one), the episode ends at lap_complete, off_track, reversed,
 immobilized or the step cap. All laps run side by side in one batched simulation. The simulator
-is deterministic, so laps from the same start point are identical.
+is deterministic, so laps from the same start point are identical. Each lap calls its own
+instance of the reward file (:func:`~deepracer_sim.reward.make_reward_callers`), so a reward
+that keeps state in its globals sees one car's steps, as on DeepRacer.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from deepracer_sim.formats.model_metadata import (
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import EpisodeObserver, LapResult
 from deepracer_sim.logs.writer import EvaluationLogger
-from deepracer_sim.reward import RewardCaller, make_reward_caller
+from deepracer_sim.reward import RewardCaller, make_reward_callers
 from deepracer_sim.sim import layout
 from deepracer_sim.sim.car import car_params, resolve_physics
 from deepracer_sim.sim.params import params_from_record
@@ -42,10 +44,12 @@ Predict = Callable[[Any], np.ndarray]
 
 
 def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version: float,
-             starts: Sequence[float], max_steps: int, reward: RewardCaller | None = None,
+             starts: Sequence[float], max_steps: int,
+             reward: RewardCaller | Sequence[RewardCaller] | None = None,
              observers: Sequence[EpisodeObserver] = (),
              reversed_direction: bool = False, sensor: str = FEATURES,
-             physics: str | None = None) -> list[LapResult]:
+             physics: str | None = None,
+             should_stop: Callable[[], bool] | None = None) -> list[LapResult]:
     """Run one greedy episode per start point, all in one batch.
 
     Args:
@@ -53,18 +57,21 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         version: the model's ``model_metadata.json`` version.
         starts: start points, fractions of a lap from waypoint 0.
         max_steps: step cap per episode.
-        reward: optional reward caller (rewards are summed into the results).
+        reward: optional reward caller, or one per lap (rewards are summed into the results).
         observers: :class:`EpisodeObserver` hooks (logging, rendering).
         reversed_direction: drive against the track's row order.
         sensor: what ``predict`` sees (:mod:`deepracer_sim.envs.sensors`; the camera without
             domain randomisation, as an evaluation).
         physics: the simulator generation (``"v4"``, ``"v5"``, ``"v6"``); None follows
             ``version`` (:func:`~deepracer_sim.sim.car.physics_for_version`).
+        should_stop: checked before every step; once it returns True the laps are abandoned
+            and the result is empty (a stop signal during training).
 
     Returns:
-        one :class:`LapResult` per start, in order.
+        one :class:`LapResult` per start, in order ([] if abandoned).
     """
     n = len(starts)
+    callers = (list(reward) if isinstance(reward, Sequence) else [reward] * n)
     cfg = make_config(0.0, False, False, max_steps, 0.0)
     car = car_params(resolve_physics(physics, version))
     simulator = Simulator(track, n, car.as_array(), cfg, np.array(starts, dtype=np.float64),
@@ -79,6 +86,8 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
     steer = np.zeros(n)
     speed = np.zeros(n)
     while active.any():
+        if should_stop is not None and should_stop():
+            return []
         actions = predict(simulator.obs if sensors is None else sensors.observe())
         steer[:], speed[:] = action_space.scale(actions)
         simulator.step(steer, speed, False)
@@ -86,8 +95,9 @@ def run_laps(predict: Predict, track: Track, action_space: ActionSpace, version:
         rewards[:] = 0.0
         running = np.flatnonzero(active).tolist()
         for i in running:
-            if reward is not None and rows[i][layout.R_CALL_REWARD] > 0.5:
-                rewards[i] = reward(params_from_record(rows[i], track))
+            caller = callers[i]
+            if caller is not None and rows[i][layout.R_CALL_REWARD] > 0.5:
+                rewards[i] = caller(params_from_record(rows[i], track))
             totals[i] += rewards[i]
         for observer in observers:
             observer.on_step(simulator.rec, actions, rewards, active)
@@ -162,7 +172,7 @@ class EvaluationSetup:
     action_space: ActionSpace
     version: float
     physics: str
-    reward: RewardCaller
+    reward_file: Path
     max_steps: int
     reversed_direction: bool
     started: str  # YYYYmmddHHMMSS, DeepRacer's evaluation folder stamp
@@ -196,8 +206,9 @@ def load_evaluation(run_dir: str | Path, track: str | Path | None = None,
     trk = load_track(track)
     max_steps = config.get("max_steps") or default_max_steps(trk)
     physics = resolve_physics(physics or config.get("physics"), version)
-    return EvaluationSetup(run.root, name, model, trk, space, version, physics,
-                           make_reward_caller(run.reward_file), int(max_steps),
+    make_reward_callers(run.reward_file, 1)  # a broken reward file fails here
+    return EvaluationSetup(run.root, name, model, trk, space, version, physics, run.reward_file,
+                           int(max_steps),
                            bool(config.get("reverse_direction", False)),
                            time.strftime("%Y%m%d%H%M%S"), state_sensor_of(model))
 
@@ -215,7 +226,8 @@ def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int
     Args:
         run_dir: a folder written by ``train.py``.
         track: another track to evaluate on (default: the training track).
-        checkpoint: "best", "last" or a checkpoint name or iteration number from ``model/``.
+        checkpoint: "best", "last" or a checkpoint name or number (``N`` of
+            ``model/N_Step-<steps>.zip``).
         observers: extra :class:`EpisodeObserver` hooks (e.g. the viewer).
         physics: the simulator generation; None: the run's (``run_config.json``), else the
             one the model's version runs on.
@@ -225,7 +237,8 @@ def evaluate_run(run_dir: str | Path, track: str | Path | None = None, laps: int
     """
     setup = load_evaluation(run_dir, track, checkpoint, physics)
     results = run_laps(sb3_predict(setup.model), setup.track, setup.action_space,
-                       setup.version, [0.0] * laps, setup.max_steps, reward=setup.reward,
+                       setup.version, [0.0] * laps, setup.max_steps,
+                       reward=make_reward_callers(setup.reward_file, laps),
                        observers=[*default_evaluation_observers(setup), *observers],
                        reversed_direction=setup.reversed_direction, sensor=setup.sensor,
                        physics=setup.physics)

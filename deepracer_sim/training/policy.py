@@ -303,20 +303,30 @@ def load_policy(path: str | os.PathLike, action_space: ActionSpace,
     return policy_from_state_dict(state, action_space, str(path))
 
 
-def load_checkpoint_into(model, path: str | os.PathLike) -> None:
+def load_checkpoint_into(model, path: str | os.PathLike, require_optimizer: bool = True) -> bool:
     """Load a checkpoint's policy and optimizer state into a stable-baselines3 ``model`` whose
-    network has the same shape (training's ``--clone`` start), weights only.
+    network has the same shape (training's ``--clone`` and ``--resume`` starts), weights only.
+
+    Args:
+        require_optimizer: refuse a checkpoint without optimizer state (``--clone``); else its
+            policy alone is loaded (the optimizer starts afresh).
+
+    Returns:
+        whether the optimizer state was loaded.
 
     Raises:
-        CheckpointError: a damaged checkpoint, no optimizer state, or another network shape.
+        CheckpointError: a damaged checkpoint, no optimizer state (``require_optimizer``), or
+            another network shape.
     """
     state, optimizer = read_checkpoint_state(path)
-    if optimizer is None:
+    if optimizer is None and require_optimizer:
         raise CheckpointError(f"{path}: no optimizer state ({OPTIMIZER_MEMBER}); it is not a "
                               "train.py checkpoint")
     try:
         model.policy.load_state_dict(state, strict=True)
-        model.policy.optimizer.load_state_dict(optimizer)
+        if optimizer is not None:
+            model.policy.optimizer.load_state_dict(optimizer)
     except (RuntimeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{path}: does not fit the network being trained ({exc})") \
             from None
+    return optimizer is not None

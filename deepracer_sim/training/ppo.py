@@ -2,16 +2,19 @@
 
 An *iteration* is one PPO update: ``n_steps`` steps of each of ``n_envs`` cars (the rollout),
 then ``num_epochs`` passes of minibatch updates (DeepRacer's iteration is likewise one policy
-update, after ``num_episodes_between_training`` episodes). After every iteration:
+update, after ``num_episodes_between_training`` episodes). Checkpoints are numbered as
+DeepRacer's (:mod:`deepracer_sim.training.checkpoints`): ``model/0_Step-0.zip`` is the policy
+training starts from, saved when the run is created; after the ``k``-th update:
 
-* the policy is saved as ``model/<iteration>_Step-<total steps>.zip`` (DeepRacer's checkpoint
-  naming; the last 4 and the best are kept, as the simapp's ``NUM_MODELS_TO_KEEP``);
+* the policy is saved as ``model/<k>_Step-<total steps>.zip`` (the last 4 and the best are
+  kept, as the simapp's ``NUM_MODELS_TO_KEEP``);
 * it drives ``eval_episodes`` greedy evaluation episodes (DeepRacer's ``MIN_EVAL_TRIALS`` = 5),
   starting at evenly spaced points of the lap (in this deterministic simulator, repeated
   episodes from one start point would be identical);
-* the best checkpoint is the one with the highest mean evaluation progress (as DeepRacer's
-  ``BEST_MODEL_METRIC=progress``), ties broken by the shorter mean lap time, and
-  ``model/deepracer_checkpoints.json`` points at the best and the last.
+* the best checkpoint is the evaluated one with the highest mean evaluation progress (as
+  DeepRacer's ``BEST_MODEL_METRIC=progress``), ties broken by the shorter mean lap time, and
+  ``model/deepracer_checkpoints.json`` points at the best and the last (until a checkpoint is
+  evaluated, the best is the last: ``0_Step-0`` at first).
 
 A run folder (``--out``) holds: ``model/model_metadata.json``, ``ip/hyperparameters.json``
 (the effective DeepRacer values), ``reward_function.py`` (a byte copy), ``run_config.json``
@@ -19,14 +22,22 @@ A run folder (``--out``) holds: ``model/model_metadata.json``, ``ip/hyperparamet
 checkpoints, and ``metrics/iterations.jsonl`` (one line per iteration: wall time, training and
 evaluation results, PPO losses).
 
-Ctrl-C or a failure (e.g. a reward-function error) saves the current policy as the last
-checkpoint before stopping, so no training is lost.
+The run folder (``--out``; its layout: :mod:`deepracer_sim.formats.run_folder`) appears all at
+once and is never overwritten (:mod:`deepracer_sim.training.runs`); ``cfg.resume`` continues
+it (:mod:`deepracer_sim.training.resume`).
+
+Stopping: SIGINT, SIGTERM and SIGHUP (:mod:`deepracer_sim.training.signals`), a KeyboardInterrupt
+raised by the reward function, ``term_cond_max_episodes``, the end of the training budget
+``cfg.seconds`` and an error (e.g. a reward-function error) all stop at the current step: the
+logs are flushed (the cut-off episodes included) and the current policy is saved as the next
+checkpoint, so no training is lost; then an error is raised again, and a signal gives
+:attr:`TrainResult.exit_code` ``128 + signal``. A budget used up during an update or its
+evaluation ends training after that iteration (its checkpoint evaluated).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,16 +53,14 @@ from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.hyperparameters import (
     SAC,
-    effective_hyperparameters,
     fit_batch_size,
     ppo_kwargs,
     read_hyperparameters,
 )
-from deepracer_sim.formats.model_metadata import DEFAULT_NEURAL_NETWORK, write_model_metadata
+from deepracer_sim.formats.model_metadata import DEFAULT_NEURAL_NETWORK
 from deepracer_sim.formats.run_folder import RunFolder
 from deepracer_sim.logs.events import IterationStats, TrainingObserver
 from deepracer_sim.logs.writer import TrainingLogger
-from deepracer_sim.sim.car import resolve_physics
 from deepracer_sim.track import Track, load_track
 from deepracer_sim.training.callbacks import (
     IterationCallback,
@@ -60,6 +69,7 @@ from deepracer_sim.training.callbacks import (
     StopOnAverageReward,
     StopRule,
     StopWhenLapsComplete,
+    TrainingStopped,
 )
 from deepracer_sim.training.checkpoints import Checkpointer
 from deepracer_sim.training.config import TrainConfig
@@ -69,52 +79,33 @@ from deepracer_sim.training.networks import (
     is_camera_observation,
 )
 from deepracer_sim.training.policy import load_checkpoint_into
+from deepracer_sim.training.resume import ResumePoint, cut_back, record_resume, resume_point
+from deepracer_sim.training.runs import create_run
 from deepracer_sim.training.sac import make_sac_model
+from deepracer_sim.training.signals import StopSignals, signal_name
 from deepracer_sim.training.tf_weights import load_tf_checkpoint
-from deepracer_sim.training.tracks import tracks_config, training_tracks
+from deepracer_sim.training.tracks import training_tracks
 
-
-def prepare_run_folder(cfg: TrainConfig, track: Track, hp: dict) -> RunFolder:
-    """Create the run folder and write the files DeepRacer's layout has."""
-    run = RunFolder(cfg.out)
-    run.model_dir.mkdir(parents=True, exist_ok=True)
-    run.hyperparameters.parent.mkdir(parents=True, exist_ok=True)
-    write_model_metadata(run.model_metadata, cfg.action_space, cfg.version, cfg.algorithm,
-                         neural_network=cfg.neural_network or DEFAULT_NEURAL_NETWORK)
-    run.hyperparameters.write_text(json.dumps(effective_hyperparameters(hp, cfg.algorithm),
-                                              indent=2) + "\n")
-    shutil.copyfile(cfg.reward, run.reward_file)
-    config = {
-        "track": track.name,
-        "algorithm": cfg.algorithm,
-        "track_path": str(track.path) if track.path else None,
-        "track_sha256": track.sha256,
-        "version": cfg.version,
-        "physics": resolve_physics(cfg.physics, cfg.version),
-        "reverse_direction": cfg.reverse_direction,
-        "alternate_direction": cfg.alternate_direction,
-        "round_robin_advance": cfg.round_robin_advance,
-        "max_steps": cfg.max_steps,
-        "n_envs": cfg.n_envs,
-        "n_steps": cfg.n_steps,
-        "net_arch": list(cfg.net_arch),
-        "neural_network": cfg.neural_network,
-        "seed": cfg.seed,
-        "timesteps": cfg.timesteps,
-        "reward_source": str(cfg.reward),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
-    if cfg.sensor != FEATURES:  # FEATURES runs keep their files as before
-        config["sensor"] = cfg.sensor
-    config.update(tracks_config(cfg, track))  # several training tracks: all of them
-    run.config.write_text(json.dumps(config, indent=2) + "\n")
-    return run
+__all__ = ["IterationStats", "RunFolder", "TrainConfig", "TrainResult", "TrainingObserver",
+           "train"]
 
 
 @dataclass
 class TrainResult:
-    """What :func:`train` did: the run folder, steps, wall time, whether it was interrupted,
-    and per-iteration statistics."""
+    """What :func:`train` did.
+
+    Attributes:
+        run_dir: the run folder; timesteps: total environment steps of the run;
+            wall_time: seconds since the process started.
+        interrupted: a stop signal (or a KeyboardInterrupt) ended training.
+        iterations: the statistics of this command's iterations.
+        best, last: the pointer's entries (``name``, ``avg_eval_metric``, ...).
+        stop_reason: why training ended before ``timesteps`` (None: it ran them all).
+        exit_code: ``128 + signal`` after a stop signal, else 0.
+        replaced: where ``--force`` moved an earlier run; resumed_from: the checkpoint a
+            resumed run continued from.
+        saved_at_stop: the checkpoint saved when a rollout was cut off (None: none).
+    """
 
     run_dir: Path
     timesteps: int
@@ -122,6 +113,12 @@ class TrainResult:
     interrupted: bool
     iterations: list[IterationStats]
     best: dict | None
+    last: dict | None = None
+    stop_reason: str | None = None
+    exit_code: int = 0
+    replaced: Path | None = None
+    resumed_from: str | None = None
+    saved_at_stop: str | None = None
 
 
 def default_observers(cfg: TrainConfig) -> list[TrainingObserver]:
@@ -130,7 +127,8 @@ def default_observers(cfg: TrainConfig) -> list[TrainingObserver]:
 
 
 def make_training_env(cfg: TrainConfig, track: Track):
-    """The vectorised training env of ``cfg`` (several tracks: car ``i`` on track ``i % T``)."""
+    """The vectorised training env of ``cfg`` (one reward-file instance per car; several
+    tracks: car ``i`` on track ``i % T``)."""
     tracks = training_tracks(cfg, track)
     return DeepRacerVecEnv(cfg.n_envs, track=tracks if len(tracks) > 1 else track,
                            reward_function=cfg.reward,
@@ -176,11 +174,12 @@ def policy_choice(cfg: TrainConfig, observation_space
     return "MlpPolicy", mlp_kwargs
 
 
-def make_model(cfg: TrainConfig, env, hp: dict):
+def make_model(cfg: TrainConfig, env, hp: dict, point: ResumePoint | None = None):
     """The stable-baselines3 PPO model of ``cfg`` and the DeepRacer hyperparameters ``hp``
-    (the policy of :func:`policy_choice`; CPU; one torch thread), its weights from
-    ``cfg.init_from`` (our checkpoint, with its optimizer) or ``cfg.init_tf_checkpoint`` (a
-    DeepRacer camera checkpoint) when given.
+    (the policy of :func:`policy_choice`; CPU; one torch thread), started from a resumed run's
+    last checkpoint (its weights, optimizer state and step count; seeded with ``seed`` + the
+    checkpoint number), ``cfg.init_from`` (``--clone`` of our checkpoint, with its optimizer)
+    or ``cfg.init_tf_checkpoint`` (a DeepRacer camera checkpoint) when given.
 
     The minibatch size is capped at the rollout (``n_envs * n_steps``). ``cfg.algorithm``
     ``"sac"``: :func:`~deepracer_sim.training.sac.make_sac_model` instead (the feature
@@ -195,16 +194,21 @@ def make_model(cfg: TrainConfig, env, hp: dict):
             raise UsageError(f"SAC trains here on the feature vector only; --sensor "
                              f"{cfg.sensor} trains with PPO (drop --algorithm SAC)")
         return make_sac_model(cfg, env, hp)
-    torch.manual_seed(cfg.seed)
+    seed = cfg.seed + (point.number if point is not None else 0)
+    torch.manual_seed(seed)
     torch.set_num_threads(1)
     kwargs = ppo_kwargs(hp)
     kwargs["batch_size"] = min(kwargs["batch_size"], cfg.n_envs * cfg.n_steps)
     policy, policy_kwargs = policy_choice(cfg, env.observation_space)
-    model = PPO(policy, env, n_steps=cfg.n_steps, seed=cfg.seed, device="cpu", verbose=0,
+    model = PPO(policy, env, n_steps=cfg.n_steps, seed=seed, device="cpu", verbose=0,
                 policy_kwargs=policy_kwargs, **kwargs)
-    if cfg.init_from is not None:
+    if point is not None:
+        load_checkpoint_into(model, point.run.checkpoint_path(point.last),
+                             require_optimizer=False)
+        model.num_timesteps = point.steps
+    elif cfg.init_from is not None:
         load_checkpoint_into(model, cfg.init_from)
-    if cfg.init_tf_checkpoint is not None:
+    elif cfg.init_tf_checkpoint is not None:
         assert isinstance(model.policy, DeepRacerCnnPolicy)  # policy_choice refuses otherwise
         load_tf_checkpoint(model.policy, cfg.init_tf_checkpoint)
     return model
@@ -219,46 +223,108 @@ def stop_rules(cfg: TrainConfig, hp: dict) -> list[StopRule]:
     return rules
 
 
+def _continue_run(point: ResumePoint, cfg: TrainConfig, checkpointer: Checkpointer,
+                  logger: TrainingLogger, env: DeepRacerVecEnv) -> None:
+    """Bring a run back to its last checkpoint and continue its checkpoints and logs."""
+    cut_back(point)
+    checkpointer.run = point.run
+    checkpointer.restore(point.pointer, point.state)
+    logger.restore(point.run, point.logs)
+    env.set_clock(float(point.logs.get("clock", 0.0)))
+    record_resume(point, cfg)
+
+
+def _save_stopped(callback: IterationCallback, checkpointer: Checkpointer,
+                  logger: TrainingLogger, model) -> str | None:
+    """After a rollout was cut off: flush its logs, save the current policy as the next
+    checkpoint (not evaluated) and commit it; returns its name (None: nothing new to save)."""
+    logger.flush()
+    number = len(logger.counts)
+    if number <= checkpointer.last_number:
+        return None
+    entry, _ = checkpointer.save(model, number, evaluate=False)
+    checkpointer.commit(entry, [], logger.snapshot())
+    return entry["name"]
+
+
+def _learn(cfg: TrainConfig, model, callback: IterationCallback, checkpointer: Checkpointer,
+           logger: TrainingLogger, everyone: Sequence[TrainingObserver],
+           stopper: StopSignals) -> str | None:
+    """Run PPO; on any stop save what the last checkpoint lacks; returns the name of the
+    checkpoint saved at a stop (None: none needed)."""
+    try:
+        model.learn(total_timesteps=cfg.timesteps, callback=callback,
+                    reset_num_timesteps=not cfg.resume)
+        if callback.pending:
+            callback.finish_iteration()
+    except TrainingStopped:
+        pass
+    except KeyboardInterrupt:  # raised by user code (the reward function), not a signal
+        stopper.interrupt()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _save_stopped(callback, checkpointer, logger, model)
+        for observer in everyone:
+            with contextlib.suppress(Exception):
+                observer.on_end(True)
+        raise
+    saved = _save_stopped(callback, checkpointer, logger, model)
+    for observer in everyone:
+        observer.on_end(stopper.requested)
+    return saved
+
+
 def train(cfg: TrainConfig, progress_bar: bool = True,
-          observers: Sequence[TrainingObserver] | None = None) -> TrainResult:
-    """Train a PPO policy (see the module docstring).
+          observers: Sequence[TrainingObserver] | None = None,
+          stopper: StopSignals | None = None, rules: Sequence[StopRule] = ()) -> TrainResult:
+    """Train a PPO policy (see the module docstring); ``stopper``: the stop signals' handlers
+    (default: installed while training runs, see :mod:`deepracer_sim.training.signals`);
+    ``rules``: the caller's stop rules (a sweep's scheduler), checked after each iteration
+    after the run's own (:func:`stop_rules`); one that fires ends training like them, with its
+    ``reason`` as :attr:`TrainResult.stop_reason`.
 
     Raises:
+        RunExistsError: ``cfg.out`` holds a run and neither ``resume`` nor ``replace`` is set.
+        ResumeError: ``cfg.resume`` on a run that cannot be continued.
         TrackError, ActionSpaceError, HyperparameterError, RewardFunctionError, UsageError,
             NetworkError: bad inputs;
             a reward-function error during training is raised after the checkpoint is saved.
     """
     started = cfg.started_at if cfg.started_at is not None else time.time()
+    point = resume_point(RunFolder(cfg.out)) if cfg.resume else None
     hp = read_hyperparameters(cfg.hyperparameters, cfg.algorithm)
     if cfg.algorithm != SAC:  # SAC samples its batches from the replay buffer
         hp = fit_batch_size(hp, cfg.n_envs * cfg.n_steps,
                             str(cfg.hyperparameters or "the default hyperparameters"))
     track = load_track(cfg.track)
     env = make_training_env(cfg, track)
-    policy_choice(cfg, env.observation_space)  # a network that does not fit: before any file
-    run = prepare_run_folder(cfg, track, hp)
-    model = make_model(cfg, env, hp)
-    checkpointer = Checkpointer(run, cfg, track)
-    bar = ProgressBar(cfg.timesteps, enabled=progress_bar)
-    everyone = [IterationsLog(run), *default_observers(cfg), *(observers or []), bar]
-    callback = IterationCallback(checkpointer, everyone, stop_rules(cfg, hp),
-                                 int(hp["term_cond_max_episodes"]), started, bar)
-    for observer in everyone:
-        observer.on_start(run, env, model)
-    interrupted = False
-    try:
-        model.learn(total_timesteps=cfg.timesteps, callback=callback)
-        if callback.pending:
-            callback.finish_iteration()
-    except KeyboardInterrupt:
-        interrupted = True
-        checkpointer.save(model, callback.updates, evaluate=False)
-    except BaseException:
-        checkpointer.save(model, callback.updates, evaluate=False)
+    model = make_model(cfg, env, hp, point)  # a network that does not fit: before any file
+    checkpointer = Checkpointer(None, cfg, track)
+    defaults = default_observers(cfg)
+    logger = next((o for o in defaults if isinstance(o, TrainingLogger)), None)
+    if logger is None:
+        logger = TrainingLogger()
+        defaults.insert(0, logger)
+    stopper = stopper or StopSignals()
+    replaced = None
+    with stopper.installed():
+        if point is None:
+            run, replaced = create_run(cfg, track, hp, model, checkpointer, logger.snapshot())
+        else:
+            run = point.run
+            _continue_run(point, cfg, checkpointer, logger, env)
+        bar = ProgressBar(cfg.timesteps, enabled=progress_bar)
+        everyone = [IterationsLog(run), *defaults, *(observers or []), bar]
+        callback = IterationCallback(checkpointer, everyone, [*stop_rules(cfg, hp), *rules],
+                                     int(hp["term_cond_max_episodes"]), started, bar, stopper,
+                                     logger.snapshot, checkpointer.last_number, cfg.seconds)
         for observer in everyone:
-            observer.on_end(True)
-        raise
-    for observer in everyone:
-        observer.on_end(interrupted)
-    return TrainResult(run.root, model.num_timesteps, time.time() - started, interrupted,
-                       callback.iterations, checkpointer.best)
+            observer.on_start(run, env, model)
+        saved = _learn(cfg, model, callback, checkpointer, logger, everyone, stopper)
+    reason = callback.stop_reason
+    if stopper.signum is not None:
+        reason = f"stopped by {signal_name(stopper.signum)}"
+    return TrainResult(run.root, model.num_timesteps, time.time() - started, stopper.requested,
+                       callback.iterations, checkpointer.pointer_best, checkpointer.last,
+                       reason, stopper.exit_code or 0, replaced,
+                       point.last if point is not None else None, saved)

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepracer_sim.errors import RunFolderError
+from deepracer_sim.formats.files import atomic_write_bytes, atomic_write_text
 from deepracer_sim.formats.run_folder import (
     CLOUD_SIMTRACE_DIR,
     EVALUATION_SIMTRACE_DIR,
@@ -152,9 +153,9 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, track: str 
                                     "or 'Policy training>' lines)")
     info = summary(logs, trk, times, source)
     html_path = out_dir / "index.html"
-    html_path.write_text(page(logs, plots, skipped, info, times))
+    atomic_write_text(html_path, page(logs, plots, skipped, info, times))
     if write_pngs:
         (out_dir / "plots").mkdir(exist_ok=True)
         for name, data in plots.items():
-            (out_dir / "plots" / f"{name}.png").write_bytes(data)
+            atomic_write_bytes(out_dir / "plots" / f"{name}.png", data)
     return Report(html_path, plots, skipped, trk, time.perf_counter() - t0, info)

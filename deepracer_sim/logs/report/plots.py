@@ -188,7 +188,7 @@ def plot_action_sections(logs: RunLogs, track: Track | None):
     table = action_table(logs)
     if actions is not None:
         act = actions[run]
-        k = max(int(act.max()) + 1, len(table) if table else 0)
+        k = max(int(act.max()) + 1 if len(act) else 1, len(table) if table else 0)
         labels = []
         for a in range(k):
             if table and a < len(table):
