@@ -107,8 +107,9 @@ def test_features_observation_unchanged_by_the_sensor_plumbing() -> None:
 def test_train_and_evaluate_a_camera_policy(tmp_path: Path, capsys) -> None:
     out = tmp_path / "cam"
     code = cli_main(["train", "--reward", str(ROOT / "rewards" / "center.py"), "--out", str(out),
-                     "--sensor", FRONT_FACING_CAMERA, "--timesteps", "32", "--n-envs", "2",
-                     "--n-steps", "16", "--no-progress-bar"])
+                     "--sensor", FRONT_FACING_CAMERA, "--camera-route", "ppo",
+                     "--timesteps", "32", "--n-envs", "2", "--n-steps", "16",
+                     "--no-progress-bar"])
     assert code == 0
     meta = json.loads((out / "model" / "model_metadata.json").read_text())
     assert meta["sensor"] == [FRONT_FACING_CAMERA]

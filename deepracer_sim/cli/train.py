@@ -22,7 +22,7 @@ from pathlib import Path
 from deepracer_sim.cli import values
 from deepracer_sim.cli.options import add_physics_argument
 from deepracer_sim.cli.race_options import add_race_arguments, race_from_args, race_options_given
-from deepracer_sim.envs.sensors import SENSORS
+from deepracer_sim.envs.sensors import FRONT_FACING_CAMERA, SENSORS
 from deepracer_sim.envs.setup import resolve_action_space
 from deepracer_sim.errors import (
     ActionSpaceError,
@@ -42,6 +42,7 @@ from deepracer_sim.formats.tf_variables import NETWORKS
 from deepracer_sim.reward import load_reward_function
 from deepracer_sim.track.lookup import DEFAULT_TRACK, split_track_list
 from deepracer_sim.training.config import TrainConfig, default_run_dir, process_start_time
+from deepracer_sim.training.distill import CAMERA_ROUTES, resolve_camera_route, train_camera
 from deepracer_sim.training.ppo import TrainResult, train
 from deepracer_sim.training.resume import ResumeRequest, resume_config
 from deepracer_sim.training.runs import check_out_folder
@@ -59,6 +60,27 @@ ACTION_FLAGS = (
     ("--max-speed", "max_speed", float, "maximum speed, m/s (default 1)"),
     ("--speed-levels", "speed_levels", int, "speeds, max/levels..max (default 2)"),
 )
+
+
+def _add_camera_route_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the camera's distillation route (:mod:`deepracer_sim.training.distill`)."""
+    p.add_argument("--camera-route", choices=CAMERA_ROUTES, default=TrainConfig.camera_route,
+                   help="how FRONT_FACING_CAMERA trains: distill (teach the camera network from "
+                        "a feature-vector policy; minutes on a CPU), ppo (PPO from scratch on the "
+                        "camera) or auto (the fastest: distill, as PPO trains on the CPU here); "
+                        "docs/camera.md")
+    p.add_argument("--teacher", type=Path, default=None,
+                   help="distill: a FEATURES run folder whose best checkpoint teaches the camera "
+                        "network (default: train one first into OUT/teacher)")
+    p.add_argument("--distill-steps", type=values.integer(1), default=TrainConfig.distill_steps,
+                   help="distill: env steps (camera frames) of the distillation, all cars, "
+                        "within --timesteps")
+    p.add_argument("--distill-rounds", type=values.integer(1, 100),
+                   default=TrainConfig.distill_rounds,
+                   help="distill: DAgger rounds (one checkpoint and evaluation each)")
+    p.add_argument("--finetune-steps", type=values.integer(0), default=TrainConfig.finetune_steps,
+                   help="distill: env steps of PPO on the camera after distillation, within "
+                        "--timesteps")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -129,6 +151,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="DeepRacer camera network (model_metadata.json neural_network) for a "
                         "camera observation (default DEEP_CONVOLUTIONAL_NETWORK_SHALLOW); the "
                         "feature vector uses an MLP")
+    _add_camera_route_arguments(p)
     p.add_argument("--render", action="store_true",
                    help="watch one of the training cars live in a window")
     p.add_argument("--stop-when-complete", action="store_true",
@@ -253,7 +276,9 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
                       stop_when_complete=args.stop_when_complete, algorithm=algorithm,
                       neural_network=args.network, sensor=args.sensor or TrainConfig.sensor,
                       physics=args.physics, replace=args.force, race_type=race_type,
-                      objects=objects)
+                      objects=objects, camera_route=args.camera_route, teacher=args.teacher,
+                      distill_steps=args.distill_steps, distill_rounds=args.distill_rounds,
+                      finetune_steps=args.finetune_steps)
     if clone is not None:
         _clone_into(cfg, clone, args)
     return cfg
@@ -283,6 +308,35 @@ def _clone_into(cfg: TrainConfig, clone: CloneSource, args: argparse.Namespace) 
         cfg.net_arch = clone.net_arch
     if cfg.hyperparameters is None:
         cfg.hyperparameters = clone.hyperparameters
+
+
+#: What ``train`` prints for each camera route.
+ROUTE_NAMES = {
+    "distill": "distillation from a feature-vector teacher (DAgger; the fast route on a CPU; "
+               "--camera-route ppo for PPO from scratch)",
+    "ppo": "PPO from scratch on the camera",
+}
+
+
+def camera_route(cfg: TrainConfig) -> str:
+    """``"distill"`` or ``"ppo"`` for a camera run: a clone and ``--resume`` continue with
+    PPO; otherwise :func:`~deepracer_sim.training.distill.resolve_camera_route`.
+
+    Raises:
+        UsageError: ``--teacher`` with the PPO route; distillation asked with a clone or
+            ``--resume``.
+    """
+    cloned = cfg.init_from is not None or cfg.init_tf_checkpoint is not None
+    continued = cloned or cfg.resume
+    route = "ppo" if continued and cfg.camera_route == "auto" else resolve_camera_route(
+        cfg.camera_route)
+    if route == "distill" and continued:
+        option = "--resume" if cfg.resume else "--clone"
+        raise UsageError(f"{option} continues a model with PPO: drop --camera-route distill")
+    if route == "ppo" and cfg.teacher is not None:
+        raise UsageError("--teacher teaches the distillation route: drop it, or give "
+                         "--camera-route distill")
+    return route
 
 
 def _or(value, default):
@@ -328,11 +382,17 @@ def run(args: argparse.Namespace) -> int:
                          f"{len(cfg.tracks)}: drop --render, or watch the run afterwards with "
                          "deepracer-sim evaluate RUN --render [--track NAME]")
     observers = [TrainingViewer()] if args.render else []
+    trainer = train
+    if cfg.sensor == FRONT_FACING_CAMERA:
+        route = camera_route(cfg)
+        print("camera route: " + ROUTE_NAMES[route])
+        if route == "distill":
+            trainer = train_camera
     stopper = StopSignals(hold=True)  # a late second signal waits for the report too
     try:
         with writing(cfg.out, "--out"):
-            result = train(cfg, progress_bar=not args.no_progress_bar, observers=observers,
-                           stopper=stopper)
+            result = trainer(cfg, progress_bar=not args.no_progress_bar, observers=observers,
+                             stopper=stopper)
         for line in report(result):
             print(line)
     finally:

@@ -52,6 +52,8 @@ CREATING_MARK = ".creating-"
 REPLACED_MARK = ".replaced-"
 CHECKPOINTS_JSON = "deepracer_checkpoints.json"
 COACH_CHECKPOINT = ".coach_checkpoint"
+#: Sub-folder of a camera run distilled from a feature-vector teacher: the teacher's run folder.
+TEACHER_DIR = "teacher"
 METRICS_DIR = "metrics"
 ITERATIONS_LOG = "iterations.jsonl"
 TRAINING_METRICS = "TrainingMetrics.json"
@@ -175,6 +177,8 @@ class RunFolder:
         self.training_log = self.root / LOGS_DIR / TRAINING_LOG
         self.training_params = self.root / TRAINING_PARAMS
         self.coach_checkpoint = self.model_dir / COACH_CHECKPOINT
+        #: a camera run's feature-vector teacher (a run folder of its own; training.distill)
+        self.teacher_dir = self.root / TEACHER_DIR
 
     def evaluation_dir(self, stamp: str) -> Path:
         """``evaluation-<stamp>/`` of one evaluation (``stamp``: YYYYmmddHHMMSS)."""

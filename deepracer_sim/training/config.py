@@ -68,6 +68,14 @@ class TrainConfig:
             (``FRONT_FACING_CAMERA``) trains DeepRacer's camera network ``neural_network``,
             FEATURES with the camera stable-baselines3's MultiInputPolicy; camera training
             uses domain randomisation, seeded by ``seed``.
+        camera_route: how a ``FRONT_FACING_CAMERA`` run trains (:mod:`deepracer_sim.training.
+            distill`): ``"auto"`` (the fastest route: distillation, as PPO trains on the CPU),
+            ``"distill"`` or ``"ppo"`` (PPO from scratch).
+        teacher: a ``FEATURES`` run folder whose best checkpoint teaches the camera network
+            (None: one is trained first into ``<out>/teacher``).
+        distill_steps: env steps (all cars; one camera frame each) of the distillation;
+            distill_rounds: its DAgger rounds; finetune_steps: env steps of PPO on the camera
+            after it. ``timesteps`` bounds the sum with the teacher's (``split_budget``).
         resume: continue the run in ``out`` (``train --resume``; the other fields are the
             run's own, see :mod:`deepracer_sim.training.resume`; ``timesteps`` are more steps).
         replace: move an earlier run in ``out`` aside (``train --force``).
@@ -99,6 +107,11 @@ class TrainConfig:
     init_tf_checkpoint: Path | None = None
     sensor: str = FEATURES
     physics: str | None = None
+    camera_route: str = "auto"
+    teacher: Path | None = None
+    distill_steps: int = 12_000
+    distill_rounds: int = 4
+    finetune_steps: int = 0
     resume: bool = False
     replace: bool = False
     race_type: str = "TIME_TRIAL"
