@@ -145,7 +145,7 @@ def _export_checkpoint(root: Path) -> tuple[Path, Path, tuple[int, ...]]:
     if not (model / COACH_CHECKPOINT).exists():
         raise ExportError(f"--clone {root}: neither a run folder (no {RUN_CONFIG}) nor an "
                           f"exported model folder (no {MODEL_DIR}/{COACH_CHECKPOINT}); export a "
-                          "run with python -m deepracer_sim.export RUN_DIR --out DIR")
+                          "run with deepracer-sim export RUN_DIR --out DIR")
     meta = regular_file(root, MODEL_METADATA)
     name = read_coach_checkpoint(regular_file(root, Path(MODEL_DIR, COACH_CHECKPOINT)))
     ckpt = regular_file(model, name + SB3_SUFFIX,
@@ -174,7 +174,7 @@ def clone_source(path: str | os.PathLike) -> CloneSource:
     root = Path(path)
     if not root.is_dir():
         raise ExportError(f"--clone {root}: not a folder; give a train.py run folder or a "
-                          "folder written by python -m deepracer_sim.export")
+                          "folder written by deepracer-sim export")
     hp = Path(HYPERPARAMETERS_DIR, HYPERPARAMETERS)
     hp_path = regular_file(root, hp) if (root / hp).exists() else None
     cloud = _cloud_checkpoint(root)

@@ -392,7 +392,7 @@ def _summary(plan: ExportPlan, result: ExportResult) -> list[str]:
         *([] if plan.camera is not None else [
             "does not transfer: the weights (the network reads a feature vector, not the "
             "camera); " + NOT_FOR_THE_CAR]),
-        f"check it: python -m deepracer_sim.export --check {plan.out}",
+        f"check it: deepracer-sim export --check {plan.out}",
     ]
 
 
