@@ -61,10 +61,7 @@ from deepracer_sim.sim.layout import (
     F_IS_CCW,
     F_IS_LOOP,
     F_LENGTH,
-    F_PROJ_GRID,
     F_ROAD_GRID,
-    H_END,
-    H_PROJ_SEGS,
     H_PROJ_START,
     H_ROAD_CELLS,
     H_ROAD_INSIDE,
@@ -159,14 +156,15 @@ from deepracer_sim.sim.objects import (
     N_OBJECT_FEATURES,
     crashed_object,
     object_params,
+    project_on,
     set_crashed,
     start_pose,
     write_object_observation,
 )
 from deepracer_sim.sim.observation import OBS_DIM, point_along, write_observation
 from deepracer_sim.sim.world import unpack_objects
-from deepracer_sim.track.geometry import find_prev_next, point_on_road, project_point
-from deepracer_sim.track.model import GRID_META, projection_rows
+from deepracer_sim.track.geometry import find_prev_next, point_on_road
+from deepracer_sim.track.model import GRID_META
 
 _WHEELS = np.array(WHEEL_POSITIONS)
 
@@ -235,14 +233,6 @@ def pose_record(fmeta: np.ndarray, s: np.ndarray, si: np.ndarray, i: int, steer_
     return r
 
 
-@njit(cache=True, inline="always")
-def _project(lines, fmeta, iarr, d: int, k: int, px: float, py: float):
-    """project_point on line k (0 centre, 1 inner, 2 outer) of direction d."""
-    start, stop = projection_rows(fmeta, iarr, d, k)
-    return project_point(lines[d, k], fmeta[F_PROJ_GRID:F_PROJ_GRID + GRID_META], iarr[start:stop],
-                         iarr[iarr[H_PROJ_SEGS]:iarr[H_END]], px, py)
-
-
 @njit(cache=True)
 def update_geometry(lines, lens, fmeta, road_edges, iarr, s: np.ndarray, si: np.ndarray,
                     i: int, obs: np.ndarray, objs) -> None:
@@ -261,7 +251,7 @@ def update_geometry(lines, lens, fmeta, road_edges, iarr, s: np.ndarray, si: np.
     y = s[i, S_Y]
     rx = x + REFERENCE_POINT_X * c
     ry = y + REFERENCE_POINT_X * sn
-    seg, t, dist = _project(lines, fmeta, iarr, d, 0, rx, ry)
+    seg, t, dist = project_on(lines, fmeta, iarr, d, 0, rx, ry)
     cum = lens[d, 0]
     measure = cum[seg] + t * (cum[seg + 1] - cum[seg])
     ndist = measure / length
@@ -269,11 +259,11 @@ def update_geometry(lines, lens, fmeta, road_edges, iarr, s: np.ndarray, si: np.
     ncy = centre[seg, 1] + t * (centre[seg + 1, 1] - centre[seg, 1])
     # the border points nearest to the centre point
     inner = lines[d, 1]
-    sj, tj, _ = _project(lines, fmeta, iarr, d, 1, ncx, ncy)
+    sj, tj, _ = project_on(lines, fmeta, iarr, d, 1, ncx, ncy)
     nix = inner[sj, 0] + tj * (inner[sj + 1, 0] - inner[sj, 0])
     niy = inner[sj, 1] + tj * (inner[sj + 1, 1] - inner[sj, 1])
     outer = lines[d, 2]
-    so, to, _ = _project(lines, fmeta, iarr, d, 2, ncx, ncy)
+    so, to, _ = project_on(lines, fmeta, iarr, d, 2, ncx, ncy)
     nox = outer[so, 0] + to * (outer[so + 1, 0] - outer[so, 0])
     noy = outer[so, 1] + to * (outer[so + 1, 1] - outer[so, 1])
     width = math.hypot(nix - nox, niy - noy)
