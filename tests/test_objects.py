@@ -18,6 +18,12 @@ from deepracer_sim.constants import STATUS_CODES
 from deepracer_sim.envs import DeepRacerEnv
 from deepracer_sim.errors import UsageError
 from deepracer_sim.sim import layout
+from deepracer_sim.sim.bots import (
+    build_lane_change,
+    lane_change_rows,
+    lane_change_work,
+    update_bots,
+)
 from deepracer_sim.sim.car import car_params
 from deepracer_sim.sim.lanes import build_lanes, lane_point, line_interpolate, line_project
 from deepracer_sim.sim.lidar import LIDAR_MOUNT_X, RAY_ANGLES, scan, sector_observation
@@ -25,8 +31,8 @@ from deepracer_sim.sim.objects import OBS_OBJECTS, OBS_PER_OBJECT
 from deepracer_sim.sim.observation import OBS_DIM
 from deepracer_sim.sim.params import reward_params
 from deepracer_sim.sim.simulator import Simulator, make_config
-from deepracer_sim.sim.world import ObjectsConfig
-from deepracer_sim.track import track_from_array
+from deepracer_sim.sim.world import ObjectsConfig, unpack_objects
+from deepracer_sim.track import load_track, track_from_array
 
 SEGMENTS = 120
 L = SEGMENTS * 2 * 3.0 * math.sin(math.pi / SEGMENTS)  # centre-line length: 120 chords
@@ -196,6 +202,53 @@ def test_bot_changes_lanes(circle):
         left.append(bot[layout.O_LEFT])
     assert radii[10] == pytest.approx(2.75, abs=2e-3) and left[10] == 1.0
     assert radii[40] == pytest.approx(3.25, abs=2e-3) and left[40] == 0.0
+
+
+def test_lane_change_spline_equals_scipy(circle):
+    """A lane-change spline (inner lane to outer, starting 1.2 m ahead, 1 m long) is scipy's
+    ``splprep(k=3, s=0)`` through the same knots, to 1e-9 m."""
+    lanes = build_lanes(circle.arrays.lines, True, True)
+    rows = lane_change_rows(lanes.dists, L, 1.0, 5.0)
+    out = np.zeros((rows, 5))
+    work = lane_change_work(rows)
+    current = 2.0
+    n = build_lane_change(lanes.spl, lanes.spl_n, lanes.pts, lanes.dists, 0, 0, 1, L, True,
+                          current, current + 1.2, current + 2.2, out, work)
+    m = n - 4
+    u, x, y = work[6, :m].copy(), work[7, :m].copy(), work[8, :m].copy()
+    # the knots (lane vertex k sits at k * 0.15703 m along the centre line): the bot's vertex
+    # 12 (1.884 m) and the 3 behind it, vertices 13-20 up to s0 = 3.2 m, the two change points,
+    # then the outer lane's vertices 27-30 after s1 = 4.2 m
+    assert m == 4 + 8 + 2 + 4
+    assert math.hypot(x[0], y[0]) == pytest.approx(2.75, abs=1e-9)
+    assert math.hypot(x[-1], y[-1]) == pytest.approx(3.25, abs=1e-9)
+    tck, _ = splprep([x, y], u=u, k=3, s=0)
+    for dist in np.linspace(current, current + 2.2, 23):
+        xs, ys, dxs, dys = lane_point(out, n, L, dist)
+        (x0, dx0), (y0, dy0) = (v[:2] for v in spalde(dist, tck))
+        assert (xs, ys, dxs, dys) == pytest.approx((x0, y0, dx0, dy0), abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["Virtual_May19_Train_track", "reInvent2019_track"])
+def test_every_lane_change_is_built_on_dense_tracks(shared_dir, name):
+    """Waypoints 9-30 cm apart: a change scheduled up to 5 s (at 2 m/s, 10 m) ahead needs up to
+    ~115 knots; every change is built (O_LC_N > 0) and every bot ends on its other lane."""
+    track = load_track(str(shared_dir / "tracks" / f"{name}.npy"))
+    cfg = ObjectsConfig(bots=3, bot_speed=2.0, lane_change=True, lower_lane_change_time=4.0,
+                        upper_lane_change_time=5.0, lane_change_distance=1.0)
+    sim = make_sim(track, cfg)
+    lines, lens, fmeta, _, iarr = track.arrays
+    obj, world, lc, _, _, lane_pts, _, _, lane_dists, spl, spl_n, _ = unpack_objects(
+        sim.F, sim.I, 1)
+    lanes0 = obj[0, :, layout.O_LANE].copy()
+    work = lane_change_work(lc.shape[2])
+    built = 0
+    for _ in range(int(5.5 * 15) + 2):  # the first change ends by 5 s + 1 m / 2 m/s
+        update_bots(spl, spl_n, lane_pts, lane_dists, lines, lens, fmeta, iarr, obj[0], world[0],
+                    lc[0], 0, 1.0 / 15.0, work)
+        built += int((obj[0, :, layout.O_LC_N] > 0).all())
+    assert built == int(5.5 * 15) + 2
+    assert (obj[0, :, layout.O_LANE] == 1.0 - lanes0).all()
 
 
 def test_lane_splines_equal_scipy(circle):

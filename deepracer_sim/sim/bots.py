@@ -20,9 +20,11 @@ from deepracer_sim.sim.lanes import (
     DIST_THRESHOLD,
     INNER,
     OUTER,
+    SPLINE_WORK,
     _bisect,
-    interpolating_spline,
     lane_point,
+    lane_point_at,
+    solve_interpolating_spline,
 )
 from deepracer_sim.sim.layout import (
     F_IS_LOOP,
@@ -39,6 +41,7 @@ from deepracer_sim.sim.layout import (
     O_LC_START,
     O_LIDAR_HALF_LEN,
     O_LIDAR_HALF_WID,
+    O_SPAN,
     O_X,
     O_Y,
     O_YAW,
@@ -65,33 +68,71 @@ from deepracer_sim.sim.objects import (
     spaced_distances,
 )
 
-#: Rows of a lane-change spline buffer (lc (N, M, LC_MAX, 5)): a change has at most ~12 knots.
-LC_MAX = 40
+#: Knot rows a lane-change spline needs beyond the start lane's vertices before the change
+#: starts: 3 vertices behind the bot and its own vertex, the two lane-change points, the end
+#: lane's 4 vertices, the 4 extra knots of a not-a-knot spline, and 2 spare.
+LC_EXTRA_ROWS = 3 + 1 + 2 + 4 + 4 + 2
 CRASH_NONE, CRASH_COUNTS, CRASH_IGNORED = 0, 1, 2
 
 
+#: Rows of a lane-change work buffer ((LC_WORK, R) float64, C order,
+#: :func:`lane_change_work`): the start lane's knots (u, x, y), the end lane's (u, x, y), the
+#: merged knots (u, x, y), then the spline solve's work
+#: (:func:`~deepracer_sim.sim.lanes.solve_interpolating_spline`).
+LC_WORK = 9 + SPLINE_WORK
+
+
+def lane_change_rows(lane_dists: np.ndarray, length: float, speed: float,
+                     upper_time: float) -> int:
+    """Rows of each bot's lane-change spline buffer: enough for the longest change the settings
+    allow on this track, so no change is ever dropped.
+
+    A change scheduled at centre-line distance c starts at c + speed * U(lower, upper): its knots
+    are the start lane's vertices in [c, c + speed * upper_time] plus LC_EXTRA_ROWS.
+
+    Args:
+        lane_dists: (2, 2, N) the lanes' vertex distances along the centre line
+            (:class:`~deepracer_sim.sim.lanes.LaneArrays` ``dists``), m.
+        length: the lap, m; speed: the bots' speed, m/s; upper_time: UPPER_LANE_CHANGE_TIME, s.
+    """
+    window = speed * upper_time
+    most = 0
+    for u in lane_dists.reshape(-1, lane_dists.shape[-1]):
+        both = np.concatenate([u, u + length])
+        ends = np.searchsorted(both, u + window, side="right")
+        most = max(most, int((ends - np.arange(len(u))).max()))
+    return most + LC_EXTRA_ROWS
+
+
+def lane_change_work(rows: int) -> np.ndarray:
+    """A work buffer for :func:`build_lane_change` ((LC_WORK, rows) float64, rows as the lane-
+    change spline buffer)."""
+    return np.empty((LC_WORK, rows))
+
+
 @njit(cache=True)
-def _collect(pts, us, i0: int, i1: int, n: int, wrap_offset: float, offset: float, su, sxy,
-             m: int) -> int:
+def _collect(pts, us, i0: int, i1: int, n: int, wrap_offset: float, offset: float,
+             w: np.ndarray, row: int, m: int) -> int:
     """Append lane vertices i0..i1 (wrapping at n) with u + offset (+ wrap_offset after the
-    wrap) to (su, sxy) from row m; returns the new count (may exceed the capacity)."""
-    cap = su.shape[0]
+    wrap) to ``w[row]`` (u), ``w[row + 1]`` (x), ``w[row + 2]`` (y) from index m; returns the
+    new count (may exceed the capacity)."""
+    cap = w.shape[1]
+    wu = w[row]
+    wx = w[row + 1]
+    wy = w[row + 2]
     if i0 < i1:
         for j in range(i0, i1 + 1):
             if m < cap:
-                su[m] = us[j] + offset
-                sxy[m, 0], sxy[m, 1] = pts[j, 0], pts[j, 1]
+                wu[m], wx[m], wy[m] = us[j] + offset, pts[j, 0], pts[j, 1]
             m += 1
         return m
     for j in range(i0, n):
         if m < cap:
-            su[m] = us[j] + offset
-            sxy[m, 0], sxy[m, 1] = pts[j, 0], pts[j, 1]
+            wu[m], wx[m], wy[m] = us[j] + offset, pts[j, 0], pts[j, 1]
         m += 1
     for j in range(i1 + 1):
         if m < cap:
-            su[m] = us[j] + offset + wrap_offset
-            sxy[m, 0], sxy[m, 1] = pts[j, 0], pts[j, 1]
+            wu[m], wx[m], wy[m] = us[j] + offset + wrap_offset, pts[j, 0], pts[j, 1]
         m += 1
     return m
 
@@ -99,7 +140,7 @@ def _collect(pts, us, i0: int, i1: int, n: int, wrap_offset: float, offset: floa
 @njit(cache=True)
 def build_lane_change(spl, spl_n, lane_pts, lane_dists, d: int, a: int, b: int, length: float,
                       is_loop: bool, current: float, s0: float, s1: float,
-                      out: np.ndarray) -> int:
+                      out: np.ndarray, work: np.ndarray) -> int:
     """The lane-change spline (``LaneChangeSpline._build_spline``) from lane ``a`` to lane ``b``
     for a bot at centre-line distance ``current`` changing between ``s0`` and ``s1`` (m, mod L).
 
@@ -107,10 +148,12 @@ def build_lane_change(spl, spl_n, lane_pts, lane_dists, d: int, a: int, b: int, 
     (-L on those past the lap's end), the start lane's point at ``s0``, the end lane's point at
     ``s1`` (+L when the change crosses the line) and the end lane's next 4 vertices; a vertex
     within DIST_THRESHOLD of the start / end point is dropped; ``np.unique`` on u; then
-    :func:`~deepracer_sim.sim.lanes.interpolating_spline`.
+    :func:`~deepracer_sim.sim.lanes.interpolating_spline`. Allocates nothing: ``work`` is
+    :func:`lane_change_work`'s buffer.
 
     Returns:
-        knots written to ``out`` (LC_MAX, 5); 0 if there are too many or too few.
+        knots written to ``out`` (R, 5); 0 if there are too many (R from
+        :func:`lane_change_rows` leaves room for every change) or too few.
     """
     pa = lane_pts[d, a]
     pb = lane_pts[d, b]
@@ -124,39 +167,40 @@ def build_lane_change(spl, spl_n, lane_pts, lane_dists, d: int, a: int, b: int, 
     i0 = (_bisect(ua, current, False) - 1 - 3) % nwrap
     i1 = _bisect(ua, s0, False) - 1
     e0 = _bisect(ub, s1, True)
-    cap = out.shape[0]
-    su = np.empty(cap)
-    sxy = np.empty((cap, 2))
+    cap = min(out.shape[0], work.shape[1])
     if i0 < i1:
-        m = _collect(pa, ua, i0, i1, nwrap, 0.0, 0.0, su, sxy, 0)
+        m = _collect(pa, ua, i0, i1, nwrap, 0.0, 0.0, work, 0, 0)
     else:  # from before the line: those vertices get -L
-        m = _collect(pa, ua, i0, i1, nwrap, length, -length, su, sxy, 0)
+        m = _collect(pa, ua, i0, i1, nwrap, length, -length, work, 0, 0)
     if m == 0 or m > cap:
         return 0
-    if math.hypot(sxy[m - 1, 0] - sx, sxy[m - 1, 1] - sy) < DIST_THRESHOLD:
+    if math.hypot(work[1, m - 1] - sx, work[2, m - 1] - sy) < DIST_THRESHOLD:
         m -= 1
-    eu = np.empty(cap)
-    exy = np.empty((cap, 2))
-    q = _collect(pb, ub, e0, (e0 + 3) % nwrap, nwrap, length, end_offset, eu, exy, 0)
+    q = _collect(pb, ub, e0, (e0 + 3) % nwrap, nwrap, length, end_offset, work, 3, 0)
     if q == 0 or q > cap:
         return 0
-    first = 1 if math.hypot(exy[0, 0] - ex, exy[0, 1] - ey) < DIST_THRESHOLD else 0
+    first = 1 if math.hypot(work[4, 0] - ex, work[5, 0] - ey) < DIST_THRESHOLD else 0
     total = m + 2 + (q - first)
     if total + 4 > cap:
         return 0
-    u = np.empty(total)
-    xs = np.empty(total)
-    ys = np.empty(total)
-    for j in range(m):
-        u[j], xs[j], ys[j] = su[j], sxy[j, 0], sxy[j, 1]
+    u = work[6]
+    xs = work[7]
+    ys = work[8]
+    u[:m] = work[0, :m]
+    xs[:m] = work[1, :m]
+    ys[:m] = work[2, :m]
     u[m], xs[m], ys[m] = s0, sx, sy
     u[m + 1], xs[m + 1], ys[m + 1] = s1 + end_offset, ex, ey
-    for j in range(first, q):
-        k = m + 2 + j - first
-        u[k], xs[k], ys[k] = eu[j], exy[j, 0], exy[j, 1]
+    rest = q - first
+    u[m + 2:m + 2 + rest] = work[3, first:q]
+    xs[m + 2:m + 2 + rest] = work[4, first:q]
+    ys[m + 2:m + 2 + rest] = work[5, first:q]
     # np.unique(u, return_index=True): stable sort, keep the first of equal values
     for j in range(1, total):
-        uj, xj, yj = u[j], xs[j], ys[j]
+        uj = u[j]
+        if u[j - 1] <= uj:
+            continue
+        xj, yj = xs[j], ys[j]
         r = j - 1
         while r >= 0 and u[r] > uj:
             u[r + 1], xs[r + 1], ys[r + 1] = u[r], xs[r], ys[r]
@@ -168,7 +212,7 @@ def build_lane_change(spl, spl_n, lane_pts, lane_dists, d: int, a: int, b: int, 
             continue
         u[k], xs[k], ys[k] = u[j], xs[j], ys[j]
         k += 1
-    return interpolating_spline(u[:k], xs[:k], ys[:k], out)
+    return solve_interpolating_spline(u, xs, ys, k, out, work[9:LC_WORK])
 
 
 @njit(cache=True)
@@ -176,17 +220,20 @@ def bot_pose(spl, spl_n, lc_o: np.ndarray, d: int, o: np.ndarray, length: float,
              tau: float) -> None:
     """A bot's pose at bot time ``tau``: centre-line distance ``(dist0 + speed tau) % L`` on its
     lane spline, or on its lane-change spline once a change is scheduled; yaw = atan2 of the
-    spline's tangent (``_compute_bot_car_poses``)."""
+    spline's tangent (``_compute_bot_car_poses``). O_SPAN keeps the knot span for the next
+    step's search (-1 after the spline changes)."""
     dist = (o[O_DIST0] + speed * tau) % length
     n = int(o[O_LC_N])
+    hint = int(o[O_SPAN])
     if n > 0:
-        x, y, dx, dy = lane_point(lc_o, n, length, dist)
+        x, y, dx, dy, span = lane_point_at(lc_o, n, length, dist, hint)
     else:
         lane = int(o[O_LANE])
-        x, y, dx, dy = lane_point(spl[d, lane], spl_n[d, lane], length, dist)
+        x, y, dx, dy, span = lane_point_at(spl[d, lane], spl_n[d, lane], length, dist, hint)
     o[O_X] = x
     o[O_Y] = y
     o[O_YAW] = math.atan2(dy, dx)
+    o[O_SPAN] = span
 
 
 @njit(cache=True)
@@ -205,6 +252,7 @@ def place_bot(spl, spl_n, lines, lens, fmeta, iarr, d: int, lane: int, dist0: fl
     o[O_DIST0] = dist0
     o[O_LC_START] = np.inf
     o[O_LC_END] = 0.0 if lane_change else np.inf
+    o[O_SPAN] = -1.0
     bot_pose(spl, spl_n, spl[d, lane], d, o, fmeta[F_LENGTH + d], 0.0, 0.0)
     object_geometry(lines, lens, fmeta, iarr, d, o)
 
@@ -240,14 +288,16 @@ def reset_objects(lines, lens, fmeta, iarr, lane_pts, lane_cum, lane_nd, spl, sp
 
 @njit(cache=True)
 def update_bots(spl, spl_n, lane_pts, lane_dists, lines, lens, fmeta, iarr, obj_i: np.ndarray,
-                world_i: np.ndarray, lc_i: np.ndarray, d: int, dt: float) -> None:
+                world_i: np.ndarray, lc_i: np.ndarray, d: int, dt: float,
+                work: np.ndarray) -> None:
     """Move a car's bots by one step (after the car's params and crash test: the car sees the bot
     poses of the previous step, as the simapp). Not on the PREPARE step.
 
     Bot time advances by ``dt`` unless the bots wait after hitting the car (W_BOT_PAUSE). Lane
     changes: when bot time reaches a bot's change end, the bot is on the other lane (unless no
     change happened yet), the next change ends ``U(lower, upper) + D / v`` later and starts
-    ``D / v`` before that, and the bot follows that change's spline (``lc_i[k]``).
+    ``D / v`` before that, and the bot follows that change's spline (``lc_i[k]``). ``work``:
+    :func:`lane_change_work`.
     """
     if world_i[W_BOT_PAUSE] > 0.0:
         world_i[W_BOT_PAUSE] -= dt
@@ -277,7 +327,8 @@ def update_bots(spl, spl_n, lane_pts, lane_dists, lines, lens, fmeta, iarr, obj_
             o[O_LC_N] = build_lane_change(
                 spl, spl_n, lane_pts, lane_dists, d, lane, 1 - lane, length, is_loop,
                 (d0 + speed * tau) % length, (d0 + speed * start) % length,
-                (d0 + speed * end) % length, lc_i[k])
+                (d0 + speed * end) % length, lc_i[k], work)
+            o[O_SPAN] = -1.0
         bot_pose(spl, spl_n, lc_i[k], d, o, length, speed, tau)
         object_geometry(lines, lens, fmeta, iarr, d, o)
 

@@ -46,6 +46,7 @@ from deepracer_sim.constants import (
 from deepracer_sim.sim.bots import (
     CRASH_COUNTS,
     CRASH_IGNORED,
+    LC_WORK,
     reset_objects,
     resolve_crash,
     update_bots,
@@ -392,7 +393,7 @@ def episode_status(phase: int, progress: float, crash: int, wheels: float, immob
 
 @njit(cache=True)
 def object_step(lines, lens, fmeta, iarr, s: np.ndarray, si: np.ndarray, i: int, objs,
-                phase: int, progress: float) -> int:
+                phase: int, progress: float, work: np.ndarray) -> int:
     """Car ``i``'s object work for one step, in the simapp's order
     (``deepracer_racetrack_env.py:129-184``): the object params keys and the crash test on the
     pre-action pose (bots as of the previous step), then the bots move (RUN steps), then the
@@ -412,7 +413,7 @@ def object_step(lines, lens, fmeta, iarr, s: np.ndarray, si: np.ndarray, i: int,
     crash = 0
     if phase == RUN:
         update_bots(spl, spl_n, lane_pts, lane_dists, lines, lens, fmeta, iarr, obj[i], world[i],
-                    lc[i], d, STEP_DT)
+                    lc[i], d, STEP_DT, work)
         crash = resolve_crash(lines, lens, fmeta, iarr, obj[i], world[i], d, k, progress,
                               s[i, S_START_NDIST])
     set_crashed(opar[i], crash == CRASH_COUNTS)
@@ -444,6 +445,7 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
     """
     car = cfg[C_CAR:C_CAR + N_PARAMS]
     has_objects = objs[0].shape[1] > 0
+    work = np.empty((LC_WORK, objs[2].shape[2]))  # bots' lane changes (lane_change_work)
     for i in range(s.shape[0]):
         phase = si[i, I_PHASE]
         s[i, S_STEPS] += 1.0
@@ -468,7 +470,8 @@ def step_cars(lines, lens, fmeta, road_edges, iarr, cfg: np.ndarray, s: np.ndarr
         truncated = False
         crash = 0
         if has_objects:
-            crash = object_step(lines, lens, fmeta, iarr, s, si, i, objs, phase, progress)
+            crash = object_step(lines, lens, fmeta, iarr, s, si, i, objs, phase, progress,
+                                work)
         status = episode_status(phase, progress, crash, wheels, immobile_done, reversed_done)
         done = status != ST_PREPARE and status != ST_IN_PROGRESS
         if not done and steps >= cfg[C_MAX_STEPS]:

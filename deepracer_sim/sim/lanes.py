@@ -146,32 +146,51 @@ def _bisect(a: np.ndarray, x: float, right: bool) -> int:
 
 
 @njit(cache=True, inline="always")
-def _deboor3(t: np.ndarray, k: int, x: float, d0: float, d1: float, d2: float,
-             d3: float) -> float:
-    """Cubic de Boor recursion on span k (t[k] <= x < t[k+1]) with coefficients c[k-3..k]."""
-    a = (x - t[k]) / (t[k + 3] - t[k])
-    d3 = (1.0 - a) * d2 + a * d3
-    a = (x - t[k - 1]) / (t[k + 2] - t[k - 1])
-    d2 = (1.0 - a) * d1 + a * d2
-    a = (x - t[k - 2]) / (t[k + 1] - t[k - 2])
-    d1 = (1.0 - a) * d0 + a * d1
-    a = (x - t[k]) / (t[k + 2] - t[k])
-    d3 = (1.0 - a) * d2 + a * d3
-    a = (x - t[k - 1]) / (t[k + 1] - t[k - 1])
-    d2 = (1.0 - a) * d1 + a * d2
-    a = (x - t[k]) / (t[k + 1] - t[k])
-    return (1.0 - a) * d2 + a * d3
+def _deboor3(t: np.ndarray, k: int, x: float, c: np.ndarray, col: int):
+    """Cubic de Boor recursion on span k (t[k] <= x < t[k+1]) of two coordinates at once:
+    coefficients ``c[k-3..k, col]`` and ``c[k-3..k, col + 1]`` (the weights depend on the knots
+    only, so they are computed once). Returns (value of col, value of col + 1)."""
+    a0 = (x - t[k]) / (t[k + 3] - t[k])
+    a1 = (x - t[k - 1]) / (t[k + 2] - t[k - 1])
+    a2 = (x - t[k - 2]) / (t[k + 1] - t[k - 2])
+    a3 = (x - t[k]) / (t[k + 2] - t[k])
+    a4 = (x - t[k - 1]) / (t[k + 1] - t[k - 1])
+    a5 = (x - t[k]) / (t[k + 1] - t[k])
+    return (_deboor3_1(c[k - 3, col], c[k - 2, col], c[k - 1, col], c[k, col],
+                       a0, a1, a2, a3, a4, a5),
+            _deboor3_1(c[k - 3, col + 1], c[k - 2, col + 1], c[k - 1, col + 1], c[k, col + 1],
+                       a0, a1, a2, a3, a4, a5))
 
 
 @njit(cache=True, inline="always")
-def _deboor2(t: np.ndarray, k: int, x: float, e0: float, e1: float, e2: float) -> float:
-    """The derivative spline (degree 2 on t[1:-1]) on the same span, coefficients dc[k-3..k-1]."""
-    a = (x - t[k]) / (t[k + 2] - t[k])
-    e2 = (1.0 - a) * e1 + a * e2
-    a = (x - t[k - 1]) / (t[k + 1] - t[k - 1])
-    e1 = (1.0 - a) * e0 + a * e1
-    a = (x - t[k]) / (t[k + 1] - t[k])
-    return (1.0 - a) * e1 + a * e2
+def _deboor3_1(d0: float, d1: float, d2: float, d3: float, a0: float, a1: float, a2: float,
+               a3: float, a4: float, a5: float) -> float:
+    """One coordinate of :func:`_deboor3` with its weights."""
+    d3 = (1.0 - a0) * d2 + a0 * d3
+    d2 = (1.0 - a1) * d1 + a1 * d2
+    d1 = (1.0 - a2) * d0 + a2 * d1
+    d3 = (1.0 - a3) * d2 + a3 * d3
+    d2 = (1.0 - a4) * d1 + a4 * d2
+    return (1.0 - a5) * d2 + a5 * d3
+
+
+@njit(cache=True, inline="always")
+def _deboor2(t: np.ndarray, k: int, x: float, c: np.ndarray, col: int):
+    """The derivative spline (degree 2 on t[1:-1]) on the same span, coefficients
+    ``c[k-3..k-1, col]`` and ``c[k-3..k-1, col + 1]``. Returns the two values."""
+    a0 = (x - t[k]) / (t[k + 2] - t[k])
+    a1 = (x - t[k - 1]) / (t[k + 1] - t[k - 1])
+    a2 = (x - t[k]) / (t[k + 1] - t[k])
+    return (_deboor2_1(c[k - 3, col], c[k - 2, col], c[k - 1, col], a0, a1, a2),
+            _deboor2_1(c[k - 3, col + 1], c[k - 2, col + 1], c[k - 1, col + 1], a0, a1, a2))
+
+
+@njit(cache=True, inline="always")
+def _deboor2_1(e0: float, e1: float, e2: float, a0: float, a1: float, a2: float) -> float:
+    """One coordinate of :func:`_deboor2` with its weights."""
+    e2 = (1.0 - a0) * e1 + a0 * e2
+    e1 = (1.0 - a1) * e0 + a1 * e1
+    return (1.0 - a2) * e1 + a2 * e2
 
 
 @njit(cache=True)
@@ -185,6 +204,19 @@ def lane_point(spl: np.ndarray, n: int, length: float, dist: float):
     Returns:
         (x, y, dx/du, dy/du).
     """
+    x, y, dx, dy, _ = lane_point_at(spl, n, length, dist, -1)
+    return x, y, dx, dy
+
+
+@njit(cache=True)
+def lane_point_at(spl: np.ndarray, n: int, length: float, dist: float, hint: int):
+    """:func:`lane_point` that also returns the knot span it used and starts its search at
+    ``hint`` (the span of a nearby earlier call; -1: none): a bot moving along its spline finds
+    its span in one or two comparisons instead of a binary search. Same result for any hint.
+
+    Returns:
+        (x, y, dx/du, dy/du, span).
+    """
     t = spl[:, 0]
     lo = t[3]
     hi = t[n - 4]
@@ -193,13 +225,18 @@ def lane_point(spl: np.ndarray, n: int, length: float, dist: float):
     if dist > hi:
         dist -= length
     dist = min(max(dist, lo), hi)
-    k = _bisect(t[:n], dist, True) - 1
+    # the span bisect_right(t[:n], dist) - 1 finds: t[k] <= dist < t[k + 1] (k = n - 1 past
+    # the end), clamped to [3, n - 5]
+    k = hint
+    if not (3 <= k <= n - 5 and t[k] <= dist):
+        k = _bisect(t[:n], dist, True) - 1
+    else:
+        while k + 1 < n and t[k + 1] <= dist:
+            k += 1
     k = min(max(k, 3), n - 5)
-    x = _deboor3(t, k, dist, spl[k - 3, 1], spl[k - 2, 1], spl[k - 1, 1], spl[k, 1])
-    y = _deboor3(t, k, dist, spl[k - 3, 2], spl[k - 2, 2], spl[k - 1, 2], spl[k, 2])
-    dx = _deboor2(t, k, dist, spl[k - 3, 3], spl[k - 2, 3], spl[k - 1, 3])
-    dy = _deboor2(t, k, dist, spl[k - 3, 4], spl[k - 2, 4], spl[k - 1, 4])
-    return x, y, dx, dy
+    x, y = _deboor3(t, k, dist, spl, 1)
+    dx, dy = _deboor2(t, k, dist, spl, 3)
+    return x, y, dx, dy, k
 
 
 @njit(cache=True)
@@ -217,9 +254,6 @@ def interpolating_spline(u: np.ndarray, x: np.ndarray, y: np.ndarray, out: np.nd
     """``splprep([x, y], u=u, k=3, s=0)`` (not periodic): the cubic interpolating B-spline with
     not-a-knot ends (knots ``[u0]*4 + u[2:-2] + [u_last]*4``), written as spline rows.
 
-    The collocation matrix is banded and totally positive: banded Gaussian elimination without
-    pivoting solves it (de Boor, *A Practical Guide to Splines*, SPLINT).
-
     Args:
         u: (m,) strictly increasing parameters, m >= 4; x, y: (m,) points.
         out: (>= m + 4, 5) spline rows.
@@ -228,45 +262,78 @@ def interpolating_spline(u: np.ndarray, x: np.ndarray, y: np.ndarray, out: np.nd
         the number of knots m + 4 (0 when m < 4 or ``out`` is too small).
     """
     m = u.shape[0]
-    if m < 4 or out.shape[0] < m + 4:
+    return solve_interpolating_spline(u, x, y, m, out, np.empty((SPLINE_WORK, max(m, 1))))
+
+
+#: Rows of :func:`solve_interpolating_spline`'s work buffer: the band's 7 diagonals, the two
+#: right-hand sides and the pivots' inverses.
+SPLINE_WORK = 10
+
+
+@njit(cache=True)
+def solve_interpolating_spline(u: np.ndarray, x: np.ndarray, y: np.ndarray, m: int,
+                               out: np.ndarray, work: np.ndarray) -> int:
+    """:func:`interpolating_spline` of ``u[:m], x[:m], y[:m]`` with a caller's work buffer
+    (``work`` (SPLINE_WORK, >= m) float64, C order), so a per-step caller allocates nothing.
+
+    The collocation matrix is banded and totally positive: banded Gaussian elimination without
+    pivoting solves it (de Boor, *A Practical Guide to Splines*, SPLINT). The knot span of
+    ``u[i]`` is known from the not-a-knot knot vector (3 for i < 2, i + 2 up to m - 3, then
+    m - 1): the span a search of the knots finds.
+
+    Returns:
+        the number of knots m + 4 (0 when m < 4, a buffer is too small or the system is
+        singular).
+    """
+    if m < 4 or out.shape[0] < m + 4 or work.shape[1] < m:
         return 0
     nk = m + 4
-    out[:, :] = 0.0
+    out[:nk, :] = 0.0
     t = out[:, 0]
     for j in range(4):
         t[j] = u[0]
         t[nk - 1 - j] = u[m - 1]
     for j in range(2, m - 2):
         t[j + 2] = u[j]
-    band = np.zeros((m, 7))  # row i holds columns i - 3 .. i + 3
-    rhs = np.empty((m, 2))
+    band = work[0:7]  # band[c, i]: row i, column i + c - 3
+    rx = work[7]
+    ry = work[8]
+    inv = work[9]
     for i in range(m):
-        k = min(max(_bisect(t[:nk], u[i], True) - 1, 3), nk - 5)
+        k = 3 if i < 2 else (i + 2 if i <= m - 3 else m - 1)
         b0, b1, b2, b3 = _basis3(t, k, u[i])
         c0 = k - i
-        band[i, c0] = b0
-        band[i, c0 + 1] = b1
-        band[i, c0 + 2] = b2
-        band[i, c0 + 3] = b3
-        rhs[i, 0] = x[i]
-        rhs[i, 1] = y[i]
+        for c in range(7):
+            band[c, i] = 0.0
+        band[c0, i] = b0
+        band[c0 + 1, i] = b1
+        band[c0 + 2, i] = b2
+        band[c0 + 3, i] = b3
+        rx[i] = x[i]
+        ry[i] = y[i]
     for col in range(m):
-        piv = band[col, 3]
+        piv = band[3, col]
         if piv == 0.0:
             return 0
+        ip = 1.0 / piv
+        inv[col] = ip
         for r in range(col + 1, min(col + 4, m)):
-            f = band[r, col - r + 3] / piv
-            if f != 0.0:
+            below = band[col - r + 3, r]
+            if below != 0.0:
+                f = below * ip
                 for c in range(col, min(col + 4, m)):
-                    band[r, c - r + 3] -= f * band[col, c - col + 3]
-                rhs[r, 0] -= f * rhs[col, 0]
-                rhs[r, 1] -= f * rhs[col, 1]
+                    band[c - r + 3, r] -= f * band[c - col + 3, col]
+                rx[r] -= f * rx[col]
+                ry[r] -= f * ry[col]
     for col in range(m - 1, -1, -1):
-        for q in range(2):
-            v = rhs[col, q]
-            for c in range(col + 1, min(col + 4, m)):
-                v -= band[col, c - col + 3] * out[c, 1 + q]
-            out[col, 1 + q] = v / band[col, 3]
+        vx = rx[col]
+        vy = ry[col]
+        for c in range(col + 1, min(col + 4, m)):
+            b = band[c - col + 3, col]
+            vx -= b * out[c, 1]
+            vy -= b * out[c, 2]
+        out[col, 1] = vx * inv[col]
+        out[col, 2] = vy * inv[col]
     _derivative_rows(out, m)
     return nk
 

@@ -24,7 +24,7 @@ from deepracer_sim.constants import (
     MAX_OBJECTS,
 )
 from deepracer_sim.errors import UsageError
-from deepracer_sim.sim.bots import LC_MAX
+from deepracer_sim.sim.bots import lane_change_rows
 from deepracer_sim.sim.lanes import INNER, OUTER, LaneArrays, build_lanes
 from deepracer_sim.sim.layout import (
     L_BOXES,
@@ -183,7 +183,10 @@ def object_parts(objects: ObjectsConfig | None, n: int, lines: np.ndarray, is_lo
     npts = lines.shape[2]
     m = cfg.count if cfg else 0
     lanes: LaneArrays | None = build_lanes(lines, is_loop, cfg.bots > 0) if cfg else None
-    lcr = LC_MAX if cfg and cfg.bots else 0
+    lcr = 0
+    if cfg and cfg.bots and cfg.lane_change and lanes is not None:
+        length = float(np.hypot(*np.diff(lines[0, 0], axis=0).T).sum())
+        lcr = lane_change_rows(lanes.dists, length, cfg.bot_speed, cfg.upper_lane_change_time)
     world = np.tile(cfg.world_row(version), n) if cfg else np.zeros(n * NW)
     boxes = cfg.box_layout() if cfg else np.zeros((0, 2))
     if lanes is not None:
