@@ -1,6 +1,7 @@
 """Objects with the other features: race-day evaluation with boxes (a crash counts as a
-collision and the reset goes behind the box, on the other lane), the refused combinations
-(several training tracks, the camera) and policy loading by the feature vector's size.
+collision and the reset goes behind the box, on the other lane), the camera drawing the objects,
+the refused combinations (several training tracks, a lidar with the camera alone) and policy
+loading by the feature vector's size.
 
 The circle track of tests/test_objects.py: centre radius 3 m, borders 2.5 / 3.5 m, 120 chords,
 CCW, so the inner lane is at radius 2.75 and the outer at 3.25.
@@ -16,15 +17,27 @@ import numpy as np
 import pytest
 
 from deepracer_sim.cli import main as cli_main
-from deepracer_sim.constants import DROA_DEFAULT_OBJECT_POSITIONS
-from deepracer_sim.envs.sensors import FEATURES, FRONT_FACING_CAMERA
+from deepracer_sim.constants import BOX_OBSTACLE_SIZE, DROA_DEFAULT_OBJECT_POSITIONS
+from deepracer_sim.envs import DeepRacerEnv
+from deepracer_sim.envs.sensors import FEATURES, FEATURES_AND_CAMERA, FRONT_FACING_CAMERA
 from deepracer_sim.envs.setup import build_setup
 from deepracer_sim.envs.vec_env import DeepRacerVecEnv
 from deepracer_sim.errors import CheckpointError, UsageError
 from deepracer_sim.formats.model_metadata import discrete_action_space
 from deepracer_sim.sim import layout
+from deepracer_sim.sim.camera import build_scene
+from deepracer_sim.sim.camera_look import (
+    BOT_CAR_RGB,
+    BOT_CAR_SIZE,
+    BOX_OBSTACLE_RGB,
+    box_object,
+    nominal_lights,
+    reference_irradiance,
+)
+from deepracer_sim.sim.camera_objects import shade_object
+from deepracer_sim.sim.camera_scene import N_OBJ_COLS, O_GREY_BACK, O_LENGTH, O_X, O_Y
 from deepracer_sim.sim.world import ObjectsConfig
-from deepracer_sim.track import track_from_array
+from deepracer_sim.track import load_track, track_from_array
 from deepracer_sim.training import race
 from deepracer_sim.training.policy import build_policy, policy_from_state_dict
 from deepracer_sim.training.race_scoring import RaceRules
@@ -84,17 +97,70 @@ def test_a_race_with_a_box_counts_the_crash_and_resets_behind_it(circle, monkeyp
     assert (free.crash_count, free.off_track_count) == (0, 1)
 
 
-def test_objects_need_one_track_and_the_features(circle):
+def test_objects_need_one_track_and_a_lidar_needs_the_features(circle):
     objects = ObjectsConfig(box_positions=((0.25, 1),))
     with pytest.raises(UsageError, match="2 tracks"):
         DeepRacerVecEnv(2, track=[circle, circle], objects=objects)
-    with pytest.raises(UsageError, match="FRONT_FACING_CAMERA"):
-        build_setup(1, track=circle, sensor=FRONT_FACING_CAMERA, objects=objects)
+    lidar = ObjectsConfig(box_positions=((0.25, 1),), lidar="SECTOR_LIDAR")
+    with pytest.raises(UsageError, match="no lidar input"):
+        build_setup(1, track=circle, sensor=FRONT_FACING_CAMERA, objects=lidar)
     # the features sensor sees 19 + 8 object values, + 8 with SECTOR_LIDAR
     setup = build_setup(1, track=circle, sensor=FEATURES, objects=objects)
     assert setup.single_observation_space.shape == (27,) == setup.sim.obs.shape[1:]
-    lidar = ObjectsConfig(box_positions=((0.25, 1),), lidar="SECTOR_LIDAR")
     assert build_setup(1, track=circle, objects=lidar).single_observation_space.shape == (35,)
+    # with the camera too, the feature half of the observation has the same size
+    both = build_setup(1, track=circle, sensor=FEATURES_AND_CAMERA, objects=lidar)
+    assert both.single_observation_space[FEATURES].shape == (35,)
+
+
+def test_the_camera_draws_a_box_of_the_race(circle):
+    """A box on the inner lane 1 m ahead (0.91 m forward, 0.38 m left of the car, the circle
+    curving left) fills the left edge of the frame with its back face's grey (the default
+    lights: box_object's 94.1, truncated to 94); the rest of the frame is unchanged."""
+    frac = 1.0 / (SEGMENTS * 2 * 3.0 * math.sin(math.pi / SEGMENTS))
+    with_box = DeepRacerEnv(track=circle, sensor=FRONT_FACING_CAMERA, training=False,
+                            objects=ObjectsConfig(box_positions=((frac, 1),)))
+    empty = DeepRacerEnv(track=circle, sensor=FRONT_FACING_CAMERA, training=False)
+    a = with_box.reset(seed=0)[0][:, :, 0].astype(int)
+    b = empty.reset(seed=0)[0][:, :, 0].astype(int)
+    box = with_box.sim.obj[0, 0]
+    back = box_object(box[layout.O_X], box[layout.O_Y], box[layout.O_YAW],
+                      scene=with_box.sensors.camera.scene)[O_GREY_BACK]
+    assert back == pytest.approx(94.1, abs=0.05)
+    changed = a != b
+    cols = np.nonzero(changed)[1]
+    assert changed.sum() > 1500 and cols.max() < 50  # 0.3 m wide at ~0.9 m: the left edge
+    assert np.median(a[changed]) == math.floor(back)
+    # a bot car is drawn too, in its own (dark) grey, and follows the bot
+    bots = DeepRacerEnv(track=circle, sensor=FRONT_FACING_CAMERA, training=False,
+                        objects=ObjectsConfig(bots=1, bot_speed=1.0, bot_min_distance=1.0))
+    first = bots.reset(seed=0)[0][:, :, 0].astype(int)
+    assert (first != b).sum() > 500
+    bots.step(1)
+    bots.step(1)
+    row = bots.sensors.camera.objects[0, 0]
+    assert row[O_LENGTH] == pytest.approx(0.32352)
+    assert (row[O_X], row[O_Y]) == (bots.sim.obj[0, 0, layout.O_X], bots.sim.obj[0, 0, layout.O_Y])
+
+
+def test_objects_are_shaded_as_box_object_under_any_lights():
+    """The numba shading of the kernel's objects gives box_object's greys, for the default
+    lights and for simapp-randomised ones."""
+    scene = build_scene(load_track())
+    ref = reference_irradiance(scene)
+    rng = np.random.default_rng(4)
+    for k in range(6):
+        lights = nominal_lights(1)[0] if k == 0 else np.concatenate(
+            [rng.uniform(0.0, 1.0, 9), [rng.uniform(1.0, 1.6)]])
+        x, y, yaw = rng.uniform(-5, 5), rng.uniform(-5, 5), rng.uniform(-math.pi, math.pi)
+        row = np.zeros(N_OBJ_COLS)
+        look = np.array([*BOT_CAR_SIZE, *BOT_CAR_RGB]) if k % 2 else np.array(
+            [*BOX_OBSTACLE_SIZE, *BOX_OBSTACLE_RGB])
+        shade_object(x, y, yaw, look, lights, ref, row)
+        want = box_object(x, y, yaw, size=tuple(look[:3]), rgb=tuple(look[3:]), scene=scene,
+                          sun_rgb=tuple(lights[0:3]), point_rgb=tuple(lights[3:6]),
+                          attenuation=tuple(lights[6:9]), gain=lights[9])
+        assert row == pytest.approx(want, abs=1e-9)
 
 
 @pytest.mark.parametrize("objects, size", [("", 19), ("objects", 27), ("LIDAR", 27 + 64),

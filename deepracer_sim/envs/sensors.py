@@ -90,14 +90,16 @@ def features_space(objects: ObjectsConfig | None = None) -> gym.spaces.Box:
     return gym.spaces.Box(low, high, low.shape, np.float32)
 
 
-def observation_space(sensor: str) -> gym.Space:
-    """The single-car observation space of ``sensor``."""
+def observation_space(sensor: str, objects: ObjectsConfig | None = None) -> gym.Space:
+    """The single-car observation space of ``sensor`` (the feature vector's size follows
+    ``objects``: :func:`features_space`)."""
     check_sensor(sensor)
     if sensor == FEATURES:
-        return features_space()
+        return features_space(objects)
     if sensor == FRONT_FACING_CAMERA:
         return camera_space()
-    return gym.spaces.Dict({FEATURES: features_space(), FRONT_FACING_CAMERA: camera_space()})
+    return gym.spaces.Dict({FEATURES: features_space(objects),
+                            FRONT_FACING_CAMERA: camera_space()})
 
 
 def resolve_randomization(dr: DomainRandomizationLike, training: bool) -> DomainRandomization:
@@ -126,18 +128,23 @@ class Sensors:
                  dr: DomainRandomizationLike = None, seed: int = 0) -> None:
         self.sensor = check_sensor(sensor)
         self.sim = sim
-        self.observation_space = (features_space(sim.objects)
-                                  if sensor == FEATURES and isinstance(sim, Simulator)
-                                  else observation_space(sensor))
+        self.observation_space = observation_space(
+            sensor, sim.objects if isinstance(sim, Simulator) else None)
         self.camera: CameraRenderer | None = None
         n = sim.n
         if sensor != FEATURES:
-            self.camera = CameraRenderer(track, n, resolve_randomization(dr, training), seed)
+            self.camera = CameraRenderer(track, n, resolve_randomization(dr, training), seed,
+                                         max_objects=self._object_slots())
         rows = n if self.camera is not None else 0  # FEATURES: no frame buffers
         self._frames = [np.zeros((rows, *CAMERA_SHAPE), np.uint8) for _ in range(2)]
         self._planes = [f.reshape(rows, IMAGE_HEIGHT, IMAGE_WIDTH) for f in self._frames]
         self._turn = 0
         self._current = self._frames[0]
+
+    def _object_slots(self) -> int:
+        """Object slots per car of the simulator (0 without objects)."""
+        obj = getattr(self.sim, "obj", None)
+        return 0 if obj is None else int(obj.shape[1])
 
     @property
     def has_camera(self) -> bool:
@@ -161,6 +168,8 @@ class Sensors:
         if cars is None:
             self._turn ^= 1
             self._current = self._frames[self._turn]
+        if self.camera.objects.shape[1]:  # the boxes and bot cars where they are now
+            self.camera.draw_objects(self.sim.obj, self.sim.world, cars)
         self.camera.render_into(self.sim.s, self._planes[self._turn], cars)
         return self._current
 

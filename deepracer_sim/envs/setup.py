@@ -21,7 +21,12 @@ import numpy as np
 
 from deepracer_sim.constants import MIN_SPEED, ROUND_ROBIN_ADVANCE, STEP_DT
 from deepracer_sim.envs.multitrack import TrackGroups, car_track_indices
-from deepracer_sim.envs.sensors import FEATURES, DomainRandomizationLike, Sensors
+from deepracer_sim.envs.sensors import (
+    FEATURES,
+    FRONT_FACING_CAMERA,
+    DomainRandomizationLike,
+    Sensors,
+)
 from deepracer_sim.errors import ActionSpaceError, UsageError
 from deepracer_sim.formats.model_metadata import (
     DEFAULT_VERSION,
@@ -202,21 +207,22 @@ def build_setup(num_envs: int, *, track: TracksLike = DEFAULT_TRACK,
 
 
 def check_objects(objects: ObjectsConfig, num_tracks: int, sensor: str) -> None:
-    """Check that a race's ``objects`` fit the env: one track, the FEATURES sensor
-    (docs/objects.md, "With the other features").
+    """Check that a race's ``objects`` fit the env: one track; a lidar only where the policy
+    reads the feature vector (docs/objects.md, "With the other features"). The camera draws
+    the boxes and bot cars.
 
     Raises:
-        UsageError: objects on several tracks, or with a camera sensor,
-            or an impossible layout (:meth:`~deepracer_sim.sim.world.ObjectsConfig.check`).
+        UsageError: objects on several tracks, a lidar with the camera alone, or an impossible
+            layout (:meth:`~deepracer_sim.sim.world.ObjectsConfig.check`).
     """
     objects.check()
     if num_tracks > 1:
         raise UsageError(f"objects (boxes or bot cars) on {num_tracks} tracks: a race with "
                          "objects trains on one track; give one --track, or drop the objects")
-    if sensor != FEATURES:
-        raise UsageError(f"objects (boxes or bot cars) with sensor {sensor}: the camera does "
-                         "not draw the kernel's objects yet; use the FEATURES sensor (with "
-                         "--lidar for a lidar view of the objects), or drop the objects")
+    if objects.lidar and sensor == FRONT_FACING_CAMERA:
+        raise UsageError(f"--lidar {objects.lidar} with sensor {sensor}: the camera network "
+                         "has no lidar input; use --sensor FEATURES+FRONT_FACING_CAMERA (the "
+                         "lidar joins the feature vector) or drop --lidar")
 
 
 def episode_info(row: list[float]) -> dict[str, Any]:

@@ -7,7 +7,8 @@ resizes the frame to 160x120 with its antialiased BILINEAR filter, rl_coach turn
 (Y = 0.2989 R + 0.587 G + 0.114 B) and truncates it to uint8. :class:`CameraRenderer` renders
 that image analytically at 160x120 for a batch of cars in one numba call, with domain
 randomisation per car (:class:`~.camera_look.DomainRandomization`) and boxes for obstacles and
-bot cars (:attr:`CameraRenderer.objects`).
+bot cars (:attr:`CameraRenderer.objects`, filled from the simulator's objects by
+:meth:`CameraRenderer.draw_objects`).
 
 The pieces: :mod:`.camera_scene` (the world and the baked track, every slot name),
 :mod:`.camera_look` (lights, colours, domain randomisation), :mod:`.camera_optics` (mount tables,
@@ -30,7 +31,9 @@ from deepracer_sim.sim.camera_look import (
     DomainRandomization,
     box_object,
     nominal_params,
+    reference_irradiance,
 )
+from deepracer_sim.sim.camera_objects import shade_objects
 from deepracer_sim.sim.camera_optics import mount_table
 from deepracer_sim.sim.camera_scene import (
     CAMERA_HEIGHT,
@@ -91,7 +94,8 @@ class CameraRenderer:
         dr: domain randomisation (None: off, every frame exactly reproducible).
         seed: seed of the cars' randomisation (car i draws from child i of
             ``SeedSequence(seed)``); without randomisation the frames do not depend on it.
-        max_objects: boxes per car (:attr:`objects`).
+        max_objects: boxes per car (:attr:`objects`; the simulator's object slots per car for
+            :meth:`draw_objects`).
         style: the world's look (default: :func:`~.camera_scene.style_for_track`).
         parallel: spread the cars over numba's threads (same frames).
 
@@ -119,6 +123,7 @@ class CameraRenderer:
         self.randomizer = CameraRandomizer(self.scene, n, dr, seed)
         self.objects = np.zeros((n, max_objects, N_OBJ_COLS))
         self.rects = np.zeros((n, max_objects, 4), dtype=np.int64)
+        self.reference = reference_irradiance(self.scene)
         self.frames = np.zeros((n, IMAGE_HEIGHT, IMAGE_WIDTH), dtype=np.uint8)
         self._all = np.arange(n, dtype=np.int64)
 
@@ -134,6 +139,25 @@ class CameraRenderer:
     def reset(self, cars: Iterable[int] | None = None) -> None:
         """A new episode for ``cars`` (indices; all when None): draw their randomisation."""
         self.randomizer.reset(cars)
+
+    def draw_objects(self, obj: np.ndarray, world: np.ndarray,
+                     cars: np.ndarray | None = None) -> None:
+        """Put the simulator's boxes and bot cars into :attr:`objects` for the next frame of
+        ``cars`` (all when None), each lit by its car's lights (numba,
+        :func:`~.camera_objects.shade_objects`).
+
+        Args:
+            obj: (n, M, NO) float64 ``Simulator.obj``; world: (n, NW) float64 ``Simulator.world``.
+
+        Raises:
+            CameraError: more objects per car than ``max_objects``, or another number of cars.
+        """
+        if obj.ndim != 3 or obj.shape[0] != self.n or obj.shape[1] > self.objects.shape[1]:
+            raise CameraError(f"objects of shape {obj.shape} for a camera of {self.n} cars and "
+                              f"{self.objects.shape[1]} objects each; build the renderer with "
+                              f"max_objects >= {obj.shape[1] if obj.ndim == 3 else '?'}")
+        idx = self._all if cars is None else np.ascontiguousarray(cars, dtype=np.int64)
+        shade_objects(obj, world, self.randomizer.lights, self.reference, idx, self.objects)
 
     def render(self, poses: np.ndarray, cars: np.ndarray | None = None) -> np.ndarray:
         """Render the cars at ``poses``.

@@ -80,6 +80,13 @@ BOX_OBSTACLE_RGB = (BOX_OBSTACLE_ALBEDO[0] * 255, BOX_OBSTACLE_ALBEDO[1] * 255,
 #: A bot car drawn as a box: the collision footprint (``BOT_CAR_DIMENSION``) and an assumed
 #: height of 0.15 m.
 BOT_CAR_SIZE = (0.32352, 0.1961, 0.15)
+#: A bot car's albedo (0-255): the dark grey of the DeepRacer car's chassis and shell [assumed].
+BOT_CAR_RGB = (45.0, 45.0, 48.0)
+#: One car's lights for shading objects ((N_LIGHTS,) float64, ``CameraRandomizer.lights``): the
+#: sun's diffuse r, g, b, the point light's diffuse r, g, b, its attenuation (constant, linear,
+#: quadratic) and the output gain.
+L_SUN, L_POINT, L_ATT, L_GAIN = 0, 3, 6, 9
+N_LIGHTS = 10
 #: The up-facing normal.
 UP = np.array([0.0, 0.0, 1.0])
 
@@ -124,7 +131,9 @@ def lit_rgb(albedo_rgb: Vec3 | np.ndarray, light: np.ndarray, reference: float,
                    0.0, 255.0)
 
 
-def _reference_irradiance(scene: Scene) -> float:
+def reference_irradiance(scene: Scene) -> float:
+    """The R irradiance of an up-facing surface at the scene's centre under the default lights
+    (the 1.0 of the colour model's ratio)."""
     return float(irradiance(UP, np.array([*scene.centre, 0.0]))[0])
 
 
@@ -152,7 +161,7 @@ def region_rgb(scene: Scene, sun_rgb: Vec3 = SUN_DIFFUSE, point_rgb: Vec3 = POIN
         ``walls`` (a list, one per arena edge).
     """
     st = scene.style
-    ref = _reference_irradiance(scene)
+    ref = reference_irradiance(scene)
     up = irradiance(UP, np.array([*scene.centre, 0.0]), sun_rgb, point_rgb, attenuation)
     cal = dict(zip(("road", "border", "centre", "field", "wall"), st.calibration, strict=True))
     out: dict[str, Any] = {
@@ -237,16 +246,21 @@ class DomainRandomization:
 
 
 def sample_params(scene: Scene, dr: DomainRandomization, rng: np.random.Generator,
-                  out: np.ndarray | None = None) -> np.ndarray:
+                  out: np.ndarray | None = None, lights: np.ndarray | None = None) -> np.ndarray:
     """One car's camera parameters under ``dr`` (nominal if ``dr.enabled`` is False), except the
     mount (height, pitch, roll: :func:`sample_mount`).
 
+    Args:
+        out: (N_CP,) float64 to write the parameters into.
+        lights: (N_LIGHTS,) float64 to write the drawn lights and gain into (what objects are
+            shaded with).
+
     Returns:
-        (N_CP,) float64 (written into ``out`` when given).
+        (N_CP,) float64 (``out`` when given).
     """
     p = nominal_params(scene, 1)[0]
+    sun, pnt, att, gain = SUN_DIFFUSE, POINT_LIGHT_DIFFUSE, POINT_LIGHT_ATTENUATION, CALIBRATED_GAIN
     if dr.enabled:
-        sun, pnt, att = SUN_DIFFUSE, POINT_LIGHT_DIFFUSE, POINT_LIGHT_ATTENUATION
         if dr.simapp_lights:
             sun = tuple(rng.uniform(0.0, 1.0, 3))
             pnt = tuple(rng.uniform(0.0, 1.0, 3))
@@ -257,10 +271,19 @@ def sample_params(scene: Scene, dr: DomainRandomization, rng: np.random.Generato
         _fill_colours(scene, p, sun, pnt, att, gain, j, 1.0)
         p[CP_YAW] += math.radians(rng.uniform(-dr.yaw_jitter_deg, dr.yaw_jitter_deg))
         p[CP_NOISE] = rng.uniform(*dr.noise_std_range)
+    if lights is not None:
+        lights[:] = (*sun, *pnt, *att, gain)
     if out is not None:
         out[:] = p
         return out
     return p
+
+
+def nominal_lights(n: int = 1) -> np.ndarray:
+    """The world's default lights and gain for ``n`` cars, (n, N_LIGHTS) float64."""
+    row = np.array([*SUN_DIFFUSE, *POINT_LIGHT_DIFFUSE, *POINT_LIGHT_ATTENUATION,
+                    CALIBRATED_GAIN])
+    return np.tile(row, (n, 1))
 
 
 def sample_mount(dr: DomainRandomization, rng: np.random.Generator) -> tuple[float, float, float]:
@@ -274,11 +297,12 @@ class CameraRandomizer:
     """Per-car seeded randomisation state for a batch of N cars.
 
     ``params`` (N, N_CP) float64, ``tables`` (M, H * W * N_TABLE) float32, ``mount`` (N,) int64
-    and ``noise_state`` (N,) uint64 go to :func:`~.camera_kernel.render_batch`. Car i draws from
-    its own generator (child i of ``SeedSequence(seed)``), so its frames do not depend on the
-    number of cars or on the other cars; call :meth:`reset` for the cars whose episode starts
-    (the simapp randomises at every episode reset). With ``dr.enabled`` False every car has the
-    nominal parameters and no noise, whatever the seed.
+    and ``noise_state`` (N,) uint64 go to :func:`~.camera_kernel.render_batch`; ``lights``
+    (N, N_LIGHTS) float64 are each car's drawn lights (objects are shaded with them). Car i
+    draws from its own generator (child i of ``SeedSequence(seed)``), so its frames do not
+    depend on the number of cars or on the other cars; call :meth:`reset` for the cars whose
+    episode starts (the simapp randomises at every episode reset). With ``dr.enabled`` False
+    every car has the nominal parameters and no noise, whatever the seed.
     """
 
     def __init__(self, scene: Scene, n: int, dr: DomainRandomization | None = None,
@@ -287,6 +311,7 @@ class CameraRandomizer:
         self.n = n
         self.dr = dr or DomainRandomization()
         self.params = nominal_params(scene, n)
+        self.lights = nominal_lights(n)
         self.mount = np.zeros(n, dtype=np.int64)
         self.noise_state = np.ones(n, dtype=np.uint64)
         dr = self.dr
@@ -323,7 +348,7 @@ class CameraRandomizer:
         idx = range(self.n) if cars is None else cars
         for i in idx:
             rng = self.rngs[i]
-            sample_params(self.scene, self.dr, rng, out=self.params[i])
+            sample_params(self.scene, self.dr, rng, out=self.params[i], lights=self.lights[i])
             if self.per_car_mount:
                 self.mounts[i] = sample_mount(self.dr, rng)
                 m = self.mounts[i]
@@ -338,20 +363,22 @@ class CameraRandomizer:
 def box_object(x: float, y: float, yaw: float, size: Vec3 = BOX_OBSTACLE_SIZE,
                rgb: Vec3 = BOX_OBSTACLE_RGB, scene: Scene | None = None,
                sun_rgb: Vec3 = SUN_DIFFUSE, point_rgb: Vec3 = POINT_LIGHT_DIFFUSE,
-               attenuation: Vec3 = POINT_LIGHT_ATTENUATION) -> np.ndarray:
+               attenuation: Vec3 = POINT_LIGHT_ATTENUATION,
+               gain: float = CALIBRATED_GAIN) -> np.ndarray:
     """An (N_OBJ_COLS,) object row (``O_*`` slots): a box of ``size`` (length, width, height, m)
     and albedo ``rgb`` (0-255) standing on the ground at (x, y) m heading ``yaw`` rad, each face
-    lit by the world's lights (or the given ones, e.g. a domain-randomised draw). Bot cars:
-    ``size=BOT_CAR_SIZE``.
+    lit by the world's lights (or the given ones and output ``gain``, e.g. a domain-randomised
+    draw). Bot cars: ``size=BOT_CAR_SIZE, rgb=BOT_CAR_RGB``. The envs shade the simulator's
+    objects with the same model in numba (:func:`~.camera_objects.shade_objects`).
     """
-    ref = _reference_irradiance(scene) if scene is not None else float(
+    ref = reference_irradiance(scene) if scene is not None else float(
         irradiance(UP, np.zeros(3))[0])
     cy, sy = math.cos(yaw), math.sin(yaw)
     mid = np.array([x, y, size[2] / 2])
     faces = []
     for normal in ((cy, sy, 0.0), (-cy, -sy, 0.0), (-sy, cy, 0.0), (sy, -cy, 0.0)):
         light = irradiance(np.array(normal), mid, sun_rgb, point_rgb, attenuation)
-        faces.append(lit_grey(rgb, light, ref))
+        faces.append(lit_grey(rgb, light, ref, gain))
     top = lit_grey(rgb, irradiance(UP, np.array([x, y, size[2]]), sun_rgb, point_rgb,
-                                   attenuation), ref)
+                                   attenuation), ref, gain)
     return np.array([x, y, yaw, size[0], size[1], size[2], *faces, top])
