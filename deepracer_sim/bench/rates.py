@@ -164,12 +164,15 @@ def vector_env_rates(sizes=(16, 64, 256), steps: int = 200_000) -> dict:
     return out
 
 
-#: Item 3b: the object layouts the kernel is timed with (6 objects per car).
+#: Item 3b: the object layouts the kernel is timed with (6 objects per car; bot cars at 1 m/s,
+#: with lane changes every 3-5 s where named).
 OBJECT_LAYOUTS = {
     "6 boxes": ObjectsConfig(boxes=6, box_min_distance=1.0),
     "6 boxes + SECTOR_LIDAR": ObjectsConfig(boxes=6, box_min_distance=1.0, lidar="SECTOR_LIDAR"),
+    "3 boxes + 3 bots": ObjectsConfig(boxes=3, box_min_distance=1.0, bots=3, bot_speed=1.0),
     "3 boxes + 3 bots (lane changes)": ObjectsConfig(boxes=3, box_min_distance=1.0, bots=3,
                                                      bot_speed=1.0, lane_change=True),
+    "6 bots (lane changes)": ObjectsConfig(bots=6, bot_speed=1.0, lane_change=True),
 }
 
 

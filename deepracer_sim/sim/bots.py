@@ -19,11 +19,19 @@ from deepracer_sim.constants import BOT_Z, CAR_LENGTH, CAR_WIDTH, REFERENCE_POIN
 from deepracer_sim.sim.lanes import (
     DIST_THRESHOLD,
     INNER,
+    N_PIECE,
     OUTER,
+    PC_A,
+    PC_B,
+    PC_HI,
+    PC_LO,
+    PC_SPAN,
     SPLINE_WORK,
     _bisect,
+    fill_piece,
+    into_domain,
     lane_point,
-    lane_point_at,
+    piece_point,
     solve_interpolating_spline,
 )
 from deepracer_sim.sim.layout import (
@@ -41,7 +49,7 @@ from deepracer_sim.sim.layout import (
     O_LC_START,
     O_LIDAR_HALF_LEN,
     O_LIDAR_HALF_WID,
-    O_SPAN,
+    O_PIECE,
     O_X,
     O_Y,
     O_YAW,
@@ -220,20 +228,45 @@ def bot_pose(spl, spl_n, lc_o: np.ndarray, d: int, o: np.ndarray, length: float,
              tau: float) -> None:
     """A bot's pose at bot time ``tau``: centre-line distance ``(dist0 + speed tau) % L`` on its
     lane spline, or on its lane-change spline once a change is scheduled; yaw = atan2 of the
-    spline's tangent (``_compute_bot_car_poses``). O_SPAN keeps the knot span for the next
-    step's search (-1 after the spline changes)."""
+    spline's tangent (``_compute_bot_car_poses``, scipy's ``spalde``).
+
+    The spline's cubic piece under the bot is kept in the row (O_PIECE, :func:`~deepracer_sim.
+    sim.lanes.fill_piece`; its span index -1 after the spline changes): a bot crosses a knot
+    span every few steps, and between crossings its pose is that cubic's value (the spline's
+    own, to rounding) with no search and no de Boor recursion.
+    """
     dist = (o[O_DIST0] + speed * tau) % length
-    n = int(o[O_LC_N])
-    hint = int(o[O_SPAN])
-    if n > 0:
-        x, y, dx, dy, span = lane_point_at(lc_o, n, length, dist, hint)
+    piece = o[O_PIECE:O_PIECE + N_PIECE]
+    if piece[PC_SPAN] >= 0.0:
+        u = into_domain(dist, piece[PC_LO], piece[PC_HI], length)
+        if not piece[PC_A] <= u < piece[PC_B]:
+            _new_piece(spl, spl_n, lc_o, d, o, u, piece)
     else:
-        lane = int(o[O_LANE])
-        x, y, dx, dy, span = lane_point_at(spl[d, lane], spl_n[d, lane], length, dist, hint)
+        n, curve = _spline_of(spl, spl_n, lc_o, d, o)
+        u = into_domain(dist, curve[3, 0], curve[n - 4, 0], length)
+        _new_piece(spl, spl_n, lc_o, d, o, u, piece)
+    x, y, dx, dy = piece_point(piece, u)
     o[O_X] = x
     o[O_Y] = y
     o[O_YAW] = math.atan2(dy, dx)
-    o[O_SPAN] = span
+
+
+@njit(cache=True, inline="always")
+def _spline_of(spl, spl_n, lc_o: np.ndarray, d: int, o: np.ndarray):
+    """(knot count, spline rows) the bot follows: its lane-change spline or its lane's."""
+    n = int(o[O_LC_N])
+    if n > 0:
+        return n, lc_o
+    lane = int(o[O_LANE])
+    return int(spl_n[d, lane]), spl[d, lane]
+
+
+@njit(cache=True)
+def _new_piece(spl, spl_n, lc_o: np.ndarray, d: int, o: np.ndarray, u: float,
+               piece: np.ndarray) -> None:
+    """Refill the bot's cubic piece for ``u`` (in its spline's domain)."""
+    n, curve = _spline_of(spl, spl_n, lc_o, d, o)
+    fill_piece(curve, n, u, curve[3, 0], curve[n - 4, 0], int(piece[PC_SPAN]), piece)
 
 
 @njit(cache=True)
@@ -252,7 +285,7 @@ def place_bot(spl, spl_n, lines, lens, fmeta, iarr, d: int, lane: int, dist0: fl
     o[O_DIST0] = dist0
     o[O_LC_START] = np.inf
     o[O_LC_END] = 0.0 if lane_change else np.inf
-    o[O_SPAN] = -1.0
+    o[O_PIECE + PC_SPAN] = -1.0
     bot_pose(spl, spl_n, spl[d, lane], d, o, fmeta[F_LENGTH + d], 0.0, 0.0)
     object_geometry(lines, lens, fmeta, iarr, d, o)
 
@@ -328,7 +361,7 @@ def update_bots(spl, spl_n, lane_pts, lane_dists, lines, lens, fmeta, iarr, obj_
                 spl, spl_n, lane_pts, lane_dists, d, lane, 1 - lane, length, is_loop,
                 (d0 + speed * tau) % length, (d0 + speed * start) % length,
                 (d0 + speed * end) % length, lc_i[k], work)
-            o[O_SPAN] = -1.0
+            o[O_PIECE + PC_SPAN] = -1.0
         bot_pose(spl, spl_n, lc_i[k], d, o, length, speed, tau)
         object_geometry(lines, lens, fmeta, iarr, d, o)
 

@@ -204,39 +204,92 @@ def lane_point(spl: np.ndarray, n: int, length: float, dist: float):
     Returns:
         (x, y, dx/du, dy/du).
     """
-    x, y, dx, dy, _ = lane_point_at(spl, n, length, dist, -1)
+    t = spl[:, 0]
+    dist = into_domain(dist, t[3], t[n - 4], length)
+    k = _span(t, n, dist, -1)
+    x, y = _deboor3(t, k, dist, spl, 1)
+    dx, dy = _deboor2(t, k, dist, spl, 3)
     return x, y, dx, dy
 
 
-@njit(cache=True)
-def lane_point_at(spl: np.ndarray, n: int, length: float, dist: float, hint: int):
-    """:func:`lane_point` that also returns the knot span it used and starts its search at
-    ``hint`` (the span of a nearby earlier call; -1: none): a bot moving along its spline finds
-    its span in one or two comparisons instead of a binary search. Same result for any hint.
+@njit(cache=True, inline="always")
+def _span(t: np.ndarray, n: int, u: float, hint: int) -> int:
+    """The knot span of ``u``: ``bisect_right(t[:n], u) - 1`` (t[k] <= u < t[k + 1]) clamped to
+    [3, n - 5], searched from ``hint`` (a span at or before it, -1: none) when given."""
+    k = hint
+    if not (3 <= k <= n - 5 and t[k] <= u):
+        k = _bisect(t[:n], u, True) - 1
+    else:
+        while k + 1 < n and t[k + 1] <= u:
+            k += 1
+    return min(max(k, 3), n - 5)
 
-    Returns:
-        (x, y, dx/du, dy/du, span).
-    """
-    t = spl[:, 0]
-    lo = t[3]
-    hi = t[n - 4]
+
+#: A spline's piece on one knot span as cubics, (N_PIECE,) float64: the span [a, b) of the
+#: parameter, the domain [lo, hi] of the whole spline, the span index, then x(u) and y(u) as
+#: c0 + c1 s + c2 s^2 + c3 s^3 with s = u - a.
+PC_A, PC_B, PC_LO, PC_HI, PC_SPAN, PC_X, PC_Y = 0, 1, 2, 3, 4, 5, 9
+N_PIECE = 13
+
+
+@njit(cache=True, inline="always")
+def into_domain(dist: float, lo: float, hi: float, length: float) -> float:
+    """``dist`` moved into a spline's domain [lo, hi] as :func:`lane_point` does (one lap added
+    below it, one subtracted above it, then clamped)."""
     if dist < lo:
         dist += length
     if dist > hi:
         dist -= length
-    dist = min(max(dist, lo), hi)
-    # the span bisect_right(t[:n], dist) - 1 finds: t[k] <= dist < t[k + 1] (k = n - 1 past
-    # the end), clamped to [3, n - 5]
-    k = hint
-    if not (3 <= k <= n - 5 and t[k] <= dist):
-        k = _bisect(t[:n], dist, True) - 1
-    else:
-        while k + 1 < n and t[k + 1] <= dist:
-            k += 1
-    k = min(max(k, 3), n - 5)
-    x, y = _deboor3(t, k, dist, spl, 1)
-    dx, dy = _deboor2(t, k, dist, spl, 3)
-    return x, y, dx, dy, k
+    return min(max(dist, lo), hi)
+
+
+@njit(cache=True)
+def fill_piece(spl: np.ndarray, n: int, u: float, lo: float, hi: float, hint: int,
+               piece: np.ndarray) -> None:
+    """The cubic piece of a spline on the knot span of ``u`` (already in the spline's domain
+    [lo, hi] = [t[3], t[n - 4]], :func:`into_domain`) into ``piece`` (N_PIECE,): value and
+    first derivative at both span ends by de Boor's recursion (scipy's ``spalde``), then the
+    Hermite cubic through them, which is the spline's piece itself (to rounding). The span is
+    :func:`lane_point`'s (``hint``: a span to search from, -1 none)."""
+    t = spl[:, 0]
+    k = _span(t, n, u, hint)
+    a = t[k]
+    b = t[k + 1]
+    h = b - a
+    xa, ya = _deboor3(t, k, a, spl, 1)
+    xb, yb = _deboor3(t, k, b, spl, 1)
+    ma_x, ma_y = _deboor2(t, k, a, spl, 3)
+    mb_x, mb_y = _deboor2(t, k, b, spl, 3)
+    piece[PC_A] = a
+    piece[PC_B] = b
+    piece[PC_LO] = lo
+    piece[PC_HI] = hi
+    piece[PC_SPAN] = k
+    _hermite(piece, PC_X, xa, xb, ma_x, mb_x, h)
+    _hermite(piece, PC_Y, ya, yb, ma_y, mb_y, h)
+
+
+@njit(cache=True, inline="always")
+def _hermite(piece: np.ndarray, base: int, v0: float, v1: float, m0: float, m1: float,
+             h: float) -> None:
+    """The power-basis cubic (in s = u - a) with values v0, v1 and slopes m0, m1 at s = 0, h."""
+    piece[base] = v0
+    piece[base + 1] = m0
+    piece[base + 2] = (3.0 * (v1 - v0) / h - 2.0 * m0 - m1) / h
+    piece[base + 3] = (2.0 * (v0 - v1) / h + m0 + m1) / (h * h)
+
+
+@njit(cache=True, inline="always")
+def piece_point(piece: np.ndarray, u: float):
+    """Position and tangent of a cubic piece at ``u`` (m): (x, y, dx/du, dy/du)."""
+    s = u - piece[PC_A]
+    cx = piece[PC_X:PC_X + 4]
+    cy = piece[PC_Y:PC_Y + 4]
+    x = cx[0] + s * (cx[1] + s * (cx[2] + s * cx[3]))
+    y = cy[0] + s * (cy[1] + s * (cy[2] + s * cy[3]))
+    dx = cx[1] + s * (2.0 * cx[2] + 3.0 * s * cx[3])
+    dy = cy[1] + s * (2.0 * cy[2] + 3.0 * s * cy[3])
+    return x, y, dx, dy
 
 
 @njit(cache=True)

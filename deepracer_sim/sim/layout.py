@@ -139,8 +139,8 @@ O_PROJ = 13  # centre-line projection of the position (params objects_distance),
 O_DCENTER = 14  # distance to the centre line (objects_distance_from_center), m
 O_LEFT = 15  # 1.0 if left of centre (objects_left_of_center)
 O_LC_N = 16  # bots: knots of the current lane-change spline in lc (0: follow the lane)
-O_SPAN = 17  # bots: knot span of the last pose on the current spline (-1: none), a search hint
-NO = 18
+O_PIECE = 17  # bots: the current spline's cubic piece at the bot (lanes.N_PIECE values)
+NO = O_PIECE + 13
 KIND_BOX, KIND_BOT = 0, 1
 
 # world columns, world (N, NW): per-car object settings and the bot clock

@@ -431,6 +431,17 @@ def start_pose(lines, lens, lane_pts, lane_cum, lane_nd, obj_i, world_i, d: int,
     return True, px, py, yaw
 
 
+@njit(cache=True, inline="always")
+def _ahead(gap: float, length: float) -> float:
+    """``gap % length`` (Python's modulo, the same float) without its division for the usual
+    case of two points on the lap (|gap| < length)."""
+    if 0.0 <= gap < length:
+        return gap + 0.0  # -0.0 -> 0.0, as %
+    if -length < gap < 0.0:
+        return gap + length  # what % computes: fmod(gap, length) = gap, plus length
+    return gap % length
+
+
 @njit(cache=True)
 def write_object_observation(out: np.ndarray, obj_i: np.ndarray, world_i: np.ndarray,
                              ref_x: float, ref_y: float, yaw: float, measure: float,
@@ -452,7 +463,7 @@ def write_object_observation(out: np.ndarray, obj_i: np.ndarray, world_i: np.nda
         best = -1
         best_gap = OBS_OBJECT_RANGE
         for k in range(n):
-            gap = (obj_i[k, O_PROJ] - measure) % length
+            gap = _ahead(obj_i[k, O_PROJ] - measure, length)
             if last < gap < best_gap:
                 best_gap = gap
                 best = k
