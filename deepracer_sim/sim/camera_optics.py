@@ -204,45 +204,76 @@ def start_band(fm, p, gx, gy, jux, juy, jvx, jvy, grey):
 
 @njit(cache=True)
 def object_rects(objs, rect, cx, cy, h, f, fx, fy, fz, rx, ry, rz, dx_, dy_, dz_, W, H):
-    """Screen rectangles [u0, u1, v0, v1] of the objects (inactive: u0 > u1); their count."""
+    """Screen rectangles [u0, u1, v0, v1] of the objects (inactive: u0 > u1: no length, wholly
+    behind the lens or off the frame); the count of active ones. A box that straddles the
+    lens plane is clipped by it (its edges cut at the plane), so a box beside the car does not
+    cover the whole frame."""
     nobj = 0
+    corners = np.empty((8, 4))  # camera-relative x, y, z and depth of each corner
+    bounds = np.empty(4)  # umin, umax, vmin, vmax
     for k in range(objs.shape[0]):
         rect[k, 0] = 1
         rect[k, 1] = 0
         if objs[k, O_LENGTH] <= 0.0:
             continue
-        nobj += 1
-        umin = 1e9
-        umax = -1e9
-        vmin = 1e9
-        vmax = -1e9
-        full = False
         co = math.cos(objs[k, O_YAW])
         so = math.sin(objs[k, O_YAW])
+        behind = 0
         for corner in range(8):
             lx = (0.5 if corner & 1 else -0.5) * objs[k, O_LENGTH]
             ly = (0.5 if corner & 2 else -0.5) * objs[k, O_WIDTH]
             pz = (objs[k, O_HEIGHT] if corner & 4 else 0.0) - h
             px = objs[k, O_X] + co * lx - so * ly - cx
             py = objs[k, O_Y] + so * lx + co * ly - cy
-            depth = px * fx + py * fy + pz * fz
-            if depth < 0.02:
-                full = True
-                break
-            u = f * (px * rx + py * ry + pz * rz) / depth + 0.5 * W
-            v = f * (px * dx_ + py * dy_ + pz * dz_) / depth + 0.5 * H
-            umin = min(umin, u)
-            umax = max(umax, u)
-            vmin = min(vmin, v)
-            vmax = max(vmax, v)
-        if full:
-            rect[k, 0], rect[k, 1], rect[k, 2], rect[k, 3] = 0, W - 1, 0, H - 1
-        else:
-            rect[k, 0] = max(0, math.floor(umin - 1.0))
-            rect[k, 1] = min(W - 1, math.floor(umax + 1.0))
-            rect[k, 2] = max(0, math.floor(vmin - 1.0))
-            rect[k, 3] = min(H - 1, math.floor(vmax + 1.0))
+            corners[corner, 0] = px
+            corners[corner, 1] = py
+            corners[corner, 2] = pz
+            corners[corner, 3] = px * fx + py * fy + pz * fz
+            if corners[corner, 3] < _NEAR:
+                behind += 1
+        if behind == 8:  # wholly behind the lens: not in the frame
+            continue
+        bounds[0], bounds[1], bounds[2], bounds[3] = 1e9, -1e9, 1e9, -1e9
+        for corner in range(8):
+            if corners[corner, 3] >= _NEAR:
+                _extend(bounds, corners[corner, 0], corners[corner, 1], corners[corner, 2],
+                        corners[corner, 3], f, rx, ry, rz, dx_, dy_, dz_, W, H)
+            for bit in (1, 2, 4):  # each edge once, cut where it crosses the lens plane
+                other = corner | bit
+                if other == corner:
+                    continue
+                da = corners[corner, 3]
+                db = corners[other, 3]
+                if (da < _NEAR) != (db < _NEAR):
+                    w = (_NEAR - da) / (db - da)
+                    a = corners[corner]
+                    b = corners[other]
+                    _extend(bounds, a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1]),
+                            a[2] + w * (b[2] - a[2]), _NEAR, f, rx, ry, rz, dx_, dy_, dz_, W, H)
+        u0 = max(0.0, math.floor(bounds[0] - 1.0))
+        u1 = min(W - 1.0, math.floor(bounds[1] + 1.0))
+        v0 = max(0.0, math.floor(bounds[2] - 1.0))
+        v1 = min(H - 1.0, math.floor(bounds[3] + 1.0))
+        if u0 > u1 or v0 > v1:  # off the frame
+            continue
+        rect[k, 0], rect[k, 1], rect[k, 2], rect[k, 3] = int(u0), int(u1), int(v0), int(v1)
+        nobj += 1
     return nobj
+
+
+#: Depth of the lens plane objects are clipped at, m.
+_NEAR = 0.02
+
+
+@njit(cache=True, inline="always")
+def _extend(bounds, px, py, pz, depth, f, rx, ry, rz, dx_, dy_, dz_, W, H) -> None:
+    """Grow the screen bounds [umin, umax, vmin, vmax] by a camera-relative point in front."""
+    u = f * (px * rx + py * ry + pz * rz) / depth + 0.5 * W
+    v = f * (px * dx_ + py * dy_ + pz * dz_) / depth + 0.5 * H
+    bounds[0] = min(bounds[0], u)
+    bounds[1] = max(bounds[1], u)
+    bounds[2] = min(bounds[2], v)
+    bounds[3] = max(bounds[3], v)
 
 
 @njit(cache=True)
