@@ -133,18 +133,14 @@ class Sensors:
         self.camera: CameraRenderer | None = None
         n = sim.n
         if sensor != FEATURES:
+            slots = sim.obj.shape[1] if isinstance(sim, Simulator) else 0  # boxes, bot cars
             self.camera = CameraRenderer(track, n, resolve_randomization(dr, training), seed,
-                                         max_objects=self._object_slots())
+                                         max_objects=slots)
         rows = n if self.camera is not None else 0  # FEATURES: no frame buffers
         self._frames = [np.zeros((rows, *CAMERA_SHAPE), np.uint8) for _ in range(2)]
         self._planes = [f.reshape(rows, IMAGE_HEIGHT, IMAGE_WIDTH) for f in self._frames]
         self._turn = 0
         self._current = self._frames[0]
-
-    def _object_slots(self) -> int:
-        """Object slots per car of the simulator (0 without objects)."""
-        obj = getattr(self.sim, "obj", None)
-        return 0 if obj is None else int(obj.shape[1])
 
     @property
     def has_camera(self) -> bool:
@@ -169,6 +165,7 @@ class Sensors:
             self._turn ^= 1
             self._current = self._frames[self._turn]
         if self.camera.objects.shape[1]:  # the boxes and bot cars where they are now
+            assert isinstance(self.sim, Simulator)
             self.camera.draw_objects(self.sim.obj, self.sim.world, cars)
         self.camera.render_into(self.sim.s, self._planes[self._turn], cars)
         return self._current
