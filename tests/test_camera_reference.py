@@ -76,6 +76,31 @@ def test_a_box_matches_the_reference() -> None:
     assert np.abs(d).mean() < 0.8
 
 
+def test_boxes_across_and_behind_the_lens_plane_match_the_reference() -> None:
+    """A box beside the car that straddles the lens plane (0.15 m behind it to 0.25 m ahead,
+    0.1-0.4 m to the left) and a box 1 m behind the car: the renderer clips the first at the lens
+    plane for its screen rectangle and skips the second; the frame is still the exact one."""
+    x = np.arange(0.0, 30.0 + 1e-9, 0.5)
+    hw = 0.5334
+    straight = np.stack([x, 0 * x, x, 0 * x + hw, x, 0 * x - hw], axis=1)
+    scene = c.build_scene(straight, replace(c.TRACKGEN_STYLE, start_line=False))
+    lens = 2.0 + c.CAMERA_X
+    boxes = np.stack([c.box_object(lens + 0.05, 0.25, 0.0, scene=scene),
+                      c.box_object(1.0, 0.0, 0.0, scene=scene)])
+    d = difference(scene, (2.0, 0.0, 0.0), objects=boxes)
+    assert np.abs(d).mean() < 0.8
+    seen = fast_render(scene, (2.0, 0.0, 0.0), boxes)[0] != fast_render(scene, (2.0, 0.0, 0.0))[0]
+    assert seen.sum() > 500 and np.nonzero(seen)[1].max() < c.IMAGE_WIDTH // 2
+    rects = np.zeros((1, 2, 4), np.int64)  # what the render leaves in its scratch
+    c.render_batch(*scene.arrays, np.array([(2.0, 0.0, 0.0)]),
+                   c.nominal_params(scene, 1, grain=False), c.mount_table()[None],
+                   np.zeros(1, np.int64), boxes[None], rects, np.ones(1, np.uint64),
+                   np.zeros(1, np.int64), np.zeros((1, c.IMAGE_HEIGHT, c.IMAGE_WIDTH), np.uint8))
+    rect = rects[0]
+    assert rect[1, 0] > rect[1, 1]  # the box behind is not tested
+    assert rect[0, 1] < c.IMAGE_WIDTH // 2  # the box beside: the left part of the frame only
+
+
 if __name__ == "__main__":  # the figures of docs/camera.md: python tests/test_camera_reference.py
     from deepracer_sim.track import load_track
 
