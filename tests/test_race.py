@@ -3,6 +3,7 @@ with scripted policies (so every number is worked out by hand), and ``evaluate -
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -59,6 +60,26 @@ def test_lane_poses_on_the_ring() -> None:
     # a quarter lap on, at vertex 10 (90 degrees): both lanes' vertices are nearest
     quarter = lane_poses(RING, 0, RING.length / 4)
     assert quarter[0, :2] == pytest.approx([0.0, 2.8], abs=1e-9)
+
+
+def test_a_camera_model_races_on_its_frames() -> None:
+    """A camera policy races too: it is given each step's (N, 120, 160, 1) frames (the held
+    car's frame stays put while it waits) and, driving as the straight feature policy does,
+    scores the same race."""
+    frames: list[np.ndarray] = []
+
+    def straight_camera(obs: np.ndarray) -> np.ndarray:
+        assert obs.shape == (1, 120, 160, 1) and obs.dtype == np.uint8
+        frames.append(obs[0, :, :, 0].copy())
+        return np.full(len(obs), 1)
+
+    rules = RaceRules(laps=1, off_track_penalty=1.0)
+    [camera] = run_races(straight_camera, RING, SPACE, 6.0, rules, sensor="FRONT_FACING_CAMERA")
+    [features] = run_races(straight, RING, SPACE, 6.0, rules)
+    assert camera == features and camera[0].off_track_count >= 3
+    changes = [int((a != b).any()) for a, b in itertools.pairwise(frames)]
+    assert sum(changes) > len(changes) // 2  # the view moves while the car drives
+    assert changes.count(0) >= 15  # and not while it is held for the 1 s penalty (15 steps)
 
 
 def test_resets_hold_the_car_for_the_penalty() -> None:

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from deepracer_sim.constants import CLOSEST_OBJ_GAP, RESET_BEHIND_DIST, STEP_DT
-from deepracer_sim.envs.sensors import FEATURES
+from deepracer_sim.envs.sensors import FEATURES, Sensors
 from deepracer_sim.errors import UsageError
 from deepracer_sim.formats.model_metadata import ActionSpace
 from deepracer_sim.sim import layout
@@ -236,10 +236,13 @@ def _judge(sim: Simulator, i: int, car: _Car, rules: RaceRules) -> None:
 def run_races(predict: Predict, track: Track, action_space: ActionSpace, version: float,
               rules: RaceRules, conditions: RaceConditions = RaceConditions(),
               reversed_direction: bool = False, physics: str | None = None,
-              objects: ObjectsConfig | None = None) -> list[list[LapMetric]]:
+              objects: ObjectsConfig | None = None,
+              sensor: str = FEATURES) -> list[list[LapMetric]]:
     """Race from every start point of ``conditions`` (see the module docstring); the car is
     the simulator generation ``physics`` (None: the one ``version`` runs on); ``objects``: the
-    race's boxes and bot cars (each race has its own), None for a time trial.
+    race's boxes and bot cars (each race has its own), None for a time trial; ``sensor``: what
+    ``predict`` sees (:mod:`deepracer_sim.envs.sensors`: the feature vector, or the camera's
+    frames, rendered without domain randomisation at every step, a held car's included).
 
     Returns:
         per start point, the race's ``EvaluationMetrics`` entries (:class:`LapMetric`).
@@ -250,12 +253,14 @@ def run_races(predict: Predict, track: Track, action_space: ActionSpace, version
                     np.array(conditions.starts, dtype=np.float64), reversed_direction, objects,
                     version)
     rng = np.random.default_rng(conditions.seed)
+    sensors = Sensors(sensor, sim, track, training=False) if sensor != FEATURES else None
     cars = [_Car(MetricsRecorder(True), float(sim.s[i, S_CLOCK])) for i in range(n)]
     for car in cars:
         car.recorder.reset(car.start_clock)
     episode = sim.si[:, I_EPISODE].copy()
     while any(car.running for car in cars):
-        steer, speed = conditions.commands(*action_space.scale(predict(sim.obs)), rng)
+        observation = sim.obs if sensors is None else sensors.observe()
+        steer, speed = conditions.commands(*action_space.scale(predict(observation)), rng)
         held = [i for i, car in enumerate(cars) if car.hold > 0 or not car.running]
         saved = (sim.s[held].copy(), sim.si[held].copy(), sim.obs[held].copy())
         sim.step(steer, speed, False)
@@ -356,10 +361,8 @@ def race_run(run_dir: str | Path, rules: RaceRules, conditions: RaceConditions =
         raise UsageError(f"minimum laps {window}; give 1 to the race's {rules.laps} laps")
     leaderboard_entry([], window, timing)  # an unknown timing method fails before the race
     setup = load_evaluation(run_dir, track, checkpoint, physics)
-    if setup.sensor != FEATURES:
-        raise UsageError(f"{run_dir}: --race drives feature-vector models; this one sees "
-                         f"{setup.sensor}: evaluate it without --race")
     races = run_races(sb3_predict(setup.model), setup.track, setup.action_space, setup.version,
-                      rules, conditions, setup.reversed_direction, setup.physics, setup.objects)
+                      rules, conditions, setup.reversed_direction, setup.physics, setup.objects,
+                      setup.sensor)
     return RaceReport(setup.track.name, setup.checkpoint, rules, conditions, window, timing,
                       races)
