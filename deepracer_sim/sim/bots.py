@@ -40,20 +40,15 @@ from deepracer_sim.sim.layout import (
     KIND_BOT,
     KIND_BOX,
     O_DIST0,
-    O_HALF_LEN,
-    O_HALF_WID,
     O_KIND,
     O_LANE,
     O_LC_END,
     O_LC_N,
     O_LC_START,
-    O_LIDAR_HALF_LEN,
-    O_LIDAR_HALF_WID,
     O_PIECE,
     O_X,
     O_Y,
     O_YAW,
-    O_Z,
     W_BOT_GAP,
     W_BOT_PAUSE,
     W_BOT_PENALTY,
@@ -70,6 +65,7 @@ from deepracer_sim.sim.layout import (
     W_NBOX,
 )
 from deepracer_sim.sim.objects import (
+    init_object,
     object_geometry,
     place_boxes,
     project_on,
@@ -237,36 +233,23 @@ def bot_pose(spl, spl_n, lc_o: np.ndarray, d: int, o: np.ndarray, length: float,
     """
     dist = (o[O_DIST0] + speed * tau) % length
     piece = o[O_PIECE:O_PIECE + N_PIECE]
-    if piece[PC_SPAN] >= 0.0:
-        u = into_domain(dist, piece[PC_LO], piece[PC_HI], length)
-        if not piece[PC_A] <= u < piece[PC_B]:
-            _new_piece(spl, spl_n, lc_o, d, o, u, piece)
-    else:
-        n, curve = _spline_of(spl, spl_n, lc_o, d, o)
-        u = into_domain(dist, curve[3, 0], curve[n - 4, 0], length)
-        _new_piece(spl, spl_n, lc_o, d, o, u, piece)
+    valid = piece[PC_SPAN] >= 0.0
+    u = into_domain(dist, piece[PC_LO], piece[PC_HI], length) if valid else dist
+    if not valid or not piece[PC_A] <= u < piece[PC_B]:
+        n = int(o[O_LC_N])
+        curve = lc_o
+        if n <= 0:  # no lane change scheduled: the bot follows its lane
+            lane = int(o[O_LANE])
+            n = int(spl_n[d, lane])
+            curve = spl[d, lane]
+        lo = curve[3, 0]
+        hi = curve[n - 4, 0]
+        u = into_domain(dist, lo, hi, length)
+        fill_piece(curve, n, u, lo, hi, int(piece[PC_SPAN]), piece)
     x, y, dx, dy = piece_point(piece, u)
     o[O_X] = x
     o[O_Y] = y
     o[O_YAW] = math.atan2(dy, dx)
-
-
-@njit(cache=True, inline="always")
-def _spline_of(spl, spl_n, lc_o: np.ndarray, d: int, o: np.ndarray):
-    """(knot count, spline rows) the bot follows: its lane-change spline or its lane's."""
-    n = int(o[O_LC_N])
-    if n > 0:
-        return n, lc_o
-    lane = int(o[O_LANE])
-    return int(spl_n[d, lane]), spl[d, lane]
-
-
-@njit(cache=True)
-def _new_piece(spl, spl_n, lc_o: np.ndarray, d: int, o: np.ndarray, u: float,
-               piece: np.ndarray) -> None:
-    """Refill the bot's cubic piece for ``u`` (in its spline's domain)."""
-    n, curve = _spline_of(spl, spl_n, lc_o, d, o)
-    fill_piece(curve, n, u, curve[3, 0], curve[n - 4, 0], int(piece[PC_SPAN]), piece)
 
 
 @njit(cache=True)
@@ -274,17 +257,8 @@ def place_bot(spl, spl_n, lines, lens, fmeta, iarr, d: int, lane: int, dist0: fl
               lane_change: bool, o: np.ndarray) -> None:
     """Put a bot on ``lane`` at centre-line distance ``dist0`` at bot time 0; with lane changes
     the first is scheduled at its first update (``lane_change_end_time`` 0)."""
-    o[:] = 0.0
-    o[O_KIND] = KIND_BOT
-    o[O_HALF_LEN] = 0.5 * CAR_LENGTH
-    o[O_HALF_WID] = 0.5 * CAR_WIDTH
-    o[O_LIDAR_HALF_LEN] = 0.5 * CAR_LENGTH
-    o[O_LIDAR_HALF_WID] = 0.5 * CAR_WIDTH
-    o[O_Z] = BOT_Z
-    o[O_LANE] = lane
-    o[O_DIST0] = dist0
-    o[O_LC_START] = np.inf
-    o[O_LC_END] = 0.0 if lane_change else np.inf
+    init_object(o, KIND_BOT, CAR_LENGTH, CAR_WIDTH, CAR_LENGTH, CAR_WIDTH, BOT_Z, lane, dist0,
+                0.0 if lane_change else np.inf)
     o[O_PIECE + PC_SPAN] = -1.0
     bot_pose(spl, spl_n, spl[d, lane], d, o, fmeta[F_LENGTH + d], 0.0, 0.0)
     object_geometry(lines, lens, fmeta, iarr, d, o)

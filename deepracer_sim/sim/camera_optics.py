@@ -202,6 +202,10 @@ def start_band(fm, p, gx, gy, jux, juy, jvx, jvy, grey):
     return (1.0 - light - dark) * grey + light * p[CP_START_LIGHT] + dark * p[CP_START_DARK]
 
 
+#: Depth of the lens plane objects are clipped at, m.
+_NEAR = 0.02
+
+
 @njit(cache=True)
 def object_rects(objs, rect, cx, cy, h, f, fx, fy, fz, rx, ry, rz, dx_, dy_, dz_, W, H):
     """Screen rectangles [u0, u1, v0, v1] of the objects (inactive: u0 > u1: no length, wholly
@@ -260,9 +264,6 @@ def object_rects(objs, rect, cx, cy, h, f, fx, fy, fz, rx, ry, rz, dx_, dy_, dz_
         nobj += 1
     return nobj
 
-
-#: Depth of the lens plane objects are clipped at, m.
-_NEAR = 0.02
 
 
 @njit(cache=True, inline="always")

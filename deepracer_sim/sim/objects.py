@@ -189,21 +189,33 @@ def place_box(lines, lens, fmeta, iarr, lane_pts, lane_cum, lane_nd, d: int, lan
     cum = lane_cum[d, lane]
     s, _, _ = line_project(pts, cum, cx, cy)
     x, y, yaw = line_pose(pts, cum, lane_nd[d, lane], s, False)
-    o[:] = 0.0
+    init_object(o, KIND_BOX, BOX_CRASH_LENGTH, BOX_CRASH_WIDTH, BOX_LENGTH, BOX_WIDTH, BOX_Z,
+                lane, dist, np.inf)
     o[O_X] = x
     o[O_Y] = y
     o[O_YAW] = yaw
-    o[O_KIND] = KIND_BOX
-    o[O_HALF_LEN] = 0.5 * BOX_CRASH_LENGTH
-    o[O_HALF_WID] = 0.5 * BOX_CRASH_WIDTH
-    o[O_LIDAR_HALF_LEN] = 0.5 * BOX_LENGTH
-    o[O_LIDAR_HALF_WID] = 0.5 * BOX_WIDTH
-    o[O_Z] = BOX_Z
-    o[O_LANE] = lane
-    o[O_DIST0] = dist
-    o[O_LC_START] = np.inf
-    o[O_LC_END] = np.inf
     object_geometry(lines, lens, fmeta, iarr, d, o)
+
+
+@njit(cache=True)
+def init_object(o: np.ndarray, kind: int, crash_length: float, crash_width: float,
+                lidar_length: float, lidar_width: float, z: float, lane: int, dist0: float,
+                lc_end: float) -> None:
+    """Clear an object row and set what a box and a bot car both have: ``kind``, the crash
+    rectangle and the footprint a lidar sees (full length and width, m), the pose height (m),
+    the lane, the placement's centre-line distance (m), no lane change under way and the end
+    of the last one (``lc_end``, s of bot time; inf: none is ever scheduled)."""
+    o[:] = 0.0
+    o[O_KIND] = kind
+    o[O_HALF_LEN] = 0.5 * crash_length
+    o[O_HALF_WID] = 0.5 * crash_width
+    o[O_LIDAR_HALF_LEN] = 0.5 * lidar_length
+    o[O_LIDAR_HALF_WID] = 0.5 * lidar_width
+    o[O_Z] = z
+    o[O_LANE] = lane
+    o[O_DIST0] = dist0
+    o[O_LC_START] = np.inf
+    o[O_LC_END] = lc_end
 
 
 @njit(cache=True)

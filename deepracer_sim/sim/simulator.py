@@ -101,7 +101,8 @@ class Simulator:
         cfg_full = np.concatenate([np.asarray(cfg, dtype=np.float64)[:NC],
                                    np.asarray(car, dtype=np.float64)])
         head = np.zeros(L_SIZE, dtype=np.int64)
-        oparts, sizes, spl_n = object_parts(self.objects, n, lines, track.is_loop, version)
+        oparts, sizes, spl_n = object_parts(self.objects, n, lines, track.is_loop, track.length,
+                                            version)
         parts = [lines.ravel(), lens.ravel(), fmeta, edges.ravel(), cfg_full, np.zeros(n * NS),
                  np.zeros(n * NR), np.zeros(2 * n), *oparts]
         offsets = np.cumsum([0] + [len(p) for p in parts])

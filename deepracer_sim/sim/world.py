@@ -175,17 +175,17 @@ class ObjectsConfig:
 
 
 def object_parts(objects: ObjectsConfig | None, n: int, lines: np.ndarray, is_loop: bool,
+                 length: float,
                  version: float) -> tuple[list[np.ndarray], dict[str, int], np.ndarray]:
     """The float parts of the packed buffer for the objects, in order obj, world, lc, oparams,
     boxes, lanes (pts, cum, nd, dists), spl, lidar ranges; the sizes M, K, T, LCR, NR; spl_n
-    (4,) int64."""
+    (4,) int64. ``length``: the lap, m (``Track.length``)."""
     cfg = objects if objects is not None and objects.count > 0 else None
     npts = lines.shape[2]
     m = cfg.count if cfg else 0
     lanes: LaneArrays | None = build_lanes(lines, is_loop, cfg.bots > 0) if cfg else None
     lcr = 0
     if cfg and cfg.bots and cfg.lane_change and lanes is not None:
-        length = float(np.hypot(*np.diff(lines[0, 0], axis=0).T).sum())
         lcr = lane_change_rows(lanes.dists, length, cfg.bot_speed, cfg.upper_lane_change_time)
     world = np.tile(cfg.world_row(version), n) if cfg else np.zeros(n * NW)
     boxes = cfg.box_layout() if cfg else np.zeros((0, 2))
